@@ -1,0 +1,26 @@
+"""Runtime settings, from ``TOUCHLINE_*`` environment variables (documented in the README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where Touchline runs and how it talks to Kafka. Analysis rules live in transforms.settings."""
+
+    model_config = SettingsConfigDict(env_prefix="TOUCHLINE_", frozen=True)
+
+    # Kafka: unset means "start the embedded broker on 127.0.0.1".
+    kafka_bootstrap: str | None = None
+    kafka_security_protocol: str = "PLAINTEXT"  # SASL_SSL, SSL, SASL_PLAINTEXT
+    kafka_sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    topic_partitions: int = 4  # partitions of topics Touchline creates
+    # Storage
+    lake: Path = Path("lake")
+    catalog: Path = Path("touchline.duckdb")
