@@ -25,3 +25,21 @@ def touch_payload(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def make_payload() -> Any:
     return touch_payload
+
+
+_counter = iter(range(1, 10**9))
+
+
+def make_touch(at: str, event_type: str = "site_visit", **fields: Any):
+    """A Touch at ``at`` (``YYYY-MM-DD`` or full RFC 3339) with a fresh event id."""
+    from datetime import datetime
+
+    from transforms.types import Touch
+
+    when = datetime.fromisoformat(at if "T" in at else at + "T12:00:00+00:00")
+    fields.setdefault("account_id", "acme")
+    fields.setdefault("event_id", f"t{next(_counter)}")
+    fields.setdefault("source", "test")
+    fields.setdefault("team", "marketing")
+    fields.setdefault("channel", "organic_search")
+    return Touch(occurred_at=when, event_type=event_type, **fields)

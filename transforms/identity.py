@@ -1,0 +1,248 @@
+"""Identity resolution: anonymous visitor → person → account, as a union-find over identifiers.
+
+Every identifier a touch carries (anonymous id, user id, e-mail, CRM contact, account,
+company domain) is a node; a touch links all of its nodes. A component that contains an
+account node resolves to that account; when two accounts meet, the oldest survives and the
+merge is reported. Free-mail domains never link anyone to an account.
+
+The graph keeps ``node -> root`` and ``root -> Component`` in two mappings, so a streaming
+runner can back them with its state tables; merges relabel the smaller component.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping
+from datetime import datetime
+from typing import NamedTuple
+
+from schemas.vocabulary import IDENTITY_EVENTS
+from transforms.settings import DEFAULT_JOURNEY, JourneySettings
+from transforms.types import Touch
+
+#: Consumer mailbox providers: an address there says nothing about the employer.
+FREE_MAIL_DOMAINS = frozenset(
+    """
+    gmail.com googlemail.com outlook.com hotmail.com hotmail.co.uk hotmail.fr live.com msn.com
+    yahoo.com yahoo.co.uk yahoo.fr yahoo.de yahoo.co.jp ymail.com rocketmail.com aol.com
+    icloud.com me.com mac.com protonmail.com proton.me pm.me gmx.com gmx.de gmx.net web.de
+    mail.com mail.ru yandex.ru yandex.com qq.com 163.com 126.com sina.com naver.com
+    zoho.com tutanota.com fastmail.com hey.com comcast.net verizon.net att.net orange.fr
+    free.fr laposte.net t-online.de libero.it virgilio.it btinternet.com sky.com
+    """.split()  # noqa: SIM905 - a word list reads better as a block
+)
+
+
+def email_domain(email: str) -> str:
+    """The lower-cased domain of an address."""
+    return email.rpartition("@")[2].lower()
+
+
+def is_free_mail(domain: str) -> bool:
+    """Whether the domain is a consumer mailbox provider."""
+    return domain.lower() in FREE_MAIL_DOMAINS
+
+
+def identity_nodes(touch: Touch) -> list[str]:
+    """The graph nodes a touch names; all of them belong to one component."""
+    nodes = []
+    if touch.account_id:
+        nodes.append("account:" + touch.account_id)
+    if touch.anonymous_id:
+        nodes.append("anon:" + touch.anonymous_id)
+    if touch.user_id:
+        nodes.append("user:" + touch.user_id)
+    if touch.email:
+        nodes.append("email:" + touch.email.lower())
+        domain = email_domain(touch.email)
+        if not is_free_mail(domain):
+            nodes.append("domain:" + domain)
+    if touch.crm_contact_id:
+        nodes.append("contact:" + touch.crm_contact_id)
+    if touch.account_domain and not is_free_mail(touch.account_domain):
+        nodes.append("domain:" + touch.account_domain.lower())
+    return nodes
+
+
+class Component(NamedTuple):
+    """A set of identifiers known to be one person, or one account and its people."""
+
+    members: tuple[str, ...]
+    account_id: str | None  # the surviving (oldest) account, if any
+    account_seen_at: datetime | None  # when that account was first seen
+
+
+class Merge(NamedTuple):
+    """Two components became one; with two accounts, ``merged_account_id`` lives on as ``account_id``."""
+
+    account_id: str | None
+    merged_account_id: str | None
+    kept_root: str
+    merged_root: str
+    at: datetime
+    event_id: str
+    reported: bool = True  # False when a touch's new identifiers simply joined a component
+
+    def to_row(self) -> dict[str, object]:
+        """An ``identity-merges-v1`` record."""
+        return {
+            "event_id": self.event_id,
+            "account_id": self.account_id,
+            "merged_account_id": self.merged_account_id,
+            "kept_identity": self.kept_root,
+            "merged_identity": self.merged_root,
+            "merged_at": self.at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+def _older(a: tuple[datetime | None, str | None], b: tuple[datetime | None, str | None]) -> bool:
+    """Whether account ``a`` (seen_at, id) is older than ``b``; an absent account never wins."""
+    if b[1] is None:
+        return a[1] is not None
+    if a[1] is None:
+        return False
+    return (a[0], a[1]) < (b[0], b[1])
+
+
+class IdentityGraph:
+    """Union-find over identifiers, stored as ``node -> root`` and ``root -> Component``."""
+
+    def __init__(self, roots: MutableMapping[str, str] | None = None,
+                 components: MutableMapping[str, Component] | None = None) -> None:
+        self.roots: MutableMapping[str, str] = {} if roots is None else roots
+        self.components: MutableMapping[str, Component] = {} if components is None else components
+
+    def root(self, node: str) -> str | None:
+        """The component root of a node, or None if the node was never seen."""
+        return self.roots.get(node)
+
+    def account_of(self, node: str) -> str | None:
+        """The account a node resolves to, if any."""
+        root = self.roots.get(node)
+        return self.components[root].account_id if root is not None else None
+
+    def link(self, touch: Touch) -> tuple[str | None, list[Merge]]:
+        """Add the touch's identifiers and link them; return its component root and every union.
+
+        A union is ``reported`` when two components that existed before this touch become
+        one, or when a component with an account meets a new account.
+        """
+        nodes = identity_nodes(touch)
+        if not nodes:
+            return None, []
+        roots = self.roots
+        known = [roots.get(node) for node in nodes]
+        first = known[0]
+        if first is not None and all(r == first for r in known):
+            return first, []  # the common case: nothing new
+        existing = list(dict.fromkeys(r for r in known if r is not None))
+        new_nodes = list(dict.fromkeys(n for n, r in zip(nodes, known, strict=True) if r is None))
+        fresh = self._create(new_nodes, touch) if new_nodes else None
+        if fresh is not None:
+            existing.append(fresh)
+        merges: list[Merge] = []
+        root = existing[0]
+        for other in existing[1:]:
+            root, merge = self._union(root, other, touch)
+            reported = other != fresh or merge.merged_account_id is not None
+            merges.append(merge if reported else merge._replace(reported=False))
+        return root, merges
+
+    def _create(self, nodes: list[str], touch: Touch) -> str:
+        accounts = [n.removeprefix("account:") for n in nodes if n.startswith("account:")]
+        account = accounts[0] if accounts else None
+        root = nodes[0]
+        for node in nodes:
+            self.roots[node] = root
+        self.components[root] = Component(tuple(nodes), account, touch.occurred_at if account else None)
+        return root
+
+    def _union(self, a: str, b: str, touch: Touch) -> tuple[str, Merge]:
+        a, b = self.roots[a], self.roots[b]  # roots may have moved in this link
+        big, small = self.components[a], self.components[b]
+        if len(big.members) < len(small.members):
+            a, b, big, small = b, a, small, big
+        # The oldest account survives, whichever component is bigger.
+        keep_small_account = _older((small.account_seen_at, small.account_id),
+                                    (big.account_seen_at, big.account_id))
+        account = small if keep_small_account else big
+        other = big if keep_small_account else small
+        for member in small.members:
+            self.roots[member] = a
+        self.components[a] = Component(big.members + small.members, account.account_id,
+                                       account.account_seen_at)
+        del self.components[b]
+        return a, Merge(account.account_id, other.account_id, a, b, touch.occurred_at, touch.event_id)
+
+
+class Resolution(NamedTuple):
+    """What one touch's arrival settles."""
+
+    resolved: list[tuple[str, Touch]]  # (account_id, touch), released buffers included
+    merges: list[Merge]
+    unresolved: list[Touch]  # given up: no identifier to wait on, or the visitor's buffer overflowed
+
+
+class Resolver:
+    """Streaming identity resolution with retroactive stitching.
+
+    A touch whose identifiers are not yet tied to an account waits in its component's
+    buffer (bounded by ``pending_per_visitor``); when the component gains an account, the
+    buffer is released to that account. Identity calls link identifiers and are never
+    journey touches.
+    """
+
+    def __init__(self, settings: JourneySettings = DEFAULT_JOURNEY, graph: IdentityGraph | None = None,
+                 pending: MutableMapping[str, tuple[Touch, ...]] | None = None) -> None:
+        self.settings = settings
+        self.graph = graph or IdentityGraph()
+        self.pending: MutableMapping[str, tuple[Touch, ...]] = {} if pending is None else pending
+
+    def add(self, touch: Touch) -> Resolution:
+        """Link the touch's identifiers and settle whatever that resolves."""
+        root, merges = self.graph.link(touch)
+        is_identity = touch.event_type in IDENTITY_EVENTS
+        if root is None:
+            return Resolution([], [], [] if is_identity else [touch])
+        for merge in merges:  # buffers follow their identifiers into the surviving component
+            moved = self.pending.pop(merge.merged_root, ())
+            if moved:
+                self.pending[merge.kept_root] = self.pending.get(merge.kept_root, ()) + moved
+        reported = [merge for merge in merges if merge.reported]
+        account = self.graph.components[root].account_id
+        if account is None:
+            if is_identity:
+                return Resolution([], reported, [])
+            waiting = self.pending.get(root, ()) + (touch,)
+            limit = self.settings.pending_per_visitor
+            self.pending[root] = waiting[-limit:]
+            return Resolution([], reported, list(waiting[:-limit]))
+        released = self.pending.pop(root, ())
+        resolved = [(account, t) for t in released]
+        if not is_identity:
+            resolved.append((account, touch))
+        return Resolution(resolved, reported, [])
+
+    def waiting(self) -> list[Touch]:
+        """Touches still waiting for an account."""
+        return [touch for buffer in self.pending.values() for touch in buffer]
+
+
+def resolve_all(touches: Iterable[Touch]) -> tuple[list[tuple[str, Touch]], list[Touch], list[Merge]]:
+    """Batch resolution: build the graph from every touch, then assign each touch its account."""
+    ordered = sorted(touches, key=lambda t: t.order)
+    graph = IdentityGraph()
+    merges = []
+    for touch in ordered:
+        merges += [merge for merge in graph.link(touch)[1] if merge.reported]
+    resolved, unresolved = [], []
+    roots, components = graph.roots, graph.components
+    for touch in ordered:
+        if touch.event_type in IDENTITY_EVENTS:
+            continue
+        nodes = identity_nodes(touch)
+        account = components[roots[nodes[0]]].account_id if nodes else None
+        if account is None:
+            unresolved.append(touch)
+        else:
+            resolved.append((account, touch))
+    return resolved, unresolved, merges
