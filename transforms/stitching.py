@@ -168,3 +168,38 @@ def place(journey: Journey | None, touch: Touch, account_id: str,
         settled, settled_order = window[keep - 1][1], window[keep - 1][0].order
         window = window[keep:]
     return Placement(Journey(account_id, journey.journey_id, settled, settled_order, window), rows, None)
+
+
+class Streamed(NamedTuple):
+    """What the streaming runners end with, after every upsert."""
+
+    rows: dict[tuple[str, str], JourneyTouch]  # latest row per (source, event_id)
+    late: list[Touch]
+    unresolved: list[Touch]  # given up, or still waiting for an identity
+    merges: list[Merge]
+
+
+def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY) -> Streamed:
+    """Feed touches one by one in arrival order, as the streaming pipeline does."""
+    from transforms.identity import Resolver
+
+    resolver = Resolver(settings)
+    journeys: dict[str, Journey] = {}
+    rows: dict[tuple[str, str], JourneyTouch] = {}
+    late: list[Touch] = []
+    given_up: list[Touch] = []
+    merges: list[Merge] = []
+    seen: set[tuple[str, str]] = set()
+    for touch in touches:
+        if touch.key in seen:
+            continue  # the validate stage's dedupe
+        seen.add(touch.key)
+        resolution = resolver.add(touch)
+        merges += resolution.merges
+        given_up += resolution.unresolved
+        for account_id, resolved in resolution.resolved:
+            journeys[account_id], placed, too_late = place(journeys.get(account_id), resolved, account_id, settings)
+            rows.update((row.touch.key, row) for row in placed)
+            if too_late is not None:
+                late.append(too_late)
+    return Streamed(rows, late, given_up + resolver.waiting(), merges)
