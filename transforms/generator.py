@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.vocabulary import Stage
@@ -50,6 +50,7 @@ WORDS = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wo
          "soylent", "aperture", "vandelay", "pied", "massive", "nakatomi", "oscorp", "gringotts")
 FIRST = ("ann", "bob", "carla", "dev", "eva", "femi", "gus", "hana", "ivan", "jo", "kai", "lea", "mo", "noor")
 CURRENCY_WEIGHTS = (("USD", 0.7), ("EUR", 0.2), ("GBP", 0.1))
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ class GeneratorSettings:
 
     accounts: int = 500
     seed: int = 7
-    start: datetime = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+    start: datetime = DEFAULT_START
     days: int = 365
     duplicate_rate: float = 0.0  # share of events emitted twice
     late_rate: float = 0.0  # share of events emitted up to max_late_hours after later ones
@@ -83,9 +84,11 @@ class Emitted:
     """One record as it goes on the wire, in emission order."""
 
     emit_at: datetime
-    record: dict[str, Any] | None  # a touch/1 object, or None for a malformed line
-    raw: str | None = None  # the malformed line itself
-    truth: Truth | None = None  # None for identity calls and malformed lines
+    record: dict[str, Any] | None  # a touch/1 object, or None for a line that is not JSON
+    raw: str | None = None  # that line
+    truth: Truth | None = None  # None for identity calls, duplicates and malformed records
+    malformed: bool = False  # validation must reject it
+    duplicate: bool = False  # a second send of an earlier record
 
 
 @dataclass(slots=True)
@@ -380,11 +383,11 @@ def generate(settings: GeneratorSettings) -> Iterator[Emitted]:
             emit_at = at
         emitted.append(Emitted(emit_at, record, None, truth))
         if rng.random() < settings.duplicate_rate:
-            emitted.append(Emitted(emit_at + timedelta(minutes=rng.uniform(1, 600)), record, None, None))
+            emitted.append(Emitted(emit_at + timedelta(minutes=rng.uniform(1, 600)), record, duplicate=True))
         if rng.random() < settings.invalid_rate:
             broken = rng.choice(_MALFORMED)({**record, "event_id": record["event_id"] + "-bad"})
-            emitted.append(Emitted(emit_at, broken, None, None))
+            emitted.append(Emitted(emit_at, broken, malformed=True))
         if rng.random() < settings.invalid_rate / 5:
-            emitted.append(Emitted(emit_at, None, '{"event_id": "truncated', None))
+            emitted.append(Emitted(emit_at, None, '{"event_id": "truncated', malformed=True))
     emitted.sort(key=lambda e: e.emit_at)
     yield from emitted

@@ -51,15 +51,20 @@ def identity_nodes(touch: Touch) -> list[str]:
         nodes.append("anon:" + touch.anonymous_id)
     if touch.user_id:
         nodes.append("user:" + touch.user_id)
-    if touch.email:
-        nodes.append("email:" + touch.email.lower())
-        domain = email_domain(touch.email)
-        if not is_free_mail(domain):
+    email = touch.email
+    if email:
+        email = email.lower()
+        nodes.append("email:" + email)
+        domain = email.rpartition("@")[2]
+        if domain not in FREE_MAIL_DOMAINS:
             nodes.append("domain:" + domain)
     if touch.crm_contact_id:
         nodes.append("contact:" + touch.crm_contact_id)
-    if touch.account_domain and not is_free_mail(touch.account_domain):
-        nodes.append("domain:" + touch.account_domain.lower())
+    account_domain = touch.account_domain
+    if account_domain:
+        account_domain = account_domain.lower()
+        if account_domain not in FREE_MAIL_DOMAINS:
+            nodes.append("domain:" + account_domain)
     return nodes
 
 
@@ -120,22 +125,35 @@ class IdentityGraph:
         root = self.roots.get(node)
         return self.components[root].account_id if root is not None else None
 
-    def link(self, touch: Touch) -> tuple[str | None, list[Merge]]:
+    def link(self, touch: Touch, nodes: list[str] | None = None) -> tuple[str | None, list[Merge]]:
         """Add the touch's identifiers and link them; return its component root and every union.
 
         A union is ``reported`` when two components that existed before this touch become
         one, or when a component with an account meets a new account.
         """
-        nodes = identity_nodes(touch)
+        if nodes is None:
+            nodes = identity_nodes(touch)
         if not nodes:
             return None, []
         roots = self.roots
-        known = [roots.get(node) for node in nodes]
-        first = known[0]
-        if first is not None and all(r == first for r in known):
-            return first, []  # the common case: nothing new
-        existing = list(dict.fromkeys(r for r in known if r is not None))
-        new_nodes = list(dict.fromkeys(n for n, r in zip(nodes, known, strict=True) if r is None))
+        existing: list[str] = []
+        new_nodes: list[str] = []
+        for node in nodes:
+            node_root = roots.get(node)
+            if node_root is None:
+                if node not in new_nodes:
+                    new_nodes.append(node)
+            elif node_root not in existing:
+                existing.append(node_root)
+        if len(existing) == 1 and not any(n.startswith("account:") for n in new_nodes):
+            # The common case: a known person or account, perhaps showing new identifiers.
+            root = existing[0]
+            if new_nodes:
+                for node in new_nodes:
+                    roots[node] = root
+                members, account, seen_at = self.components[root]
+                self.components[root] = Component(members + tuple(new_nodes), account, seen_at)
+            return root, []
         fresh = self._create(new_nodes, touch) if new_nodes else None
         if fresh is not None:
             existing.append(fresh)
@@ -227,20 +245,35 @@ class Resolver:
         return [touch for buffer in self.pending.values() for touch in buffer]
 
 
+def identity_of(touch: Touch) -> tuple[str | None, ...]:
+    """Every identifier a touch carries: touches with the same ones link nothing new."""
+    return (touch.account_id, touch.anonymous_id, touch.user_id, touch.email, touch.crm_contact_id,
+            touch.account_domain)
+
+
 def resolve_all(touches: Iterable[Touch]) -> tuple[list[tuple[str, Touch]], list[Touch], list[Merge]]:
-    """Batch resolution: build the graph from every touch, then assign each touch its account."""
+    """Batch resolution: build the graph from every touch, then assign each touch its account.
+
+    Touches come back in event-time order. Each distinct set of identifiers is linked once.
+    """
     ordered = sorted(touches, key=lambda t: t.order)
     graph = IdentityGraph()
     merges = []
+    first_node: dict[tuple[str | None, ...], str | None] = {}
+    touch_nodes = []
     for touch in ordered:
-        merges += [merge for merge in graph.link(touch)[1] if merge.reported]
+        identity = identity_of(touch)
+        if identity not in first_node:
+            nodes = identity_nodes(touch)
+            first_node[identity] = nodes[0] if nodes else None
+            merges += [merge for merge in graph.link(touch, nodes)[1] if merge.reported]
+        touch_nodes.append(first_node[identity])
     resolved, unresolved = [], []
     roots, components = graph.roots, graph.components
-    for touch in ordered:
+    for touch, node in zip(ordered, touch_nodes, strict=True):
         if touch.event_type in IDENTITY_EVENTS:
             continue
-        nodes = identity_nodes(touch)
-        account = components[roots[nodes[0]]].account_id if nodes else None
+        account = components[roots[node]].account_id if node is not None else None
         if account is None:
             unresolved.append(touch)
         else:

@@ -92,7 +92,7 @@ class Stitched(NamedTuple):
 def stitch(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY) -> Stitched:
     """Batch stitching: dedupe, resolve identity over all touches, sort, fold each account."""
     resolved, unresolved, merges = resolve_all(dedupe(touches))
-    resolved.sort(key=lambda pair: (pair[0], pair[1].order))
+    resolved.sort(key=itemgetter(0))  # stable: each account's touches stay in event-time order
     rows: list[JourneyTouch] = []
     cursors = {}
     for account_id, pairs in groupby(resolved, key=itemgetter(0)):

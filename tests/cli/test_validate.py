@@ -4,7 +4,7 @@ import sys
 
 from click.testing import CliRunner
 
-from streams.cli import main
+from streams.commands import main
 from tests.conftest import touch_payload
 
 VALID = [
@@ -52,7 +52,7 @@ def test_validate_flags_every_invalid_line_and_exits_1(tmp_path):
 
 def test_validate_accepts_a_clean_file_from_stdin():
     lines = "\n".join(json.dumps(v) for v in VALID) + "\n"
-    proc = subprocess.run([sys.executable, "-m", "streams.cli", "validate", "-"], input=lines.encode(),
+    proc = subprocess.run([sys.executable, "-m", "streams", "validate", "-"], input=lines.encode(),
                           capture_output=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout == b""

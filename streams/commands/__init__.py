@@ -1,0 +1,20 @@
+"""The ``touchline`` command: one entry point whose subcommands wire the parts together."""
+
+from __future__ import annotations
+
+import click
+
+from streams.commands.broker import broker
+from streams.commands.generate import generate_command
+from streams.commands.stitch import stitch_command
+from streams.commands.validate import validate
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="touchline")
+def main() -> None:
+    """Touchline: B2B buyer journeys from touch events to attribution."""
+
+
+for command in (validate, broker, generate_command, stitch_command):
+    main.add_command(command)

@@ -1,0 +1,75 @@
+"""``touchline generate``: a seeded population of B2B buyer journeys, faults on request."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import click
+from rich.progress import Progress
+
+from streams.outputs import open_output
+from transforms.generator import Emitted, GeneratorSettings, generate
+
+
+def population_options(command: click.decorators.FC) -> click.decorators.FC:
+    """The options that describe a simulated population (shared by generate and demo)."""
+    options = [
+        click.option("--accounts", default=500, show_default=True, help="Accounts to simulate."),
+        click.option("--seed", default=7, show_default=True, help="Same seed, same events."),
+        click.option("--start", default="2026-01-01", show_default=True, help="First day (YYYY-MM-DD)."),
+        click.option("--days", default=365, show_default=True, help="Days to simulate."),
+        click.option("--duplicates", default=0.0, show_default=True, help="Share of events sent twice."),
+        click.option("--late", default=0.0, show_default=True, help="Share of events sent out of order."),
+        click.option("--invalid", default=0.0, show_default=True, help="Share of extra malformed records."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def settings_from(accounts: int, seed: int, start: str, days: int, duplicates: float, late: float,
+                  invalid: float) -> GeneratorSettings:
+    """Generator settings from the command-line options."""
+    first_day = datetime.fromisoformat(start).replace(tzinfo=UTC)
+    return GeneratorSettings(accounts=accounts, seed=seed, start=first_day, days=days,
+                             duplicate_rate=duplicates, late_rate=late, invalid_rate=invalid)
+
+
+def wire_line(event: Emitted) -> bytes:
+    """The bytes a producer sends for one emitted record."""
+    if event.record is None:
+        return (event.raw or "").encode()
+    return json.dumps(event.record).encode()
+
+
+@click.command(name="generate")
+@population_options
+@click.option("--out", "-o", default="-", show_default=True, help="JSON Lines file, '-' for stdout.")
+@click.option("--truth", type=click.Path(dir_okay=False), help="Also write each touch's true stage here.")
+@click.option("--to-kafka", is_flag=True, help="Produce to touches-raw-v1 instead of writing a file.")
+def generate_command(out: str, truth: str | None, to_kafka: bool, **population: object) -> None:
+    """Simulate accounts, buying groups and their touches over a period of days."""
+    settings = settings_from(**population)  # type: ignore[arg-type]
+    events = list(generate(settings))
+    if to_kafka:
+        from streams.producing import produce_raw
+
+        sent = produce_raw(wire_line(e) for e in events)
+        click.echo(f"produced {sent} records to touches-raw-v1", err=True)
+    else:
+        with open_output(out) as handle, Progress(transient=True, disable=out == "-") as progress:
+            for event in progress.track(events, description="writing touches"):
+                handle.write(wire_line(event).decode() + "\n")
+    if truth:
+        with open(truth, "w", encoding="utf-8") as handle:
+            for event in events:
+                if event.truth is not None:
+                    t = event.truth
+                    handle.write(json.dumps({"event_id": t.event_id, "account_id": t.account_id,
+                                             "stage": t.stage, "cycle": t.cycle,
+                                             "is_reengagement": t.is_reengagement}) + "\n")
+    valid = sum(1 for e in events if not e.malformed and not e.duplicate)
+    malformed = sum(e.malformed for e in events)
+    click.echo(f"{len(events)} records: {valid} distinct valid, {malformed} malformed, "
+               f"{len(events) - valid - malformed} duplicates; {settings.accounts} accounts", err=True)

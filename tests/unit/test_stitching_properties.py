@@ -1,0 +1,73 @@
+"""Properties of the journey fold that hold for any input."""
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.vocabulary import IDENTITY_EVENTS, EventType, Team
+from transforms.settings import JourneySettings
+from transforms.stages import is_legal
+from transforms.stitching import stitch, stream
+from transforms.types import Touch
+
+JOURNEY = JourneySettings(dormancy_days=30, allowed_lateness_hours=72)
+EVENTS = [e for e in EventType if e not in IDENTITY_EVENTS]
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@st.composite
+def touch_streams(draw):
+    """Touches of a few accounts with gaps from minutes to months, and an arrival delay each."""
+    count = draw(st.integers(1, 40))
+    at = T0
+    touches, delays = [], []
+    for i in range(count):
+        at += timedelta(minutes=draw(st.sampled_from([0, 1, 30, 60 * 20, 60 * 24 * 10, 60 * 24 * 45])))
+        event = draw(st.sampled_from(EVENTS))
+        deal = {"opportunity_id": "o", "amount": 10.0, "currency": "USD"} if "closed" in event else {}
+        touches.append(Touch(
+            event_id=f"e{i}", source=draw(st.sampled_from(["crm", "web"])), event_type=event,
+            occurred_at=at, account_id=draw(st.sampled_from(["a", "b", "c"])),
+            team=draw(st.sampled_from(list(Team))), **deal,
+        ))
+        delays.append(timedelta(minutes=draw(st.integers(0, 72 * 60 - 1))))
+    return touches, delays
+
+
+def arrival_order(touches, delays):
+    return [t for _, t in sorted(zip(delays, touches, strict=True),
+                                 key=lambda p: p[1].occurred_at + p[0])]
+
+
+@settings(max_examples=200, deadline=None)
+@given(touch_streams(), st.randoms())
+def test_any_arrival_order_within_lateness_gives_the_batch_result(data, rnd):
+    touches, delays = data
+    batch = {row.touch.key: row for row in stitch(touches, JOURNEY).rows}
+    arrived = arrival_order(touches, delays)
+    streamed = stream(arrived + [rnd.choice(arrived)], JOURNEY)  # plus a redelivery
+    assert streamed.late == []
+    assert streamed.rows == batch
+
+
+@settings(max_examples=200, deadline=None)
+@given(touch_streams())
+def test_every_touch_once_legal_stages_and_monotone_cycles(data):
+    touches, _ = data
+    rows = stitch(touches + touches[:3], JOURNEY).rows
+    assert sorted(r.touch.key for r in rows) == sorted(t.key for t in touches)
+    by_account = {}
+    for row in rows:
+        by_account.setdefault(row.account_id, []).append(row)
+    for account_rows in by_account.values():
+        assert [r.seq for r in account_rows] == list(range(1, len(account_rows) + 1))
+        previous = None
+        for row in account_rows:
+            restarted = row.is_reengagement and row.stage_before is not None and row.stage_before != "grow"
+            assert is_legal(row.stage_before, row.touch.event_type, row.stage, restarted=restarted)
+            assert row.stage_before == (previous.stage if previous else None)
+            if previous is not None:
+                assert row.cycle in (previous.cycle, previous.cycle + 1)
+                assert row.touch.order > previous.touch.order
+            previous = row
