@@ -12,7 +12,7 @@ $(BIN)/touchline: pyproject.toml
 	touch $@
 
 demo: $(BIN)/touchline
-	$(BIN)/touchline demo
+	$(BIN)/touchline broker --smoke
 
 test: lint typecheck
 	$(BIN)/pytest -q
