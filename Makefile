@@ -12,7 +12,7 @@ $(BIN)/touchline: pyproject.toml
 	touch $@
 
 demo: $(BIN)/touchline
-	$(BIN)/touchline broker --smoke
+	$(BIN)/touchline demo
 
 test: lint typecheck
 	$(BIN)/pytest -q

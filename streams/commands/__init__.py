@@ -5,9 +5,12 @@ from __future__ import annotations
 import click
 
 from streams.commands.broker import broker
+from streams.commands.demo import demo_command
 from streams.commands.generate import generate_command
+from streams.commands.sql import sql_command
 from streams.commands.stitch import stitch_command
 from streams.commands.validate import validate
+from streams.commands.worker import worker_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,5 +19,5 @@ def main() -> None:
     """Touchline: B2B buyer journeys from touch events to attribution."""
 
 
-for command in (validate, broker, generate_command, stitch_command):
+for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command):
     main.add_command(command)

@@ -54,8 +54,12 @@ def generate_command(out: str, truth: str | None, to_kafka: bool, **population: 
     events = list(generate(settings))
     if to_kafka:
         from streams.producing import produce_raw
+        from streams.settings import Settings
 
-        sent = produce_raw(wire_line(e) for e in events)
+        bootstrap = Settings().kafka_bootstrap
+        if not bootstrap:
+            raise click.UsageError("--to-kafka needs TOUCHLINE_KAFKA_BOOTSTRAP (e.g. from `touchline broker`)")
+        sent = produce_raw((wire_line(e) for e in events), bootstrap)
         click.echo(f"produced {sent} records to touches-raw-v1", err=True)
     else:
         with open_output(out) as handle, Progress(transient=True, disable=out == "-") as progress:

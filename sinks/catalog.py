@@ -1,0 +1,60 @@
+"""The DuckDB catalog: views over the lake, layered staging → journeys → marts.
+
+Each ``sinks/sql/<layer>/<name>.sql`` defines the relation ``<name>``; the layers run in
+that order. ``{{ lake.<table> }}`` stands for the table's Parquet files (or, while the table
+has none yet, an empty relation of the same columns), so the catalog never holds data of its
+own: analysts open it read-only while the pipeline keeps landing files.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from sinks.lake import Lake
+from sinks.tables import TABLES
+
+SQL_ROOT = Path(__file__).with_name("sql")
+LAYERS = ("staging", "journeys", "marts")
+_PLACEHOLDER = re.compile(r"\{\{\s*lake\.(\w+)\s*\}\}")
+_DUCKDB_TYPES = {pa.string(): "varchar", pa.float64(): "double", pa.int64(): "bigint", pa.bool_(): "boolean",
+                 pa.timestamp("us", tz="UTC"): "timestamptz"}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def lake_relation(lake: Lake, table: str) -> str:
+    """SQL for a lake table: its Parquet files, or an empty relation with its columns."""
+    if lake.files(table):
+        pattern = str((lake.root / table).resolve() / "event_date=*" / "*.parquet")
+        return f"read_parquet({_quote(pattern)}, hive_partitioning = true, union_by_name = true)"
+    columns = [f"cast(null as {_DUCKDB_TYPES[f.type]}) as {f.name}" for f in TABLES[table].schema]
+    return f"(select {', '.join(columns)}, cast(null as date) as event_date where false)"
+
+
+def models() -> list[tuple[str, str]]:
+    """(relation name, SQL) of every model, in build order."""
+    found = []
+    for layer in LAYERS:
+        for path in sorted((SQL_ROOT / layer).glob("*.sql")):
+            found.append((path.stem, path.read_text()))
+    return found
+
+
+def build(lake: Lake, catalog: Path | str) -> list[str]:
+    """(Re)create every view of the catalog; return their names."""
+    names = []
+    connection = duckdb.connect(str(catalog))
+    try:
+        for name, sql in models():
+            body = _PLACEHOLDER.sub(lambda m: lake_relation(lake, m.group(1)), sql)
+            connection.execute(f"create or replace view {name} as {body}")
+            names.append(name)
+    finally:
+        connection.close()
+    return names

@@ -1,0 +1,46 @@
+-- One row per account: where its journey stands now.
+with journey_touches as (
+    select * from journey_touches
+),
+
+latest as (
+    select *
+    from journey_touches
+    qualify row_number() over (partition by account_id order by seq desc) = 1
+),
+
+totals as (
+    select
+        account_id,
+        count(*) as count_touches,
+        count(distinct coalesce(email, crm_contact_id, user_id, anonymous_id)) as count_people,
+        min(occurred_at) as first_touch_at,
+        max(occurred_at) as last_touch_at,
+        count(*) filter (where is_reengagement) as count_reengagements,
+        count(*) filter (where event_type = 'closed_won') as count_won_deals,
+        sum(amount) filter (where event_type in ('closed_won', 'renewal', 'upsell')) as revenue
+    from journey_touches
+    group by account_id
+),
+
+final as (
+    select
+        -- ids
+        latest.account_id,
+        latest.journey_id,
+        -- now
+        latest.stage,
+        latest.cycle,
+        -- history
+        totals.first_touch_at,
+        totals.last_touch_at,
+        totals.count_touches,
+        totals.count_people,
+        totals.count_reengagements,
+        totals.count_won_deals,
+        totals.revenue
+    from latest
+    inner join totals on totals.account_id = latest.account_id
+)
+
+select * from final

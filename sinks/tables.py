@@ -1,0 +1,119 @@
+"""The lake's tables: their Arrow schemas and how a wire record becomes a row.
+
+Every table is hive-partitioned by ``event_date`` and carries ``_partition`` and ``_offset``,
+the Kafka coordinates of the record that wrote the row: the latest version of a key wins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+TS = pa.timestamp("us", tz="UTC")
+STR, F64, I64, BOOL = pa.string(), pa.float64(), pa.int64(), pa.bool_()
+
+TOUCH_FIELDS = [
+    ("event_id", STR), ("source", STR), ("event_type", STR), ("occurred_at", TS), ("received_at", TS),
+    ("occurred_at_precision", STR), ("anonymous_id", STR), ("user_id", STR), ("email", STR),
+    ("crm_contact_id", STR), ("account_id", STR), ("account_domain", STR), ("channel", STR),
+    ("campaign_id", STR), ("utm", STR), ("team", STR), ("role", STR), ("opportunity_id", STR),
+    ("amount", F64), ("currency", STR), ("stage_raw", STR), ("properties", STR),
+]
+JOURNEY_FIELDS = [
+    ("event_id", STR), ("source", STR), ("account_id", STR), ("journey_id", STR), ("cycle", I64),
+    ("seq", I64), ("stage", STR), ("stage_before", STR), ("is_first_touch", BOOL), ("is_lead_touch", BOOL),
+    ("is_opportunity_touch", BOOL), ("is_close_touch", BOOL), ("is_reengagement", BOOL),
+    ("lead_response_hours", F64), ("event_type", STR), ("occurred_at", TS), ("touch_account_id", STR),
+    ("anonymous_id", STR), ("user_id", STR), ("email", STR), ("crm_contact_id", STR), ("account_domain", STR),
+    ("channel", STR), ("campaign_id", STR), ("team", STR), ("role", STR), ("opportunity_id", STR),
+    ("amount", F64), ("currency", STR), ("stage_raw", STR), ("occurred_at_precision", STR),
+    ("received_at", TS), ("utm", STR), ("properties", STR),
+]
+TRANSITION_FIELDS = [
+    ("event_id", STR), ("source", STR), ("account_id", STR), ("journey_id", STR), ("cycle", I64),
+    ("from_stage", STR), ("to_stage", STR), ("transitioned_at", TS), ("cause", STR), ("is_reengagement", BOOL),
+]
+DEAD_LETTER_FIELDS = [
+    ("reason", STR), ("errors", STR), ("raw_base64", STR), ("raw_text", STR), ("source_topic", STR),
+    ("source_partition", I64), ("source_offset", I64), ("received_at", TS),
+]
+MERGE_FIELDS = [
+    ("event_id", STR), ("account_id", STR), ("merged_account_id", STR), ("kept_identity", STR),
+    ("merged_identity", STR), ("merged_at", TS),
+]
+BREACH_FIELDS = [
+    ("lead_event_id", STR), ("account_id", STR), ("journey_id", STR), ("lead_at", TS), ("due_at", TS),
+    ("detected_at", TS), ("lead_sla_hours", F64),
+]
+LATE_FIELDS = [("account_id", STR), *TOUCH_FIELDS[:3], ("occurred_at", TS)]
+VERSION_FIELDS = [("_partition", I64), ("_offset", I64)]
+
+
+def schema(fields: list[tuple[str, pa.DataType]]) -> pa.Schema:
+    """An Arrow schema with the version columns appended."""
+    return pa.schema([pa.field(name, kind) for name, kind in fields + VERSION_FIELDS])
+
+
+def parse_time(value: Any) -> datetime | None:
+    """RFC 3339 text (or None) to an aware datetime."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
+def _flat(record: Mapping[str, Any], fields: list[tuple[str, pa.DataType]]) -> dict[str, Any]:
+    row = {}
+    for name, kind in fields:
+        value = record.get(name)
+        if kind == TS:
+            value = parse_time(value)
+        elif kind == STR and isinstance(value, dict | list):
+            value = json.dumps(value, sort_keys=True)
+        row[name] = value
+    return row
+
+
+def _date(value: Any) -> str:
+    moment = parse_time(value)
+    return moment.date().isoformat() if moment else "1970-01-01"
+
+
+class Table:
+    """One lake table: its schema, the timestamp it is partitioned by, its row builder."""
+
+    def __init__(self, name: str, fields: list[tuple[str, pa.DataType]], date_field: str | None,
+                 key: tuple[str, ...], unwrap: Callable[[Mapping[str, Any]], Mapping[str, Any]] = lambda r: r):
+        self.name = name
+        self.fields = fields
+        self.schema = schema(fields)
+        self.date_field = date_field
+        self.key = key  # the primary key: the latest version per key is the row
+        self.unwrap = unwrap
+
+    def row(self, record: Mapping[str, Any], partition: int, offset: int) -> tuple[str, dict[str, Any]]:
+        """(event_date, row) for one wire record."""
+        body = self.unwrap(record)
+        row = _flat(body, self.fields)
+        row["_partition"], row["_offset"] = partition, offset
+        return (_date(body.get(self.date_field)) if self.date_field else "1970-01-01"), row
+
+
+def _late(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {"account_id": record["account_id"], **record["touch"]}
+
+
+TABLES = {
+    "touches": Table("touches", TOUCH_FIELDS, "occurred_at", ("source", "event_id")),
+    "journey_touches": Table("journey_touches", JOURNEY_FIELDS, "occurred_at", ("source", "event_id")),
+    "journey_transitions": Table("journey_transitions", TRANSITION_FIELDS, "transitioned_at",
+                                 ("source", "event_id")),
+    "dead_letters": Table("dead_letters", DEAD_LETTER_FIELDS, "received_at",
+                          ("source_topic", "source_partition", "source_offset")),
+    "identity_merges": Table("identity_merges", MERGE_FIELDS, "merged_at", ("event_id", "merged_identity")),
+    "sla_breaches": Table("sla_breaches", BREACH_FIELDS, "lead_at", ("lead_event_id",)),
+    "late_touches": Table("late_touches", LATE_FIELDS, "occurred_at", ("source", "event_id"), _late),
+}

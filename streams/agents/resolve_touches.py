@@ -1,0 +1,62 @@
+"""``validate_touches`` and ``resolve_identity``: raw records in, account-keyed touches out.
+
+One stage on the single partition of ``touches-raw-v1``, because the identity graph is one
+graph: validate (bad records to the dead-letter topic with their reason and bytes), drop
+duplicates on ``(source, event_id)``, archive the touch on ``touches-valid-v1``, link its
+identifiers, and send every touch that now resolves (including retroactively released
+anonymous ones) to ``touches-by-account-v1`` keyed by account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.touch import TouchEvent, parse_touch, to_touch
+from streams import topics
+from streams.processor import Emit
+from streams.records import dead_letter, dumps, touch_key
+from transforms.identity import Resolver
+from transforms.settings import JourneySettings
+
+
+class ResolveTouches:
+    """Stage state: the keys seen and the identity resolver, for the one raw partition."""
+
+    name = "resolve-touches"
+    source = topics.TOUCHES_RAW
+
+    def __init__(self, settings: JourneySettings) -> None:
+        self.settings = settings
+        self.seen: set[tuple[str, str]] = set()
+        self.resolver = Resolver(settings)
+        self.invalid = 0
+
+    def assign(self, partition: int) -> None:
+        self.seen = set()
+        self.resolver = Resolver(self.settings)
+
+    def revoke(self, partition: int) -> None:
+        self.seen = set()
+        self.resolver = Resolver(self.settings)
+
+    def apply(self, partition: int, record: Any, emit: Emit | None) -> None:
+        event = parse_touch(record.value)
+        if not isinstance(event, TouchEvent):
+            self.invalid += 1
+            if emit:
+                emit(topics.TOUCHES_DLQ, *dead_letter(record.value, event, record.topic, partition,
+                                                      record.offset, record.timestamp))
+            return
+        touch = to_touch(event)
+        if touch.key in self.seen:
+            return
+        self.seen.add(touch.key)
+        resolution = self.resolver.add(touch)
+        if emit is None:
+            return
+        emit(topics.TOUCHES_VALID, touch_key(*touch.key), dumps(touch.to_wire()))
+        for merge in resolution.merges:
+            emit(topics.IDENTITY_MERGES, merge.event_id.encode(), dumps(merge.to_row()))
+        for account_id, resolved in resolution.resolved:
+            emit(topics.TOUCHES_BY_ACCOUNT, account_id.encode(),
+                 dumps({"account_id": account_id, "touch": resolved.to_wire()}))

@@ -1,0 +1,43 @@
+"""``touchline sql``: run SQL against the catalog and print the result."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from sinks.query import query
+
+
+def print_result(columns: list[str], rows: list[tuple[object, ...]], fmt: str) -> None:
+    """Print rows as an aligned table (terminal), CSV or JSON Lines."""
+    if fmt == "auto":
+        fmt = "table" if sys.stdout.isatty() else "csv"
+    if fmt == "json":
+        for row in rows:
+            click.echo(json.dumps(dict(zip(columns, row, strict=True)), default=str))
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if v is None else str(v) for v in row))
+        Console().print(table)
+
+
+@click.command(name="sql")
+@click.argument("statement")
+@click.option("--catalog", default="touchline.duckdb", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
+              show_default=True, help="auto: a table in a terminal, CSV when piped.")
+def sql_command(statement: str, catalog: str, fmt: str) -> None:
+    """Run STATEMENT against the DuckDB catalog (read-only)."""
+    columns, rows = query(catalog, statement)
+    print_result(columns, rows, fmt)

@@ -1,0 +1,43 @@
+"""``touchline worker``: run the pipeline's stages until interrupted."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import threading
+
+import click
+
+from streams.commands.stitch import journey_options
+from streams.settings import Settings
+from transforms.settings import JourneySettings
+
+
+@click.command(name="worker")
+@click.option("--stages", default="resolve,stitch,land", show_default=True,
+              help="Which stages this worker runs (comma-separated).")
+@click.option("--lake", type=click.Path(file_okay=False), help="Lake directory (default TOUCHLINE_LAKE).")
+@click.option("--catalog", type=click.Path(dir_okay=False), help="DuckDB catalog (default TOUCHLINE_CATALOG).")
+@journey_options
+def worker_command(stages: str, lake: str | None, catalog: str | None, dormancy_days: int,
+                   lead_sla_hours: float, allowed_lateness_hours: float) -> None:
+    """Run the streaming pipeline (embedded broker unless TOUCHLINE_KAFKA_BOOTSTRAP is set)."""
+    from streams.broker import open_broker
+    from streams.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(threadName)s %(message)s")
+    overrides = {k: v for k, v in {"lake": lake, "catalog": catalog}.items() if v}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    journey = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
+                              allowed_lateness_hours=allowed_lateness_hours)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with open_broker(settings.kafka_bootstrap) as running:
+        if not settings.kafka_bootstrap:
+            click.echo(f"embedded broker on {running.bootstrap} (TOUCHLINE_KAFKA_BOOTSTRAP to share it)", err=True)
+        worker = Worker(running.bootstrap, settings, journey, tuple(stages.split(","))).start()
+        click.echo(f"worker running stages {stages}; lake {settings.lake}, catalog {settings.catalog}", err=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+        worker.close()

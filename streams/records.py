@@ -1,0 +1,37 @@
+"""How records look on the wire between stages: JSON, with deterministic keys."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas.touch import FieldError
+
+
+def dumps(value: Mapping[str, Any]) -> bytes:
+    """Compact JSON bytes."""
+    return json.dumps(value, separators=(",", ":"), default=str).encode()
+
+
+def touch_key(source: str, event_id: str) -> bytes:
+    """The dedupe key of a touch, as a record key."""
+    return f"{source}|{event_id}".encode()
+
+
+def dead_letter(raw: bytes, errors: list[FieldError], topic: str, partition: int, offset: int,
+                timestamp_ms: int | None) -> tuple[bytes, bytes]:
+    """A dead letter: the reason, each field's problem, and the original bytes (base64)."""
+    value = {
+        "reason": "; ".join(str(e) for e in errors),
+        "errors": [{"field": e.field, "problem": e.problem} for e in errors],
+        "raw_base64": base64.b64encode(raw).decode(),
+        "raw_text": raw.decode("utf-8", errors="replace")[:10_000],
+        "source_topic": topic,
+        "source_partition": partition,
+        "source_offset": offset,
+        "received_at": datetime.fromtimestamp(timestamp_ms / 1000, UTC).isoformat() if timestamp_ms else None,
+    }
+    return f"{topic}-{partition}-{offset}".encode(), dumps(value)

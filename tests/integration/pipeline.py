@@ -1,0 +1,77 @@
+"""Helpers for pipeline tests: generate a population, run workers, read the lake back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+from sinks.lake import Lake
+from streams.commands.generate import wire_line
+from streams.worker import landed_counts
+from transforms.generator import Emitted, GeneratorSettings, generate
+from transforms.stitching import stitch
+from transforms.types import Touch
+
+COMPARED = ["event_id", "source", "account_id", "journey_id", "cycle", "seq", "stage", "stage_before",
+            "is_first_touch", "is_lead_touch", "is_opportunity_touch", "is_close_touch", "is_reengagement",
+            "lead_response_hours", "event_type"]
+
+
+def population(touches: int, seed: int = 5) -> list[Emitted]:
+    """About ``touches`` records with duplicates, late arrivals and 1% malformed records."""
+    return list(generate(GeneratorSettings(accounts=int(touches / 17.6), seed=seed, duplicate_rate=0.03,
+                                           late_rate=0.1, invalid_rate=0.01)))
+
+
+def expected(events: list[Emitted]) -> tuple[int, int, set[tuple[object, ...]]]:
+    """(valid distinct touches, malformed records, journey rows) as the batch engine sees them."""
+    touches = [Touch.from_wire(e.record) for e in events if not e.malformed and e.record is not None]
+    rows = {tuple(row.to_row()[c] for c in COMPARED) for row in stitch(touches).rows}
+    valid = sum(1 for e in events if not e.malformed and not e.duplicate)
+    return valid, sum(e.malformed for e in events), rows
+
+
+def lake_rows(lake: Path) -> set[tuple[object, ...]]:
+    """The journey rows in the lake, latest version of each."""
+    pattern = str(lake.resolve() / "journey_touches" / "event_date=*" / "*.parquet")
+    found = duckdb.connect().execute(
+        f"select {', '.join(COMPARED)} from read_parquet(?) "
+        "qualify row_number() over (partition by source, event_id order by _offset desc) = 1", [pattern]
+    ).fetchall()
+    return set(found)
+
+
+def lines(events: list[Emitted]) -> list[bytes]:
+    return [wire_line(e) for e in events]
+
+
+def start_worker(bootstrap: str, lake: Path, catalog: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "TOUCHLINE_KAFKA_BOOTSTRAP": bootstrap, "TOUCHLINE_LAKE": str(lake),
+           "TOUCHLINE_CATALOG": str(catalog)}
+    return subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=env, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT)
+
+
+def wait_for_lake(lake: Path, touches: int, dead_letters: int, timeout: float = 180.0,
+                  settle: float = 3.0) -> dict[str, int]:
+    deadline, last, since = time.monotonic() + timeout, None, time.monotonic()
+    while time.monotonic() < deadline:
+        counts = landed_counts(Lake(lake))
+        if counts != last:
+            last, since = counts, time.monotonic()
+        if counts["touches"] >= touches and counts["dead_letters"] >= dead_letters \
+                and time.monotonic() - since >= settle:
+            return counts
+        time.sleep(0.5)
+    raise TimeoutError(f"lake holds {last}, expected {touches} touches and {dead_letters} dead letters")
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait()

@@ -1,0 +1,56 @@
+"""The streaming pipeline end to end on the embedded broker."""
+
+import time
+
+import pytest
+
+from sinks.query import query
+from streams.producing import produce_raw
+from streams.settings import Settings
+from streams.worker import Worker
+from tests.integration.pipeline import expected, kill, lake_rows, lines, population, start_worker, wait_for_lake
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def events():
+    return population(20_000)
+
+
+def test_touches_land_exactly_once_and_journeys_equal_the_batch_stitch(events, fresh_broker, tmp_path):
+    valid, malformed, journey_rows = expected(events)
+    settings = Settings(lake=tmp_path / "lake", catalog=tmp_path / "touchline.duckdb")
+    worker = Worker(fresh_broker.bootstrap, settings).start()
+    try:
+        produce_raw(lines(events), fresh_broker.bootstrap)
+        counts = wait_for_lake(settings.lake, valid, malformed)
+    finally:
+        worker.close()
+    assert counts["touches"] == valid
+    assert counts["dead_letters"] == malformed
+    assert lake_rows(settings.lake) == journey_rows
+    _, reasons = query(settings.catalog, "select count(*) filter (where reason is null or reason = ''), "
+                                         "count(*) from dead_letters")
+    assert reasons == [(0, malformed)]
+    _, journeys = query(settings.catalog, "select count(*) from journey_touches")
+    assert journeys == [(len(journey_rows),)]
+
+
+def test_sigkill_mid_stream_and_restart_leaves_the_same_lake(events, fresh_broker, tmp_path):
+    valid, malformed, journey_rows = expected(events)
+    lake, catalog, log = tmp_path / "lake", tmp_path / "touchline.duckdb", tmp_path / "worker.log"
+    worker = start_worker(fresh_broker.bootstrap, lake, catalog, log)
+    try:
+        produce_raw(lines(events), fresh_broker.bootstrap)
+        deadline = time.monotonic() + 60
+        while not list(lake.glob("journey_touches/*/*.parquet")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        kill(worker)  # mid-stream: some batches landed, some not
+        worker = start_worker(fresh_broker.bootstrap, lake, catalog, log)
+        counts = wait_for_lake(lake, valid, malformed)
+    finally:
+        kill(worker)
+    assert counts["touches"] == valid
+    assert counts["dead_letters"] == malformed
+    assert lake_rows(lake) == journey_rows
