@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: Path | None = None
     topic_partitions: int = 4  # partitions of topics Touchline creates
+    # Collector (Segment-compatible HTTP)
+    collector_host: str = "127.0.0.1"  # bind to loopback unless told otherwise
+    collector_port: int = 8088
+    collector_max_body_bytes: int = 512 * 1024  # larger requests get 413
+    write_keys: str = ""  # "source=sha256hex,..." from `touchline write-key`
     # Storage
     lake: Path = Path("lake")
     catalog: Path = Path("touchline.duckdb")

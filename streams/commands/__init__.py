@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.commands.broker import broker
+from streams.commands.collector import collector_command, write_key_command
 from streams.commands.demo import demo_command
 from streams.commands.generate import generate_command
 from streams.commands.sql import sql_command
@@ -19,5 +20,6 @@ def main() -> None:
     """Touchline: B2B buyer journeys from touch events to attribution."""
 
 
-for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command):
+for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command,
+                collector_command, write_key_command):
     main.add_command(command)

@@ -1,5 +1,6 @@
 """The streaming pipeline end to end on the embedded broker."""
 
+import re
 import time
 
 import pytest
@@ -40,17 +41,23 @@ def test_touches_land_exactly_once_and_journeys_equal_the_batch_stitch(events, f
 def test_sigkill_mid_stream_and_restart_leaves_the_same_lake(events, fresh_broker, tmp_path):
     valid, malformed, journey_rows = expected(events)
     lake, catalog, log = tmp_path / "lake", tmp_path / "touchline.duckdb", tmp_path / "worker.log"
+    records = lines(events)
+    third = len(records) // 3
     worker = start_worker(fresh_broker.bootstrap, lake, catalog, log)
     try:
-        produce_raw(lines(events), fresh_broker.bootstrap)
+        produce_raw(records[:third], fresh_broker.bootstrap)
         deadline = time.monotonic() + 60
         while not list(lake.glob("journey_touches/*/*.parquet")) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        kill(worker)  # mid-stream: some batches landed, some not
+            time.sleep(0.01)
+        produce_raw(records[third:2 * third], fresh_broker.bootstrap)
+        time.sleep(0.3)
+        kill(worker)  # mid-stream: some batches landed, some processed but not committed
+        produce_raw(records[2 * third:], fresh_broker.bootstrap)
         worker = start_worker(fresh_broker.bootstrap, lake, catalog, log)
         counts = wait_for_lake(lake, valid, malformed)
     finally:
         kill(worker)
+    assert re.search(r"rebuilt partition \d+ from [1-9]", log.read_text()), "the restart rebuilt no state"
     assert counts["touches"] == valid
     assert counts["dead_letters"] == malformed
     assert lake_rows(lake) == journey_rows

@@ -1,0 +1,37 @@
+"""``touchline collector`` and ``touchline write-key``: HTTP ingest for web trackers."""
+
+from __future__ import annotations
+
+import click
+
+from streams.settings import Settings
+
+
+@click.command(name="collector")
+@click.option("--host", help="Address to bind (default TOUCHLINE_COLLECTOR_HOST, 127.0.0.1).")
+@click.option("--port", type=int, help="Port (default TOUCHLINE_COLLECTOR_PORT, 8088).")
+def collector_command(host: str | None, port: int | None) -> None:
+    """Serve Segment-compatible /v1/* endpoints that produce to touches-raw-v1."""
+    from streams.broker import open_broker
+    from streams.collector import serve
+
+    overrides = {k: v for k, v in {"collector_host": host, "collector_port": port}.items() if v}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if not settings.write_keys:
+        raise click.UsageError("no write keys: create one with `touchline write-key SOURCE` and set "
+                               "TOUCHLINE_WRITE_KEYS")
+    with open_broker(settings.kafka_bootstrap) as broker:
+        click.echo(f"collector on http://{settings.collector_host}:{settings.collector_port} "
+                   f"→ {broker.bootstrap}", err=True)
+        serve(broker.bootstrap, settings)
+
+
+@click.command(name="write-key")
+@click.argument("source", default="segment:web")
+def write_key_command(source: str) -> None:
+    """Create a write key for SOURCE: prints the key (give it to the tracker) and its hashed entry."""
+    from streams.collector import new_write_key
+
+    key, entry = new_write_key(source)
+    click.echo(f"write key (shown once): {key}")
+    click.echo(f"add to TOUCHLINE_WRITE_KEYS (comma-separated): {entry}")
