@@ -65,19 +65,22 @@ def parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value)).astimezone(UTC)
 
 
-def _flat(record: Mapping[str, Any], fields: list[tuple[str, pa.DataType]]) -> dict[str, Any]:
-    row = {}
-    for name, kind in fields:
-        value = record.get(name)
-        if kind == TS:
-            value = parse_time(value)
-        elif kind == STR and isinstance(value, dict | list):
-            value = json.dumps(value, sort_keys=True)
-        row[name] = value
+def _flat(record: Mapping[str, Any], names: list[str], times: list[str], texts: list[str]) -> dict[str, Any]:
+    row = {name: record.get(name) for name in names}
+    for name in times:
+        value = row[name]
+        if value is not None:
+            row[name] = datetime.fromisoformat(value).astimezone(UTC) if isinstance(value, str) else value
+    for name in texts:
+        value = row[name]
+        if isinstance(value, dict | list):
+            row[name] = json.dumps(value, sort_keys=True)
     return row
 
 
 def _date(value: Any) -> str:
+    if isinstance(value, str) and len(value) >= 10 and value.endswith("Z"):
+        return value[:10]  # already UTC: the date is the prefix
     moment = parse_time(value)
     return moment.date().isoformat() if moment else "1970-01-01"
 
@@ -93,13 +96,16 @@ class Table:
         self.date_field = date_field
         self.key = key  # the primary key: the latest version per key is the row
         self.unwrap = unwrap
+        self._names = [name for name, _ in fields]
+        self._times = [name for name, kind in fields if kind == TS]
+        self._texts = [name for name, kind in fields if kind == STR]
 
     def row(self, record: Mapping[str, Any], partition: int, offset: int) -> tuple[str, dict[str, Any]]:
         """(event_date, row) for one wire record."""
         body = self.unwrap(record)
-        row = _flat(body, self.fields)
+        row = _flat(body, self._names, self._times, self._texts)
         row["_partition"], row["_offset"] = partition, offset
-        return (_date(body.get(self.date_field)) if self.date_field else "1970-01-01"), row
+        return _date(body.get(self.date_field)) if self.date_field else "1970-01-01", row
 
 
 def _late(record: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -22,11 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from kafka import KafkaConsumer, TopicPartition
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
-from kafka.structs import OffsetAndMetadata
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from streams.kafka_clients import make_consumer, make_producer
+from streams.fast_clients import fast_consumer, fast_producer
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,92 +45,83 @@ class Stage(Protocol):
     def revoke(self, partition: int) -> None:
         """Drop the state of a partition that moved elsewhere."""
 
-    def apply(self, partition: int, record: Any, emit: Emit | None) -> None:
-        """Process one record; ``emit`` is None while the state is rebuilt."""
-
-
-class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Notes assignment changes; kafka-python calls this on its IO thread, where no blocking
-    consumer call is allowed, so the runner's own thread acts on them after ``poll``."""
-
-    def __init__(self) -> None:
-        self.assigned: set[TopicPartition] = set()
-        self.revoked: set[TopicPartition] = set()
-
-    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self.revoked.update(revoked)
-        self.assigned.difference_update(revoked)
-
-    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self.assigned.update(assigned)
+    def apply(self, partition: int, message: Any, emit: Emit | None) -> None:
+        """Process one message; ``emit`` is None while the state is rebuilt."""
 
 
 class StageRunner:
     """Runs one stage in a consumer group until ``stop`` is set."""
 
     def __init__(self, stage: Stage, bootstrap: str, settings: Settings, *, group: str | None = None,
-                 max_records: int = 2000) -> None:
+                 max_records: int = 5000) -> None:
         self.stage = stage
         self.bootstrap = bootstrap
         self.settings = settings
         self.group = group or f"touchline-{stage.name}"
         self.max_records = max_records
         self.processed = 0
-        self.ready = threading.Event()  # set once partitions are assigned and rebuilt
+        self._assigned: list[TopicPartition] = []
+        self._revoked: list[TopicPartition] = []
 
-    def rebuild(self, tp: TopicPartition) -> None:
+    def rebuild(self, consumer: Consumer, tp: TopicPartition) -> None:
         """Replay a partition from offset 0 up to its committed offset, outputs suppressed."""
         self.stage.assign(tp.partition)
-        committed = self._consumer.committed(tp) or 0
+        (committed_tp,) = consumer.committed([TopicPartition(tp.topic, tp.partition)], timeout=30)
+        committed = max(committed_tp.offset, 0)
         started, replayed = time.monotonic(), 0
         if committed:
-            reader = make_consumer(self.bootstrap, group_id=None, settings=self.settings,
-                                   max_partition_fetch_bytes=4 * 1024 * 1024)
-            reader.assign([tp])
-            reader.seek(tp, 0)
+            reader = fast_consumer(self.bootstrap, self.settings, None)
+            reader.assign([TopicPartition(tp.topic, tp.partition, 0)])
             position = 0
             while position < committed:
-                for records in reader.poll(timeout_ms=500, max_records=5000).values():
-                    for record in records:
-                        if record.offset < committed:
-                            self.stage.apply(tp.partition, record, None)
-                            replayed += 1
-                        position = record.offset + 1
+                for message in reader.consume(5000, 1.0):
+                    if message.error():
+                        continue
+                    if message.offset() < committed:
+                        self.stage.apply(tp.partition, message, None)
+                        replayed += 1
+                    position = message.offset() + 1
             reader.close()
         log.info("%s: rebuilt partition %s from %s records in %.1fs", self.stage.name, tp.partition,
                  replayed, time.monotonic() - started)
 
     def run(self, stop: threading.Event) -> None:
-        """Poll, process, flush, commit; until ``stop``."""
-        self._consumer: KafkaConsumer = make_consumer(self.bootstrap, group_id=self.group,
-                                                      settings=self.settings,
-                                                      max_partition_fetch_bytes=4 * 1024 * 1024)
-        producer = make_producer(self.bootstrap, self.settings)
-        send = producer.send
+        """Consume, process, flush, commit; until ``stop``."""
+        consumer = fast_consumer(self.bootstrap, self.settings, self.group)
+        producer = fast_producer(self.bootstrap, self.settings)
+        produce = producer.produce
 
         def emit(topic: str, key: bytes | None, value: bytes) -> None:
-            send(topic, key=key, value=value)
+            while True:
+                try:
+                    produce(topic, value=value, key=key)
+                    return
+                except BufferError:  # the local queue is full: let it drain
+                    producer.poll(0.05)
 
-        changes = _Assignments()
-        self._consumer.subscribe([self.stage.source], listener=changes)
+        # Assignment callbacks run inside consume(); the work happens after it returns.
+        consumer.subscribe([self.stage.source], on_assign=lambda _, tps: self._assigned.extend(tps),
+                           on_revoke=lambda _, tps: self._revoked.extend(tps))
         try:
             while not stop.is_set():
-                batch = self._consumer.poll(timeout_ms=200, max_records=self.max_records)
-                while changes.revoked:
-                    self.stage.revoke(changes.revoked.pop().partition)
-                while changes.assigned:  # before any of their records is applied
-                    self.rebuild(changes.assigned.pop())
-                if self._consumer.assignment():
-                    self.ready.set()
-                offsets = {}
-                for tp, records in batch.items():
-                    for record in records:
-                        self.stage.apply(tp.partition, record, emit)
-                    offsets[tp] = OffsetAndMetadata(records[-1].offset + 1, "", -1)
-                    self.processed += len(records)
+                messages = consumer.consume(self.max_records, 0.2)
+                while self._revoked:
+                    self.stage.revoke(self._revoked.pop().partition)
+                while self._assigned:  # before any of their records is applied
+                    self.rebuild(consumer, self._assigned.pop())
+                offsets: dict[tuple[str, int], int] = {}
+                for message in messages:
+                    if message.error():
+                        log.warning("%s: %s", self.stage.name, message.error())
+                        continue
+                    self.stage.apply(message.partition(), message, emit)
+                    offsets[(message.topic(), message.partition())] = message.offset() + 1
+                    self.processed += 1
                 if offsets:
-                    producer.flush()  # outputs first ...
-                    self._consumer.commit(offsets)  # ... then the offsets
+                    if producer.flush(60) > 0:  # outputs first ...
+                        raise KafkaException("outputs not delivered within 60 s; not committing")
+                    consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                                    asynchronous=False)  # ... then the offsets
         finally:
-            producer.close()
-            self._consumer.close()
+            producer.flush(10)
+            consumer.close()

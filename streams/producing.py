@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from streams import topics
-from streams.kafka_clients import create_topics, make_producer
+from streams.fast_clients import fast_producer
+from streams.kafka_clients import create_topics
 from streams.settings import Settings
 
 
@@ -13,11 +14,16 @@ def produce_raw(lines: Iterable[bytes], bootstrap: str, settings: Settings | Non
     """Send each line as one record of ``touches-raw-v1``; return how many were sent."""
     settings = settings or Settings()
     create_topics(bootstrap, [topics.TOUCHES_RAW], 1, settings)
-    producer = make_producer(bootstrap, settings, compression_type="lz4")
+    producer = fast_producer(bootstrap, settings)
     sent = 0
     for line in lines:
-        producer.send(topics.TOUCHES_RAW, value=line)
+        while True:
+            try:
+                producer.produce(topics.TOUCHES_RAW, value=line)
+                break
+            except BufferError:  # the local queue is full: let it drain
+                producer.poll(0.05)
         sent += 1
-    producer.flush()
-    producer.close()
+    if producer.flush(120) > 0:
+        raise RuntimeError("not every record reached the broker within 120 s")
     return sent

@@ -8,9 +8,12 @@ partitions of touches-by-account-v1 and the journey topics between them.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import signal
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -35,23 +38,49 @@ def create_pipeline_topics(bootstrap: str, settings: Settings) -> None:
     create_topics(bootstrap, topics.PARTITIONED, settings.topic_partitions, settings)
 
 
+def _die_with_parent() -> None:
+    """Linux: a stage process gets SIGKILL when its worker dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _run_stage(name: str, bootstrap: str, settings: Settings, journey: JourneySettings, stop: Any) -> None:
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    worker = Worker(bootstrap, settings, journey, (name,), processes=False)
+    worker.runner(name).run(stop)
+
+
 @dataclass
 class Worker:
-    """The running stages of one worker process."""
+    """The running stages of one worker: one process per stage (or threads, for tests)."""
 
     bootstrap: str
     settings: Settings
     journey: JourneySettings = field(default_factory=JourneySettings)
     stages: tuple[str, ...] = STAGES
-    stop: threading.Event = field(default_factory=threading.Event)
-    threads: list[threading.Thread] = field(default_factory=list)
+    processes: bool = True  # stages are CPU-bound Python: one process each, so they use every core
+    threads: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.lake = Lake(self.settings.lake)
+        context = multiprocessing.get_context("spawn")
+        self.stop: Any = context.Event() if self.processes else threading.Event()
+        self._context = context
         self.resolve = StageRunner(ResolveTouches(self.journey), self.bootstrap, self.settings)
         self.stitch = StageRunner(StitchJourneys(self.journey), self.bootstrap, self.settings)
         self.land = LandJourneys(self.bootstrap, self.settings, self.lake, on_landed=self._refresh_catalog)
         self._tables_with_files = {t for t in ("touches", "journey_touches") if self.lake.files(t)}
+
+    def runner(self, name: str) -> StageRunner | LandJourneys:
+        """The runner of a stage by name."""
+        return {"resolve": self.resolve, "stitch": self.stitch, "land": self.land}[name]
 
     def _refresh_catalog(self, tables: set[str]) -> None:
         if tables <= self._tables_with_files:
@@ -63,25 +92,33 @@ class Worker:
             log.warning("catalog %s is locked; views are refreshed on a later batch", self.settings.catalog)
 
     def start(self) -> Worker:
-        """Create topics and the catalog, then start each stage in a thread."""
+        """Create topics and the catalog, then start each stage."""
         create_pipeline_topics(self.bootstrap, self.settings)
         Path(self.settings.lake).mkdir(parents=True, exist_ok=True)
         catalog.build(self.lake, self.settings.catalog)
-        runners = {"resolve": self.resolve, "stitch": self.stitch, "land": self.land}
         for name in self.stages:
-            runner = runners[name]
-            thread = threading.Thread(target=runner.run, args=(self.stop,), name=f"touchline-{name}",
-                                      daemon=True)
-            thread.start()
-            self.threads.append(thread)
+            if self.processes:
+                task: Any = self._context.Process(
+                    target=_run_stage, name=f"touchline-{name}", daemon=True,
+                    args=(name, self.bootstrap, self.settings, self.journey, self.stop))
+            else:
+                task = threading.Thread(target=self.runner(name).run, args=(self.stop,), name=f"touchline-{name}",
+                                        daemon=True)
+            task.start()
+            self.threads.append(task)
         return self
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop polling, land what is buffered, close clients."""
         self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout)
+        for task in self.threads:
+            task.join(timeout)
+            if self.processes and task.is_alive():
+                task.kill()
 
+    def alive(self) -> bool:
+        """Whether every stage is still running."""
+        return all(task.is_alive() for task in self.threads)
 
 def landed_counts(lake: Lake) -> dict[str, int]:
     """Distinct rows landed per table (by primary key), read straight from the Parquet files."""
@@ -113,8 +150,10 @@ def wait_until_landed(worker: Worker, touches: int, dead_letters: int, timeout: 
     deadline = time.monotonic() + timeout
     last, stable_since = None, time.monotonic()
     while time.monotonic() < deadline:
+        if not worker.alive():
+            raise RuntimeError("a stage of the worker died; see its log")
         counts = landed_counts(worker.lake)
-        progress = (counts, worker.stitch.processed, worker.land.landed_rows)
+        progress = counts
         if progress != last:
             last, stable_since = progress, time.monotonic()
         done = counts["touches"] >= touches and counts["dead_letters"] >= dead_letters

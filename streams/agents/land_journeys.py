@@ -12,14 +12,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-from kafka import TopicPartition
-from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from confluent_kafka import TopicPartition
 
 from sinks.lake import Lake
 from sinks.tables import TABLES
 from streams import topics
-from streams.kafka_clients import make_consumer
+from streams.fast_clients import fast_consumer
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,68 +34,63 @@ TOPIC_TABLES = {
 }
 
 
-class _SeekToLanded(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, sink: LandJourneys) -> None:
-        self.sink = sink
-
-    def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self.sink.flush()
-
-    def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        for tp in assigned:
-            landed = self.sink.lake.landed(TOPIC_TABLES[tp.topic], tp.topic, tp.partition)
-            self.sink.consumer.seek(tp, landed + 1)
-
-
 class LandJourneys:
     """Buffers records per topic-partition and lands them every ``max_rows`` or ``max_seconds``."""
 
     name = "land-journeys"
 
-    def __init__(self, bootstrap: str, settings: Settings, lake: Lake, *, max_rows: int = 20_000,
-                 max_seconds: float = 1.0, on_landed: Callable[[set[str]], None] | None = None) -> None:
+    def __init__(self, bootstrap: str, settings: Settings, lake: Lake, *, max_rows: int = 50_000,
+                 max_seconds: float = 2.0, on_landed: Callable[[set[str]], None] | None = None) -> None:
         self.bootstrap = bootstrap
         self.settings = settings
         self.lake = lake
         self.max_rows = max_rows
         self.max_seconds = max_seconds
         self.on_landed = on_landed
-        self.buffer: dict[TopicPartition, list[tuple[int, dict[str, object]]]] = {}
+        self.buffer: dict[tuple[str, int], list[tuple[int, dict[str, Any]]]] = {}
         self.buffered = 0
         self.oldest = 0.0
         self.landed_rows = 0
-        self.ready = threading.Event()
 
     def flush(self) -> None:
         """Land everything buffered."""
         tables = set()
-        for tp, records in self.buffer.items():
+        for (topic, partition), records in self.buffer.items():
             if records:
-                table = TABLES[TOPIC_TABLES[tp.topic]]
-                self.landed_rows += self.lake.write(table, tp.topic, tp.partition, records)
+                table = TABLES[TOPIC_TABLES[topic]]
+                self.landed_rows += self.lake.write(table, topic, partition, records)
                 tables.add(table.name)
         self.buffer, self.buffered = {}, 0
         if tables and self.on_landed:
             self.on_landed(tables)
 
+    def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        # Resume after what the lake holds, whatever Kafka remembers.
+        for tp in partitions:
+            tp.offset = self.lake.landed(TOPIC_TABLES[tp.topic], tp.topic, tp.partition) + 1
+        consumer.assign(partitions)
+
+    def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        self.flush()
+
     def run(self, stop: threading.Event) -> None:
-        """Poll and land until ``stop``; lands what is buffered before returning."""
-        self.consumer = make_consumer(self.bootstrap, group_id="touchline-land-journeys", settings=self.settings,
-                                      max_partition_fetch_bytes=4 * 1024 * 1024)
-        self.consumer.subscribe(list(TOPIC_TABLES), listener=_SeekToLanded(self))
+        """Consume and land until ``stop``; lands what is buffered before returning."""
+        consumer = fast_consumer(self.bootstrap, self.settings, "touchline-land-journeys")
+        consumer.subscribe(list(TOPIC_TABLES), on_assign=self._on_assign, on_revoke=self._on_revoke)
         try:
             while not stop.is_set():
-                batch = self.consumer.poll(timeout_ms=200, max_records=5000)
-                if self.consumer.assignment():
-                    self.ready.set()
-                for tp, records in batch.items():
+                for message in consumer.consume(5000, 0.2):
+                    if message.error():
+                        log.warning("land-journeys: %s", message.error())
+                        continue
                     if not self.buffered:
                         self.oldest = time.monotonic()
-                    self.buffer.setdefault(tp, []).extend((r.offset, json.loads(r.value)) for r in records)
-                    self.buffered += len(records)
+                    key = (message.topic(), message.partition())
+                    self.buffer.setdefault(key, []).append((message.offset(), json.loads(message.value())))
+                    self.buffered += 1
                 if self.buffered and (self.buffered >= self.max_rows
                                       or time.monotonic() - self.oldest >= self.max_seconds):
                     self.flush()
             self.flush()
         finally:
-            self.consumer.close()
+            consumer.close()

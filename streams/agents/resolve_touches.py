@@ -39,13 +39,14 @@ class ResolveTouches:
         self.seen = set()
         self.resolver = Resolver(self.settings)
 
-    def apply(self, partition: int, record: Any, emit: Emit | None) -> None:
-        event = parse_touch(record.value)
+    def apply(self, partition: int, message: Any, emit: Emit | None) -> None:
+        raw = message.value()
+        event = parse_touch(raw)
         if not isinstance(event, TouchEvent):
             self.invalid += 1
             if emit:
-                emit(topics.TOUCHES_DLQ, *dead_letter(record.value, event, record.topic, partition,
-                                                      record.offset, record.timestamp))
+                emit(topics.TOUCHES_DLQ, *dead_letter(raw, event, message.topic(), partition, message.offset(),
+                                                      message.timestamp()[1]))
             return
         touch = to_touch(event)
         if touch.key in self.seen:

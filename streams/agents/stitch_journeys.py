@@ -52,7 +52,7 @@ class StitchJourneys:
 
     def apply(self, partition: int, record: Any, emit: Emit | None) -> None:
         state = self.partitions[partition]
-        message = json.loads(record.value)
+        message = json.loads(record.value())
         account_id = message["account_id"]
         touch = Touch.from_wire(message["touch"])
         if touch.key in state.seen:

@@ -8,6 +8,7 @@ from streams.commands.broker import broker
 from streams.commands.collector import collector_command, write_key_command
 from streams.commands.demo import demo_command
 from streams.commands.generate import generate_command
+from streams.commands.import_crm import import_command
 from streams.commands.sql import sql_command
 from streams.commands.stitch import stitch_command
 from streams.commands.validate import validate
@@ -21,5 +22,5 @@ def main() -> None:
 
 
 for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command,
-                collector_command, write_key_command):
+                collector_command, write_key_command, import_command):
     main.add_command(command)

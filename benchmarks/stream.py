@@ -1,0 +1,196 @@
+"""Benchmark: the streaming pipeline end to end on the embedded broker.
+
+Prints, on one broker and one generated population:
+  * sustained throughput from touches-raw-v1 to landed Parquet, one worker and two workers
+    (the raw topic is filled first, then the workers start; the clock runs from their start
+    to the last journey row landed, so group joins are included);
+  * p50/p99 latency from produce to landed Parquet at a fixed rate (default 2k touches/s);
+  * the worker's peak RSS;
+  * baselines on the same broker: the raw kafka-python consume rate, and a minimal Faust agent
+    that re-keys and counts in a table.
+
+    .venv/bin/python benchmarks/stream.py [--touches 100000] [--rate 2000] [--latency-seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from sinks.lake import Lake
+from streams.broker import EmbeddedBroker
+from streams.commands.generate import wire_line
+from streams.kafka_clients import create_topics, make_consumer, make_producer
+from streams.producing import produce_raw
+from streams.worker import landed_counts
+from transforms.generator import GeneratorSettings, generate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def population(touches: int, seed: int) -> tuple[list[bytes], int, int]:
+    events = list(generate(GeneratorSettings(accounts=max(1, int(touches / 17.6)), seed=seed)))
+    valid = sum(1 for e in events if not e.malformed and not e.duplicate)
+    return [wire_line(e) for e in events], valid, sum(e.malformed for e in events)
+
+
+def start_workers(count: int, bootstrap: str, lake: Path, log: Path) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "TOUCHLINE_KAFKA_BOOTSTRAP": bootstrap, "TOUCHLINE_LAKE": str(lake),
+           "TOUCHLINE_CATALOG": str(lake.parent / "touchline.duckdb")}
+    return [subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=env, stdout=log.open("ab"),
+                             stderr=subprocess.STDOUT) for _ in range(count)]
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+def journeys_landed(lake: Path) -> int:
+    return landed_counts(Lake(lake))["journey_touches"]
+
+
+def throughput(workers: int, lines: list[bytes], expected_journeys: int, touches: int) -> None:
+    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+        lake = Path(tmp) / "lake"
+        produce_raw(lines, broker.bootstrap)
+        started = time.monotonic()
+        processes = start_workers(workers, broker.bootstrap, lake, Path(tmp) / "worker.log")
+        peak = 0.0
+        try:
+            while journeys_landed(lake) < expected_journeys:
+                peak = max([peak] + [rss_mb(p.pid) for p in processes])
+                if time.monotonic() - started > 900:
+                    raise TimeoutError("pipeline did not finish in 15 minutes")
+                time.sleep(0.25)
+            seconds = time.monotonic() - started
+        finally:
+            for p in processes:
+                p.kill()
+                p.wait()
+    print(f"pipeline, {workers} worker(s): {touches:,} touches in {seconds:.1f} s = "
+          f"{touches / seconds:,.0f} touches/s end to end (peak RSS per worker {peak:.0f} MB)")
+
+
+def latency(lines: list[bytes], rate: float, seconds: float) -> None:
+    total = int(rate * seconds)
+    sample = lines[:total]
+    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+        lake = Path(tmp) / "lake"
+        processes = start_workers(1, broker.bootstrap, lake, Path(tmp) / "worker.log")
+        create_topics(broker.bootstrap, ["touches-raw-v1"], 1)
+        time.sleep(8)  # let the worker join its groups before the clock starts
+        producer = make_producer(broker.bootstrap, linger_ms=1)
+        sent: dict[str, float] = {}
+        started = time.monotonic()
+        for i, line in enumerate(sample):
+            due = started + i / rate
+            while time.monotonic() < due:
+                time.sleep(min(0.001, due - time.monotonic()))
+            record = json.loads(line) if line.startswith(b"{") else {}
+            if "event_id" in record:
+                sent[record["event_id"]] = time.time()
+            producer.send("touches-raw-v1", value=line)
+        producer.flush()
+        achieved = len(sample) / (time.monotonic() - started)
+        deadline = time.monotonic() + 120
+        landed: dict[str, float] = {}
+        pattern = str(lake.resolve() / "touches" / "event_date=*" / "*.parquet")
+        while time.monotonic() < deadline:
+            files = list(lake.glob("touches/event_date=*/*.parquet"))
+            if files:
+                rows = duckdb.connect().execute(
+                    "select event_id, filename from read_parquet(?, filename = true)", [pattern]).fetchall()
+                for event_id, filename in rows:
+                    landed.setdefault(event_id, os.stat(filename).st_mtime)
+            if len(landed) >= len(sent) * 0.999:
+                break
+            time.sleep(0.5)
+        for p in processes:
+            p.kill()
+    delays = sorted(landed[e] - sent[e] for e in sent if e in landed)
+    p50, p99 = delays[len(delays) // 2], delays[int(len(delays) * 0.99)]
+    print(f"latency at {achieved:,.0f} touches/s for {seconds:.0f} s (produce → touches landed in Parquet): "
+          f"p50 {p50:.2f} s, p99 {p99:.2f} s over {len(delays):,} touches")
+
+
+def raw_consume_rate(lines: list[bytes]) -> None:
+    with EmbeddedBroker() as broker:
+        produce_raw(lines, broker.bootstrap)
+        consumer = make_consumer(broker.bootstrap, "touches-raw-v1", group_id="bench-raw",
+                                 max_partition_fetch_bytes=4 * 1024 * 1024)
+        seen, started = 0, None
+        while seen < len(lines):
+            for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+                started = started or time.monotonic()
+                seen += len(records)
+        seconds = time.monotonic() - (started or time.monotonic())
+        consumer.close()
+    print(f"baseline, raw kafka-python consume: {seen / seconds:,.0f} msg/s")
+
+
+def faust_baseline(lines: list[bytes]) -> None:
+    with EmbeddedBroker() as broker:
+        create_topics(broker.bootstrap, ["bench-faust-raw"], 4)
+        producer = make_producer(broker.bootstrap)
+        for line in lines:
+            if line.startswith(b"{"):
+                producer.send("bench-faust-raw", value=line)
+        producer.flush()
+        count = sum(1 for line in lines if line.startswith(b"{"))
+        process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "faust_baseline.py"),
+                                    broker.bootstrap, "bench-faust-raw", str(count)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=tempfile.mkdtemp())
+        try:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                match = re.match(rb"processed (\d+) in ([\d.]+)", raw)
+                if match:
+                    print(f"baseline, minimal Faust agent (re-key + table count): "
+                          f"{int(match[1]) / float(match[2]):,.0f} events/s")
+                    break
+        finally:
+            process.kill()
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--touches", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=2000)
+    parser.add_argument("--latency-seconds", type=float, default=20)
+    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--skip", default="", help="comma-separated: one,two,latency,raw,faust")
+    args = parser.parse_args()
+    skip = set(args.skip.split(","))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    lines, valid, malformed = population(args.touches, args.seed)
+    from transforms.stitching import stitch
+    from transforms.types import Touch
+
+    journeys = len(stitch([Touch.from_wire(json.loads(x)) for x in lines]).rows)
+    print(f"population: {len(lines):,} records, {valid:,} valid distinct touches, {journeys:,} journey rows")
+    if "raw" not in skip:
+        raw_consume_rate(lines)
+    if "faust" not in skip:
+        faust_baseline(lines)
+    if "one" not in skip:
+        throughput(1, lines, journeys, len(lines))
+    if "two" not in skip:
+        throughput(2, lines, journeys, len(lines))
+    if "latency" not in skip:
+        latency(lines, args.rate, args.latency_seconds)
+
+
+if __name__ == "__main__":
+    main()
