@@ -42,5 +42,5 @@ async def count_by_account(stream):  # type: ignore[no-untyped-def]
 
 
 if __name__ == "__main__":
-    sys.argv = [sys.argv[0], "worker", "-l", "warning"]
+    sys.argv = [sys.argv[0], "worker", "-l", "warn", "--without-web"]
     app.main()

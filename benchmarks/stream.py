@@ -30,8 +30,10 @@ import duckdb
 from sinks.lake import Lake
 from streams.broker import EmbeddedBroker
 from streams.commands.generate import wire_line
-from streams.kafka_clients import create_topics, make_consumer, make_producer
+from streams.fast_clients import fast_producer
+from streams.kafka_clients import create_topics, make_consumer
 from streams.producing import produce_raw
+from streams.settings import Settings
 from streams.worker import landed_counts
 from transforms.generator import GeneratorSettings, generate
 
@@ -51,9 +53,28 @@ def start_workers(count: int, bootstrap: str, lake: Path, log: Path) -> list[sub
                              stderr=subprocess.STDOUT) for _ in range(count)]
 
 
-def rss_mb(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants (a worker runs one process per stage)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    family, grew = {pid}, True
+    while grew:
+        children = {child for child, parent in parents.items() if parent in family} - family
+        family |= children
+        grew = bool(children)
+    total = 0
+    for member in family:
+        try:
+            match = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{member}/status").read_text())
+            total += int(match.group(1)) if match else 0
+        except OSError:
+            continue
+    return total / 1024
 
 
 def journeys_landed(lake: Path) -> int:
@@ -69,7 +90,7 @@ def throughput(workers: int, lines: list[bytes], expected_journeys: int, touches
         peak = 0.0
         try:
             while journeys_landed(lake) < expected_journeys:
-                peak = max([peak] + [rss_mb(p.pid) for p in processes])
+                peak = max([peak] + [tree_rss_mb(p.pid) for p in processes])
                 if time.monotonic() - started > 900:
                     raise TimeoutError("pipeline did not finish in 15 minutes")
                 time.sleep(0.25)
@@ -90,17 +111,18 @@ def latency(lines: list[bytes], rate: float, seconds: float) -> None:
         processes = start_workers(1, broker.bootstrap, lake, Path(tmp) / "worker.log")
         create_topics(broker.bootstrap, ["touches-raw-v1"], 1)
         time.sleep(8)  # let the worker join its groups before the clock starts
-        producer = make_producer(broker.bootstrap, linger_ms=1)
+        producer = fast_producer(broker.bootstrap, Settings(), **{"linger.ms": 1})
         sent: dict[str, float] = {}
         started = time.monotonic()
         for i, line in enumerate(sample):
-            due = started + i / rate
-            while time.monotonic() < due:
-                time.sleep(min(0.001, due - time.monotonic()))
+            wait = started + i / rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
             record = json.loads(line) if line.startswith(b"{") else {}
             if "event_id" in record:
                 sent[record["event_id"]] = time.time()
-            producer.send("touches-raw-v1", value=line)
+            producer.produce("touches-raw-v1", value=line)
+            producer.poll(0)
         producer.flush()
         achieved = len(sample) / (time.monotonic() - started)
         deadline = time.monotonic() + 120
@@ -142,19 +164,20 @@ def raw_consume_rate(lines: list[bytes]) -> None:
 def faust_baseline(lines: list[bytes]) -> None:
     with EmbeddedBroker() as broker:
         create_topics(broker.bootstrap, ["bench-faust-raw"], 4)
-        producer = make_producer(broker.bootstrap)
+        producer = fast_producer(broker.bootstrap, Settings())
         for line in lines:
             if line.startswith(b"{"):
-                producer.send("bench-faust-raw", value=line)
+                producer.produce("bench-faust-raw", value=line)
+                producer.poll(0)
         producer.flush()
         count = sum(1 for line in lines if line.startswith(b"{"))
         process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "faust_baseline.py"),
                                     broker.bootstrap, "bench-faust-raw", str(count)],
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=tempfile.mkdtemp())
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tempfile.mkdtemp())
         try:
-            assert process.stdout is not None
-            for raw in process.stdout:
-                match = re.match(rb"processed (\d+) in ([\d.]+)", raw)
+            assert process.stderr is not None
+            for raw in process.stderr:  # Faust sends print() to its log on stderr
+                match = re.search(rb"processed (\d+) in ([\d.]+)", raw)
                 if match:
                     print(f"baseline, minimal Faust agent (re-key + table count): "
                           f"{int(match[1]) / float(match[2]):,.0f} events/s")
@@ -174,7 +197,7 @@ def main() -> None:
     args = parser.parse_args()
     skip = set(args.skip.split(","))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    lines, valid, malformed = population(args.touches, args.seed)
+    lines, valid, _ = population(args.touches, args.seed)
     from transforms.stitching import stitch
     from transforms.types import Touch
 
