@@ -37,24 +37,31 @@ def lake_relation(lake: Lake, table: str) -> str:
     return f"(select {', '.join(columns)}, cast(null as date) as event_date where false)"
 
 
-def models() -> list[tuple[str, str]]:
-    """(relation name, SQL) of every model, in build order."""
-    found = []
-    for layer in LAYERS:
-        for path in sorted((SQL_ROOT / layer).glob("*.sql")):
-            found.append((path.stem, path.read_text()))
-    return found
+def build(lake: Lake, catalog: Path | str | duckdb.DuckDBPyConnection) -> list[str]:
+    """(Re)create every view of the catalog (a file, or an open connection); return their names.
 
-
-def build(lake: Lake, catalog: Path | str) -> list[str]:
-    """(Re)create every view of the catalog; return their names."""
-    names = []
-    connection = duckdb.connect(str(catalog))
+    Within a layer, a model whose inputs are not defined yet is retried after the others,
+    so the build order follows the references without a list to maintain.
+    """
+    names: list[str] = []
+    own = not isinstance(catalog, duckdb.DuckDBPyConnection)
+    connection = duckdb.connect(str(catalog)) if own else catalog
     try:
-        for name, sql in models():
-            body = _PLACEHOLDER.sub(lambda m: lake_relation(lake, m.group(1)), sql)
-            connection.execute(f"create or replace view {name} as {body}")
-            names.append(name)
+        for layer in LAYERS:
+            pending = [(p.stem, p.read_text()) for p in sorted((SQL_ROOT / layer).glob("*.sql"))]
+            while pending:
+                failed: list[tuple[str, str, Exception]] = []
+                for name, sql in pending:
+                    body = _PLACEHOLDER.sub(lambda m: lake_relation(lake, m.group(1)), sql)
+                    try:
+                        connection.execute(f"create or replace view {name} as {body}")
+                        names.append(name)
+                    except duckdb.CatalogException as error:
+                        failed.append((name, sql, error))
+                if len(failed) == len(pending):
+                    raise failed[0][2]
+                pending = [(name, sql) for name, sql, _ in failed]
     finally:
-        connection.close()
+        if own:
+            connection.close()
     return names

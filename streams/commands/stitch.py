@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+from typing import Any
+
 import click
 
 from schemas.touch import FieldError, TouchEvent, decode_json_object, to_touch, validate_touch
+from sinks.lake import Lake
+from sinks.tables import TABLES
 from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
 from streams.runtime import paused_gc
@@ -36,6 +42,16 @@ def read_touches(files: tuple[str, ...]) -> tuple[list[Touch], int]:
     return touches, invalid
 
 
+def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, Any]]) -> None:
+    """Replace the lake's touches and journey_touches with a batch result."""
+    for name in ("touches", "journey_touches"):
+        shutil.rmtree(lake.root / name, ignore_errors=True)
+        shutil.rmtree(lake.root / "_manifests" / name, ignore_errors=True)
+    unique = list({t.key: t for t in reversed(touches)}.values())[::-1]
+    lake.write(TABLES["touches"], "stitch", 0, enumerate(t.to_wire() for t in unique))
+    lake.write(TABLES["journey_touches"], "stitch", 0, enumerate(journey_rows))
+
+
 def journey_options(command: click.decorators.FC) -> click.decorators.FC:
     """The journey rules' knobs (shared by every command that stitches)."""
     defaults = JourneySettings()
@@ -56,9 +72,11 @@ def journey_options(command: click.decorators.FC) -> click.decorators.FC:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--out", "-o", default="-", show_default=True, help="Where the journey touches go.")
 @click.option("--transitions", type=click.Path(dir_okay=False), help="Also write stage transitions here.")
+@click.option("--lake", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write touches and journey touches as a lake here (replacing those tables).")
 @journey_options
-def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str | None, dormancy_days: int,
-                   lead_sla_hours: float, allowed_lateness_hours: float) -> None:
+def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str | None, lake: Path | None,
+                   dormancy_days: int, lead_sla_hours: float, allowed_lateness_hours: float) -> None:
     """Stitch touch JSON Lines FILES ('-' for stdin) into account journeys."""
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
@@ -72,5 +90,7 @@ def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str 
         with open(transitions, "w", encoding="utf-8", newline="") as handle:
             write_records((r.transition_row() for r in result.rows if r.is_transition), handle,
                           "csv" if transitions.endswith(".csv") else "jsonl")
+    if lake is not None:
+        write_lake(Lake(lake), touches, rows[: len(result.rows)])
     click.echo(f"{len(result.rows)} journey touches on {len(result.cursors)} accounts, "
                f"{len(result.unresolved)} unresolved, {invalid} invalid skipped", err=True)

@@ -1,6 +1,6 @@
 -- One row per stage change: derived from the journey touches, so a late touch that re-folds
 -- a journey never leaves a stale transition behind.
-with journey_touches as (
+with source_journey_touches as (
     select * from journey_touches
 ),
 
@@ -14,7 +14,7 @@ final as (
         occurred_at as transitioned_at,
         event_type as cause,
         is_reengagement
-    from journey_touches
+    from source_journey_touches
     where stage is distinct from stage_before
 )
 

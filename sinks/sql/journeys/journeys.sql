@@ -1,11 +1,11 @@
 -- One row per account: where its journey stands now.
-with journey_touches as (
+with source_journey_touches as (
     select * from journey_touches
 ),
 
 latest as (
     select *
-    from journey_touches
+    from source_journey_touches
     qualify row_number() over (partition by account_id order by seq desc) = 1
 ),
 
@@ -19,7 +19,7 @@ totals as (
         count(*) filter (where is_reengagement) as count_reengagements,
         count(*) filter (where event_type = 'closed_won') as count_won_deals,
         sum(amount) filter (where event_type in ('closed_won', 'renewal', 'upsell')) as revenue
-    from journey_touches
+    from source_journey_touches
     group by account_id
 ),
 

@@ -1,0 +1,23 @@
+-- Credited conversions and revenue per model, channel and day of the conversion.
+with source_attribution_credits as (
+    select * from attribution_credits
+),
+
+conversion_dates as (
+    select conversion_id, converted_at from conversions
+),
+
+final as (
+    select
+        source_attribution_credits.model,
+        source_attribution_credits.conversion_type,
+        cast(conversion_dates.converted_at as date) as conversion_date,
+        coalesce(source_attribution_credits.channel, 'unknown') as channel,
+        sum(source_attribution_credits.credit) as conversions,
+        sum(source_attribution_credits.revenue_credit) as revenue
+    from source_attribution_credits
+    inner join conversion_dates on conversion_dates.conversion_id = source_attribution_credits.conversion_id
+    group by all
+)
+
+select * from final

@@ -1,0 +1,52 @@
+-- One row per conversion: a lead (the cycle's lead touch), an opportunity created, a deal won,
+-- a renewal or upsell. Revenue is the deal's amount in its own currency.
+with source_journey_touches as (
+    select * from journey_touches
+),
+
+opportunities as (
+    select opportunity_id, account_id, min(occurred_at) as opportunity_created_at
+    from source_journey_touches
+    where event_type = 'opportunity_created'
+    group by opportunity_id, account_id
+),
+
+conversions as (
+    select
+        event_id, source, account_id, journey_id, cycle, occurred_at, opportunity_id, amount, currency, team,
+        case
+            when is_lead_touch then 'lead'
+            when event_type = 'opportunity_created' then 'opportunity'
+            when event_type = 'closed_won' then 'closed_won'
+            when event_type in ('renewal', 'upsell') then 'renewal'
+        end as conversion_type
+    from source_journey_touches
+    where is_lead_touch or event_type in ('opportunity_created', 'closed_won', 'renewal', 'upsell')
+),
+
+final as (
+    select
+        -- ids
+        conversions.conversion_type || ':' || conversions.source || ':' || conversions.event_id as conversion_id,
+        conversions.conversion_type,
+        conversions.event_id,
+        conversions.account_id,
+        conversions.journey_id,
+        conversions.opportunity_id,
+        conversions.cycle,
+        -- timestamps
+        conversions.occurred_at as converted_at,
+        opportunities.opportunity_created_at,
+        -- value
+        case when conversions.conversion_type in ('closed_won', 'renewal') then conversions.amount else 0 end
+            as revenue,
+        case when conversions.conversion_type = 'opportunity' then conversions.amount else 0 end as pipeline,
+        conversions.currency,
+        conversions.team as converting_team
+    from conversions
+    left join opportunities
+        on opportunities.opportunity_id = conversions.opportunity_id
+        and opportunities.account_id = conversions.account_id
+)
+
+select * from final

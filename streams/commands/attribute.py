@@ -1,0 +1,49 @@
+"""``touchline attribute``: credited conversions and revenue per channel (or other dimension)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sinks.attribution import CONVERSIONS, DIMENSIONS, MODELS, attribute, from_paths
+from streams.commands.sql import print_result
+from transforms.paths import parse_paths
+
+
+def _models(value: str) -> list[str]:
+    chosen = list(MODELS) if value == "all" else [m.strip() for m in value.split(",") if m.strip()]
+    unknown = [m for m in chosen if m not in MODELS]
+    if unknown:
+        raise click.BadParameter(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)} or all")
+    return chosen
+
+
+@click.command(name="attribute")
+@click.option("--model", "model_names", default="all", show_default=True,
+              help=f"One of {'|'.join(MODELS)}|all, or a comma-separated list.")
+@click.option("--conversion", type=click.Choice(CONVERSIONS), default="closed_won", show_default=True)
+@click.option("--by", "dimension", type=click.Choice(DIMENSIONS), default="channel", show_default=True)
+@click.option("--lookback-days", default=365, show_default=True, help="Touches older than this earn no credit.")
+@click.option("--half-life-days", default=7.0, show_default=True, help="time_decay: credit halves every N days.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
+              show_default=True)
+@click.option("--lake", default="lake", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--paths", "paths_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Attribute a path file (path;total_conversions;total_conversion_value;total_null) "
+                   "instead of a lake.")
+def attribute_command(model_names: str, conversion: str, dimension: str, lookback_days: int,
+                      half_life_days: float, fmt: str, lake: Path, paths_file: Path | None) -> None:
+    """Credit conversions and revenue to channels, campaigns, event types, teams or stages."""
+    models = _models(model_names)
+    if paths_file is not None:
+        with paths_file.open(encoding="utf-8") as handle:
+            rows = from_paths(parse_paths(handle), models)
+    else:
+        if not lake.exists():
+            raise click.UsageError(f"no lake at {lake}: run `touchline demo`, `touchline worker` or "
+                                   "`touchline stitch --lake DIR` first")
+        rows = attribute(lake, models, conversion, dimension, lookback_days=lookback_days,
+                         half_life_days=half_life_days)
+    print_result(["model", "dimension", "value", "conversions", "revenue"],
+                 [(r.model, r.dimension, r.value, round(r.conversions, 6), round(r.revenue, 2)) for r in rows], fmt)

@@ -1,0 +1,59 @@
+"""Markov removal effects and Shapley values on paths small enough to solve by hand."""
+
+import pytest
+
+from transforms.markov import markov
+from transforms.paths import Path, heuristic, parse_paths
+from transforms.shapley import shapley
+
+
+def test_markov_two_channels_in_series_share_equally():
+    result = markov([Path(("A", "B"), 1, 100, 0), Path(("A",), 0, 0, 1)])
+    assert result.conversion_probability == pytest.approx(0.5)
+    assert result.removal_effects == pytest.approx({"A": 1.0, "B": 1.0})
+    assert {c.channel: c.conversions for c in result.credits} == pytest.approx({"A": 0.5, "B": 0.5})
+
+
+def test_markov_exact_removal_effects_solved_by_hand():
+    # start→A 2, start→B 1; A→B 1, A→null 1; B→conversion 2: P = 2/3·1/2 + 1/3 = 2/3.
+    # Without A: P = 1/3, effect 1/2. Without B: P = 0, effect 1.
+    result = markov([Path(("A", "B"), 1, 30, 0), Path(("B",), 1, 60, 0), Path(("A",), 0, 0, 1)])
+    assert result.conversion_probability == pytest.approx(2 / 3)
+    assert result.removal_effects == pytest.approx({"A": 0.5, "B": 1.0})
+    credits = {c.channel: (c.conversions, c.value) for c in result.credits}
+    assert credits["A"] == pytest.approx((2 * 0.5 / 1.5, 90 * 0.5 / 1.5))
+    assert credits["B"] == pytest.approx((2 * 1 / 1.5, 90 * 1 / 1.5))
+
+
+def test_markov_ignores_repeats_of_a_channel():
+    plain = markov([Path(("A", "B"), 3, 0, 1), Path(("B",), 1, 0, 2)])
+    repeated = markov([Path(("A", "A", "B"), 3, 0, 1), Path(("B", "B"), 1, 0, 2)])
+    assert repeated.removal_effects == pytest.approx(plain.removal_effects)
+
+
+def test_shapley_splits_each_path_over_its_distinct_channels():
+    credits = shapley([Path(("A", "B", "A"), 2, 100, 0), Path(("B",), 1, 50, 4), Path(("C",), 0, 0, 1)])
+    assert [(c.channel, c.conversions, c.value) for c in credits] == [("A", 1.0, 50.0), ("B", 2.0, 100.0)]
+
+
+@pytest.mark.parametrize("model", ["first_touch", "last_touch", "linear", "position_based"])
+def test_every_model_credits_sum_to_the_conversions_and_value(model):
+    paths = parse_paths(["path;total_conversions;total_conversion_value;total_null",
+                         "A > B > C > D;3;300;1", "B;2;50;0", "C > A;1;10;5", "D > D;0;0;3"])
+    credits = heuristic(paths, model)
+    assert sum(c.conversions for c in credits) == pytest.approx(6)
+    assert sum(c.value for c in credits) == pytest.approx(360)
+    for result in (markov(paths).credits, shapley(paths)):
+        assert sum(c.conversions for c in result) == pytest.approx(6)
+        assert sum(c.value for c in result) == pytest.approx(360)
+
+
+def test_position_based_gives_40_percent_to_first_and_last_touch():
+    (path,) = parse_paths(["A > B > C > D;1;100;0"])
+    credits = {c.channel: c.conversions for c in heuristic([path], "position_based")}
+    assert credits == pytest.approx({"A": 0.4, "B": 0.1, "C": 0.1, "D": 0.4})
+
+
+def test_malformed_path_line_is_reported():
+    with pytest.raises(ValueError, match="line 2"):
+        parse_paths(["path;total_conversions;total_conversion_value;total_null", "A > B;1;2"])
