@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -38,7 +39,7 @@ def _transitions(paths: Sequence[Path], channels: list[str]) -> np.ndarray:
         if not path.channels or not weight:
             continue
         states = [0] + [index[c] for c in path.channels]
-        for a, b in zip(states, states[1:], strict=False):
+        for a, b in pairwise(states):
             counts[a, b] += weight
         counts[states[-1], conversion] += path.conversions
         counts[states[-1], null] += path.nulls
