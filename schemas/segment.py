@@ -124,6 +124,7 @@ def to_touch_payload(
         "anonymous_id": message.get("anonymousId"),
         "user_id": message.get("userId"),
         "email": traits.get("email") or properties.pop("email", None),
+        "crm_contact_id": properties.pop("crm_contact_id", None),
         "account_id": message.get("groupId") or context.get("groupId"),
         "account_domain": traits.get("domain") if message.get("type") == "group" else None,
         "channel": properties.pop("channel", None) or channel_from_utm(utm, referrer),

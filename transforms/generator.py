@@ -66,6 +66,7 @@ class GeneratorSettings:
     max_late_hours: float = 72.0
     invalid_rate: float = 0.0  # share of extra records that are malformed
     free_mail_rate: float = 0.1  # share of accounts with a free-mail visitor, never resolvable
+    skew_rate: float = 0.0  # segment_call: share of calls sent from a device whose clock is off
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +362,50 @@ _MALFORMED = (
                "opportunity_id": "x", "account_id": "acct-x"},  # NaN amount
     lambda r: {**r, "email": "not-an-address"},  # malformed e-mail
 )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def segment_call(record: dict[str, Any], rng: random.Random, skew_rate: float) -> dict[str, Any]:
+    """The touch as a tracker would have sent it: a Segment call, maybe from a skewed clock.
+
+    ``originalTimestamp`` and ``sentAt`` come from the device clock (off by up to two days for
+    a share ``skew_rate`` of calls), ``receivedAt`` from the collector's; Segment's correction
+    ``receivedAt - (sentAt - originalTimestamp)`` gives back the true event time.
+    """
+    occurred = datetime.fromisoformat(record["occurred_at"])
+    skew = timedelta(hours=rng.uniform(-48, 48)) if rng.random() < skew_rate else timedelta(0)
+    delay = timedelta(seconds=rng.uniform(0.05, 30))
+    kind = record["event_type"]
+    call: dict[str, Any] = {
+        "type": {"site_visit": "page", "identify": "identify", "group": "group"}.get(kind, "track"),
+        "messageId": record["event_id"],
+        "originalTimestamp": _iso(occurred + skew),
+        "sentAt": _iso(occurred + delay + skew),
+        "receivedAt": _iso(occurred + delay),
+    }
+    if call["type"] == "track":
+        call["event"] = kind
+    for wire, name in (("anonymousId", "anonymous_id"), ("userId", "user_id")):
+        if record.get(name):
+            call[wire] = record[name]
+    traits = {k: record[k] for k in ("email", "role") if record.get(k)}
+    if kind == "group":
+        call["groupId"] = record["account_id"]
+        call["traits"] = {"domain": record["account_domain"]}
+    elif kind == "identify":
+        call["traits"] = traits
+    elif record.get("account_id"):
+        call["context"] = {"groupId": record["account_id"]}
+    if traits and kind not in ("identify", "group"):
+        call.setdefault("context", {})["traits"] = traits
+    properties = {k: record[k] for k in ("channel", "campaign_id", "team", "crm_contact_id", "opportunity_id",
+                                         "amount", "currency") if record.get(k) is not None}
+    if properties:
+        call["properties"] = properties
+    return call
 
 
 def generate(settings: GeneratorSettings) -> Iterator[Emitted]:

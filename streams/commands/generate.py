@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import random
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import click
 from rich.progress import Progress
 
 from streams.outputs import open_output
-from transforms.generator import Emitted, GeneratorSettings, generate
+from transforms.generator import Emitted, GeneratorSettings, generate, segment_call
 
 
 def population_options(command: click.decorators.FC) -> click.decorators.FC:
@@ -48,10 +50,21 @@ def wire_line(event: Emitted) -> bytes:
 @click.option("--out", "-o", default="-", show_default=True, help="JSON Lines file, '-' for stdout.")
 @click.option("--truth", type=click.Path(dir_okay=False), help="Also write each touch's true stage here.")
 @click.option("--to-kafka", is_flag=True, help="Produce to touches-raw-v1 instead of writing a file.")
-def generate_command(out: str, truth: str | None, to_kafka: bool, **population: object) -> None:
+@click.option("--format", "fmt", type=click.Choice(["touch", "segment"]), default="touch", show_default=True,
+              help="touch/1 records, or the Segment calls a tracker would have sent.")
+@click.option("--skew", default=0.0, show_default=True,
+              help="--format segment: share of calls from a device clock off by up to two days.")
+def generate_command(out: str, truth: str | None, to_kafka: bool, fmt: str, skew: float,
+                     **population: object) -> None:
     """Simulate accounts, buying groups and their touches over a period of days."""
     settings = settings_from(**population)  # type: ignore[arg-type]
     events = list(generate(settings))
+    if fmt == "segment":
+        if to_kafka:
+            raise click.UsageError("touches-raw-v1 carries touch/1: use --format touch with --to-kafka")
+        rng = random.Random(settings.seed)
+        events = [replace(e, record=segment_call(e.record, rng, skew)) if e.record and not e.malformed else e
+                  for e in events]
     if to_kafka:
         from streams.producing import produce_raw
         from streams.settings import Settings
