@@ -10,6 +10,7 @@ from streams.commands.collector import collector_command, write_key_command
 from streams.commands.demo import demo_command
 from streams.commands.generate import generate_command
 from streams.commands.import_crm import import_command
+from streams.commands.scorecard import scorecard_command
 from streams.commands.sql import sql_command
 from streams.commands.stitch import stitch_command
 from streams.commands.validate import validate
@@ -23,5 +24,6 @@ def main() -> None:
 
 
 for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command,
-                collector_command, write_key_command, import_command, attribute_command):
+                collector_command, write_key_command, import_command, attribute_command,
+                scorecard_command):
     main.add_command(command)

@@ -11,7 +11,7 @@ from tests.conftest import touch_payload
 
 DEAL = {"opportunity_id": "o1", "amount": 1000, "currency": "USD", "team": "sales", "channel": None}
 JOURNEY = [
-    ("t1", "2026-01-01T12:00:00Z", "site_visit", {"channel": "organic_search"}),
+    ("t1", "2026-01-01T12:00:00Z", "site_visit", {"channel": "organic_search", "campaign_id": "spring"}),
     ("t2", "2026-01-05T12:00:00Z", "form_fill", {"channel": "paid_search"}),
     ("t3", "2026-01-10T12:00:00Z", "webinar_attended", {"channel": "webinar"}),
     ("t4", "2026-01-20T12:00:00Z", "meeting", {"channel": "outbound", "team": "sdr"}),
@@ -92,3 +92,22 @@ def test_attribute_cli_csv_header_and_rows(lake):
     lines = result.output.strip().splitlines()
     assert lines[0] == "model,dimension,value,conversions,revenue"
     assert "linear,team,marketing,0.6,600.0" in lines
+
+
+def test_scorecard_on_the_hand_made_journey(lake, tmp_path):
+    spend = tmp_path / "spend.csv"
+    spend.write_text("campaign_id,month,amount,currency\nspring,2026-01,250,USD\n")
+    result = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--target", "4000", "--format", "json",
+                                       "--spend", str(spend)])
+    assert result.exit_code == 0, result.output
+    metrics = {(r["metric"], r["segment"]): r["value"] for r in map(json.loads, result.output.splitlines())}
+    assert metrics[("closed-won revenue", "all")] == 1000
+    assert metrics[("attainment vs target", "all")] == 0.25
+    assert metrics[("lead → opportunity", "all")] == 1.0
+    assert metrics[("median lead response hours", "all")] == 360.0  # form fill Jan 5 → SDR meeting Jan 20
+    assert metrics[("SLA breach rate", "all")] == 1.0
+    assert metrics[("average deal size", "marketing-sourced")] == 1000
+    assert metrics[("median sales-cycle days", "marketing-sourced")] == 20.0
+    shares = {seg: v for (m, seg), v in metrics.items() if m == "share of revenue (w_shaped)"}
+    assert shares == pytest.approx({"marketing": 0.65, "sdr": 0.3, "sales": 0.05})
+    assert metrics[("spend", "spring")] == 250

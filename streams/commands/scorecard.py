@@ -1,0 +1,53 @@
+"""``touchline scorecard``: the sales–marketing alignment scorecard over a lake."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from sinks.attribution import RULE_BASED, open_lake
+from streams.commands.sql import print_result
+
+SECTIONS = ["attainment", "lead generation", "service level", "funnel", "revenue", "growth", "spend"]
+
+
+@click.command(name="scorecard")
+@click.option("--lake", default="lake", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--model", type=click.Choice(RULE_BASED), default="w_shaped", show_default=True,
+              help="The attribution model behind the revenue and pipeline shares and ROAS.")
+@click.option("--lead-sla-hours", default=24.0, show_default=True)
+@click.option("--target", type=float, help="Revenue target, for attainment.")
+@click.option("--spend", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="CSV of campaign_id,month,amount,currency: adds cost-to-revenue and ROAS per campaign.")
+@click.option("--lookback-days", default=365, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
+              show_default=True)
+def scorecard_command(lake: Path, model: str, lead_sla_hours: float, target: float | None, spend: Path | None,
+                      lookback_days: int, fmt: str) -> None:
+    """Attainment, lead generation, service level, funnel, revenue and growth, from the same journeys."""
+    if not lake.exists():
+        raise click.UsageError(f"no lake at {lake}")
+    connection = open_lake(lake, lookback_days=lookback_days)
+    connection.execute("set variable touchline_lead_sla_hours = ?", [lead_sla_hours])
+    connection.execute("set variable touchline_scorecard_model = ?", [model])
+    if target is not None:
+        connection.execute("set variable touchline_revenue_target = ?", [target])
+    rows = connection.execute("select section, metric, segment, value from scorecard").fetchall()
+    if spend is not None:
+        rows += connection.execute(
+            "with spend as (select campaign_id, sum(amount) as spend, any_value(currency) as currency "
+            "               from read_csv(?, header = true, columns = {'campaign_id': 'varchar', "
+            "                   'month': 'varchar', 'amount': 'double', 'currency': 'varchar'}) group by 1), "
+            "revenue as (select campaign_id, sum(revenue_credit) as revenue from attribution_credits "
+            "            where model = ? and conversion_type in ('closed_won', 'renewal') group by 1) "
+            "select 'spend', metric, spend.campaign_id, value from spend "
+            "left join revenue on revenue.campaign_id = spend.campaign_id, "
+            "lateral (values ('spend', spend.spend), ('attributed revenue', coalesce(revenue.revenue, 0)), "
+            "                ('ROAS', coalesce(revenue.revenue, 0) / nullif(spend.spend, 0)), "
+            "                ('cost to revenue', spend.spend / nullif(revenue.revenue, 0))) as m(metric, value)",
+            [str(spend), model]).fetchall()
+    connection.close()
+    rows.sort(key=lambda r: (SECTIONS.index(r[0]), r[1], r[2]))
+    print_result(["section", "metric", "segment", "value"],
+                 [(s, m, g, None if v is None else round(float(v), 4)) for s, m, g, v in rows], fmt)
