@@ -34,12 +34,13 @@ class Credit:
 
 
 def parse_paths(lines: Iterable[str]) -> list[Path]:
-    """Read the ``path;total_conversions;total_conversion_value;total_null`` format (header optional)."""
+    """Read the ``path;total_conversions;total_conversion_value;total_null`` format (header optional;
+    ``,`` also accepted as the field separator)."""
     paths = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        fields = line.rstrip("\n").split(";")
+        fields = line.rstrip("\n").split(";" if ";" in line else ",")
         if number == 1 and fields[0].strip().lower() == "path":
             continue
         if len(fields) != 4:

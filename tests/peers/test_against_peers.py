@@ -1,0 +1,80 @@
+"""Touchline's path models against independent implementations, on the public Data.csv path set
+(10,000 paths, 12 channels, as ChannelAttribution publishes it; shipped by the `mta` package)."""
+
+import gzip
+import importlib.resources
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+from mam.models.heuristics import FirstClickModel, LastClickModel, LinearModel, PositionBasedModel
+from mam.models.markov import MarkovModel
+
+from streams.commands import main
+from transforms.markov import markov
+from transforms.paths import heuristic, parse_paths
+
+
+@pytest.fixture(scope="module")
+def data_csv(tmp_path_factory):
+    source = importlib.resources.files("mta") / "data" / "data.csv.gz"
+    with gzip.open(source, "rt") as handle:
+        text = handle.read()
+    path = tmp_path_factory.mktemp("peers") / "Data.csv"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def paths(data_csv):
+    return parse_paths(data_csv.read_text().splitlines())
+
+
+@pytest.fixture(scope="module")
+def journeys(paths):
+    """The same paths as the peer package's journeys: one weighted row per outcome."""
+    rows = []
+    for path in paths:
+        if path.conversions:
+            rows.append({"journey_id": len(rows), "channels": list(path.channels), "has_conversion": True,
+                         "weight": path.conversions, "conversion_value": path.value / path.conversions})
+        if path.nulls:
+            rows.append({"journey_id": len(rows), "channels": list(path.channels), "has_conversion": False,
+                         "weight": path.nulls, "conversion_value": 0.0})
+    return pl.DataFrame(rows)
+
+
+def test_data_csv_is_the_published_path_set(paths):
+    assert len(paths) == 10_000
+    assert len({c for p in paths for c in p.channels}) == 12
+
+
+def test_exact_markov_removal_effects_agree_with_an_independent_exact_implementation(paths, journeys):
+    peer = MarkovModel()
+    peer._compute_markov(journeys)
+    theirs = peer.removal_effect_df["removal_effect"].to_dict()
+    ours = markov(paths).removal_effects
+    assert set(ours) == set(theirs)
+    for channel, effect in theirs.items():
+        assert ours[channel] == pytest.approx(effect, abs=1e-6), channel
+
+
+@pytest.mark.parametrize(("model", "peer"), [
+    ("first_touch", FirstClickModel), ("last_touch", LastClickModel), ("linear", LinearModel),
+    ("position_based", PositionBasedModel)])
+def test_heuristic_revenue_per_channel_equals_the_peer(paths, journeys, model, peer):
+    theirs = dict(peer().get_aggregated_results(journeys).iter_rows())
+    ours = {c.channel: c.value for c in heuristic(paths, model)}
+    assert set(ours) == {k for k, v in theirs.items() if v}
+    for channel, value in ours.items():
+        assert value == pytest.approx(theirs[channel], rel=1e-9), channel
+
+
+def test_attribute_reads_the_path_file(data_csv, paths):
+    result = CliRunner().invoke(main, ["attribute", "--paths", str(data_csv), "--model", "markov,shapley,linear",
+                                       "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split(",") for line in result.output.strip().splitlines()[1:]]
+    total = sum(p.conversions for p in paths)
+    for model in ("markov", "shapley", "linear"):
+        assert sum(float(r[3]) for r in rows if r[0] == model) == pytest.approx(total, rel=1e-6)
