@@ -78,3 +78,38 @@ def test_attribute_reads_the_path_file(data_csv, paths):
     total = sum(p.conversions for p in paths)
     for model in ("markov", "shapley", "linear"):
         assert sum(float(r[3]) for r in rows if r[0] == model) == pytest.approx(total, rel=1e-6)
+
+
+@pytest.fixture(scope="module")
+def channel_attribution(paths):
+    import ChannelAttribution as ca
+    import pandas as pd
+
+    frame = pd.DataFrame({"path": [" > ".join(p.channels) for p in paths],
+                          "total_conversions": [p.conversions for p in paths],
+                          "total_conversion_value": [p.value for p in paths],
+                          "total_null": [p.nulls for p in paths]})
+    return ca, frame
+
+
+def test_first_last_linear_equal_channel_attribution_heuristics(paths, channel_attribution):
+    ca, frame = channel_attribution
+    theirs = ca.heuristic_models(frame, "path", "total_conversions", var_value="total_conversion_value")
+    for model, column in (("first_touch", "first_touch"), ("last_touch", "last_touch"), ("linear", "linear_touch")):
+        expected = dict(zip(theirs["channel_name"], theirs[f"{column}_conversions"], strict=True))
+        values = dict(zip(theirs["channel_name"], theirs[f"{column}_value"], strict=True))
+        for credit in heuristic(paths, model):
+            assert credit.conversions == pytest.approx(expected[credit.channel], rel=1e-9), (model, credit)
+            assert credit.value == pytest.approx(values[credit.channel], rel=1e-9), (model, credit)
+
+
+def test_exact_markov_agrees_with_channel_attribution_simulation_within_its_noise(paths, channel_attribution):
+    ca, frame = channel_attribution
+    theirs = ca.markov_model(frame, "path", "total_conversions", var_value="total_conversion_value",
+                             var_null="total_null", verbose=0)
+    simulated = dict(zip(theirs["channel_name"], theirs["total_conversions"], strict=True))
+    ours = {c.channel: c.conversions for c in markov(paths).credits}
+    assert sum(ours.values()) == pytest.approx(sum(simulated.values()), rel=1e-6)
+    for channel, conversions in simulated.items():
+        if conversions >= 1000:  # small channels carry the simulation's noise
+            assert ours[channel] == pytest.approx(conversions, rel=0.05), channel
