@@ -72,7 +72,8 @@ def main() -> None:
         timed(f"rule-based models together ({len(RULE_BASED)})", lambda: connection.execute(
             "select model, channel, sum(credit), sum(revenue_credit) from attribution_credits "
             "where conversion_type = 'closed_won' group by all").fetchall())
-        found = timed("paths for the data-driven models (closed_won)", lambda: paths(connection, "closed_won", "channel"))
+        found = timed("paths for the data-driven models (closed_won)",
+                      lambda: paths(connection, "closed_won", "channel"))
         timed("markov (exact, on those paths)", lambda: markov(found))
         timed("shapley (exact, on those paths)", lambda: shapley(found))
         connection.close()
