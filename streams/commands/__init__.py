@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from streams.commands.attribute import attribute_command
+from streams.commands.backfill import backfill_command, replay_command
 from streams.commands.broker import broker
 from streams.commands.collector import collector_command, write_key_command
 from streams.commands.demo import demo_command
@@ -25,5 +26,5 @@ def main() -> None:
 
 for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command,
                 collector_command, write_key_command, import_command, attribute_command,
-                scorecard_command):
+                scorecard_command, backfill_command, replay_command):
     main.add_command(command)

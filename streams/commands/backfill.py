@@ -1,0 +1,55 @@
+"""``touchline backfill`` and ``touchline replay``: history through Apache Beam."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from streams.commands.stitch import journey_options
+from transforms.settings import JourneySettings
+
+
+def _beam_args(runner: str, workers: int | None, extra: tuple[str, ...]) -> list[str]:
+    args = [f"--runner={runner}", *extra]
+    if workers and runner == "DirectRunner":
+        args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    return args
+
+
+@click.command(name="backfill", context_settings={"ignore_unknown_options": True})
+@click.option("--input", "inputs", multiple=True, required=True, help="Touch JSON Lines: paths or globs.")
+@click.option("--lake", default="lake", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--runner", default="DirectRunner", show_default=True,
+              help="DirectRunner, FlinkRunner, SparkRunner, DataflowRunner, ...")
+@click.option("--workers", type=int, help="DirectRunner: run this many processes.")
+@journey_options
+@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+def backfill_command(inputs: tuple[str, ...], lake: Path, runner: str, workers: int | None, dormancy_days: int,
+                     lead_sla_hours: float, allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
+    """Rebuild touches, journey_touches and dead_letters of a lake from raw touch files."""
+    from streams.backfill import run
+
+    settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
+                               allowed_lateness_hours=allowed_lateness_hours)
+    run(inputs, lake, settings, beam_args=_beam_args(runner, workers, beam_args))
+    click.echo(f"backfilled {lake}", err=True)
+
+
+@click.command(name="replay", context_settings={"ignore_unknown_options": True})
+@click.option("--lake", default="lake", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--runner", default="DirectRunner", show_default=True)
+@click.option("--workers", type=int, help="DirectRunner: run this many processes.")
+@journey_options
+@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+def replay_command(lake: Path, runner: str, workers: int | None, dormancy_days: int, lead_sla_hours: float,
+                   allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
+    """Re-stitch journey_touches from the lake's own touches (e.g. after changing the rules)."""
+    from streams.backfill import run
+
+    if not list((lake / "touches").glob("*/*.parquet")):
+        raise click.UsageError(f"{lake} has no touches to replay")
+    settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
+                               allowed_lateness_hours=allowed_lateness_hours)
+    run((), lake, settings, replay=True, beam_args=_beam_args(runner, workers, beam_args))
+    click.echo(f"replayed {lake}", err=True)
