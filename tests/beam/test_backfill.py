@@ -1,5 +1,6 @@
 """The Beam backfill and replay: the same transforms, the same lake."""
 
+import itertools
 import json
 from datetime import timedelta
 
@@ -81,6 +82,6 @@ def test_replay_after_changing_dormancy_changes_exactly_the_affected_accounts(ev
     for row in stitch(touches).rows:
         by_account.setdefault(row.account_id, []).append(row.touch.occurred_at)
     gapped = {account for account, times in by_account.items()
-              if any(timedelta(days=30) <= b - a < timedelta(days=90) for a, b in zip(times, times[1:]))}
+              if any(timedelta(days=30) <= b - a < timedelta(days=90) for a, b in itertools.pairwise(times))}
     assert changed == gapped
     assert changed  # the test means something only if some accounts had such gaps
