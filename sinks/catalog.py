@@ -1,7 +1,7 @@
 """The DuckDB catalog: views over the lake, layered staging → journeys → marts.
 
 Each ``sinks/sql/<layer>/<name>.sql`` defines the relation ``<name>``; the layers run in
-that order. ``{{ lake.<table> }}`` stands for the table's Parquet files (or, while the table
+that order, after the macros of ``sinks/sql/macros/``. ``{{ lake.<table> }}`` stands for the table's Parquet files (or, while the table
 has none yet, an empty relation of the same columns), so the catalog never holds data of its
 own: analysts open it read-only while the pipeline keeps landing files.
 """
@@ -19,6 +19,7 @@ from sinks.tables import TABLES
 
 SQL_ROOT = Path(__file__).with_name("sql")
 LAYERS = ("staging", "journeys", "marts")
+MACROS = SQL_ROOT / "macros"
 _PLACEHOLDER = re.compile(r"\{\{\s*lake\.(\w+)\s*\}\}")
 _DUCKDB_TYPES = {pa.string(): "varchar", pa.float64(): "double", pa.int64(): "bigint", pa.bool_(): "boolean",
                  pa.timestamp("us", tz="UTC"): "timestamptz"}
@@ -47,6 +48,8 @@ def build(lake: Lake, catalog: Path | str | duckdb.DuckDBPyConnection) -> list[s
     own = not isinstance(catalog, duckdb.DuckDBPyConnection)
     connection = duckdb.connect(str(catalog)) if own else catalog
     try:
+        for path in sorted(MACROS.glob("*.sql")):
+            connection.execute(path.read_text())
         for layer in LAYERS:
             pending = [(p.stem, p.read_text()) for p in sorted((SQL_ROOT / layer).glob("*.sql"))]
             while pending:

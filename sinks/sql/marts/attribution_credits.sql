@@ -1,90 +1,50 @@
 -- One row per conversion × touch × rule-based model: the touch's share of the conversion
 -- (credit, summing to 1 per conversion and model) and of its revenue and pipeline.
---
--- Milestone models give each milestone its weight and split the rest weight equally over
--- the other touches ("rest"). A touch holding several milestones gets their sum. When a
--- milestone is missing (no lead touch, say) its weight goes to the milestones present, in
--- proportion; with no rest touches, the milestones share everything. U-shaped's rest is the
--- touches between the first and the lead touch. time_decay halves a touch's weight every
+-- Milestone models: see macros/milestone_credit.sql. time_decay halves a touch's weight every
 -- touchline_half_life_days [7] before the conversion.
-with source_attribution_touches as (
+with attribution_rows as (
     select * from attribution_touches
 ),
 
-model_weights as (
-    select * from (values
-        ('first_touch', 1.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-        ('last_touch', 0.0, 1.0, 0.0, 0.0, 0.0, 0.0),
-        ('linear', 0.0, 0.0, 0.0, 0.0, 0.0, 1.0),
-        ('position_based', 0.4, 0.4, 0.0, 0.0, 0.0, 0.2),
-        ('u_shaped', 0.4, 0.0, 0.4, 0.0, 0.0, 0.2),
-        ('w_shaped', 0.3, 0.0, 0.3, 0.3, 0.0, 0.1),
-        ('full_path', 0.225, 0.0, 0.225, 0.225, 0.225, 0.1)
-    ) as weights (model, first_weight, last_weight, lead_weight, opportunity_weight, close_weight, rest_weight)
-),
-
-held as (
-    select
-        source_attribution_touches.*,
-        model_weights.*,
-        (case when is_first then first_weight else 0 end)
-            + (case when is_last then last_weight else 0 end)
-            + (case when is_lead then lead_weight else 0 end)
-            + (case when is_opportunity then opportunity_weight else 0 end)
-            + (case when is_close then close_weight else 0 end) as milestone_weight,
-        not (is_first and first_weight > 0 or is_last and last_weight > 0 or is_lead and lead_weight > 0
-             or is_opportunity and opportunity_weight > 0 or is_close and close_weight > 0)
-            and (model <> 'u_shaped' or is_before_lead) as is_rest
-    from source_attribution_touches
-    cross join model_weights
-),
-
-shares as (
+ranked as (
     select
         *,
-        -- weight of the milestones present in this conversion's path
-        max(case when is_first then first_weight else 0 end) over path
-            + max(case when is_last then last_weight else 0 end) over path
-            + max(case when is_lead then lead_weight else 0 end) over path
-            + max(case when is_opportunity then opportunity_weight else 0 end) over path
-            + max(case when is_close then close_weight else 0 end) over path as present_weight,
-        count(*) filter (where is_rest) over path as rest_count
-    from held
-    window path as (partition by conversion_id, model)
+        max(case when is_lead then touch_rank end) over conversion as lead_rank,
+        max(case when is_opportunity then touch_rank end) over conversion as opportunity_rank,
+        case when conversion_type in ('closed_won', 'renewal') then touch_count end as close_rank,
+        pow(0.5, days_before_conversion / coalesce(getvariable('touchline_half_life_days'), 7)) as decay,
+        sum(pow(0.5, days_before_conversion / coalesce(getvariable('touchline_half_life_days'), 7)))
+            over conversion as total_decay
+    from attribution_rows
+    window conversion as (partition by conversion_id)
 ),
 
-milestone_credits as (
+wide as (
     select
-        *,
-        case
-            when present_weight = 0 then (case when is_rest then 1.0 / rest_count else 0 end)
-            else milestone_weight / present_weight * (1 - case when rest_count > 0 then rest_weight else 0 end)
-                + case when is_rest then rest_weight / rest_count else 0 end
-        end as credit
-    from shares
+        -- ids
+        conversion_id, conversion_type, event_id, source, account_id,
+        -- the touch
+        occurred_at, channel, campaign_id, event_type, team, stage, revenue, pipeline,
+        -- one column per model
+        case when touch_rank = 1 then 1.0 else 0.0 end as first_touch,
+        case when touch_rank = touch_count then 1.0 else 0.0 end as last_touch,
+        1.0 / touch_count as linear,
+        decay / total_decay as time_decay,
+        milestone_credit(touch_rank, touch_count, lead_rank, opportunity_rank, close_rank,
+                         0.4, 0.4, 0.0, 0.0, 0.0, 0.2, false) as position_based,
+        milestone_credit(touch_rank, touch_count, lead_rank, opportunity_rank, close_rank,
+                         0.4, 0.0, 0.4, 0.0, 0.0, 0.2, true) as u_shaped,
+        milestone_credit(touch_rank, touch_count, lead_rank, opportunity_rank, close_rank,
+                         0.3, 0.0, 0.3, 0.3, 0.0, 0.1, false) as w_shaped,
+        milestone_credit(touch_rank, touch_count, lead_rank, opportunity_rank, close_rank,
+                         0.225, 0.0, 0.225, 0.225, 0.225, 0.1, false) as full_path
+    from ranked
 ),
 
-decayed as (
-    select
-        source_attribution_touches.*,
-        'time_decay' as model,
-        pow(0.5, days_before_conversion / coalesce(getvariable('touchline_half_life_days'), 7)) as decay
-    from source_attribution_touches
-),
-
-time_decay_credits as (
-    select *, decay / sum(decay) over (partition by conversion_id) as credit
-    from decayed
-),
-
-credits as (
-    select conversion_id, conversion_type, model, event_id, source, account_id, occurred_at, channel,
-           campaign_id, event_type, team, stage, revenue, pipeline, credit
-    from milestone_credits
-    union all
-    select conversion_id, conversion_type, model, event_id, source, account_id, occurred_at, channel,
-           campaign_id, event_type, team, stage, revenue, pipeline, credit
-    from time_decay_credits
+long as (
+    unpivot wide
+    on first_touch, last_touch, linear, time_decay, position_based, u_shaped, w_shaped, full_path
+    into name model value credit
 ),
 
 final as (
@@ -97,7 +57,7 @@ final as (
         credit,
         credit * revenue as revenue_credit,
         credit * pipeline as pipeline_credit
-    from credits
+    from long
     where credit > 0
 )
 
