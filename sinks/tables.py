@@ -100,6 +100,11 @@ class Table:
         self._times = [name for name, kind in fields if kind == TS]
         self._texts = [name for name, kind in fields if kind == STR]
 
+    def day(self, record: Mapping[str, Any]) -> str:
+        """The ``event_date`` partition of a wire record."""
+        body = self.unwrap(record)
+        return _date(body.get(self.date_field)) if self.date_field else "1970-01-01"
+
     def row(self, record: Mapping[str, Any], partition: int, offset: int) -> tuple[str, dict[str, Any]]:
         """(event_date, row) for one wire record."""
         body = self.unwrap(record)

@@ -62,7 +62,7 @@ class _WriteTableDay(beam.DoFn):
 def _write(rows: beam.PCollection, root: str, table: str) -> beam.PCollection:
     spec = TABLES[table]
     return (rows
-            | f"ByDay[{table}]" >> beam.Map(lambda r: (spec.row(r, -1, 0)[0], r))
+            | f"ByDay[{table}]" >> beam.Map(lambda r: (spec.day(r), r))
             | f"GroupByDay[{table}]" >> beam.GroupByKey()
             | f"Write[{table}]" >> beam.ParDo(_WriteTableDay(root, table)))
 

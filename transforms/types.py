@@ -59,6 +59,11 @@ class Touch:
     role: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def __reduce__(self) -> tuple[type[Touch], tuple[Any, ...]]:
+        # Pickled as a plain tuple: the dataclass default walks fields() per object, which
+        # dominated the cost of shuffling touches between Beam stages.
+        return (Touch, tuple(getattr(self, name) for name in _TOUCH_SLOTS))
+
     @property
     def key(self) -> tuple[str, str]:
         """The dedupe key: the same event from the same source is the same touch."""
@@ -86,6 +91,9 @@ class Touch:
         record["occurred_at"] = _iso(self.occurred_at)
         record.update(self.extra)
         return {k: v for k, v in record.items() if v is not None}
+
+
+_TOUCH_SLOTS = (*CORE_FIELDS, "extra")
 
 
 def _iso(moment: datetime) -> str:

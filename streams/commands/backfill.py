@@ -12,8 +12,11 @@ from transforms.settings import JourneySettings
 
 def _beam_args(runner: str, workers: int | None, extra: tuple[str, ...]) -> list[str]:
     args = [f"--runner={runner}", *extra]
-    if workers and runner == "DirectRunner":
-        args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+    if runner == "DirectRunner":
+        if workers and workers > 1:
+            args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
+        else:
+            args += ["--direct_running_mode=in_memory"]  # one process: no gRPC between runner and worker
     return args
 
 
