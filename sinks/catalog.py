@@ -1,9 +1,10 @@
 """The DuckDB catalog: views over the lake, layered staging → journeys → marts.
 
 Each ``sinks/sql/<layer>/<name>.sql`` defines the relation ``<name>``; the layers run in
-that order, after the macros of ``sinks/sql/macros/``. ``{{ lake.<table> }}`` stands for the table's Parquet files (or, while the table
-has none yet, an empty relation of the same columns), so the catalog never holds data of its
-own: analysts open it read-only while the pipeline keeps landing files.
+that order, after the macros of ``sinks/sql/macros/``. ``{{ lake.<table> }}`` stands for the
+table's Parquet files (or, while the table has none yet, an empty relation of the same
+columns), so the catalog never holds data of its own: analysts open it read-only while the
+pipeline keeps landing files.
 """
 
 from __future__ import annotations
