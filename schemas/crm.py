@@ -144,16 +144,7 @@ def salesforce_task(row: Row, source: str) -> Converted:
                   "listemail": EventType.EMAIL_SENT}.get(subtype)
     if event_type is None:
         return Skipped(f"task subtype {subtype or 'empty'!r} is no touch")
-    return _touch(row, "CompletedDateTime" if row.get("CompletedDateTime") else "ActivityDate", {
-        "event_id": row.get("Id"),
-        "source": source,
-        "event_type": event_type,
-        "crm_contact_id": row.get("WhoId"),
-        "email": row.get("Email"),
-        "account_id": row.get("AccountId"),
-        "channel": "outbound",
-        "team": _team_from_role(_first(row, "OwnerRole", "Owner.UserRole.Name"), Team.SDR),
-    })
+    return _salesforce_activity(row, source, "CompletedDateTime", event_type, Team.SDR, channel="outbound")
 
 
 def salesforce_event(row: Row, source: str) -> Converted:
@@ -163,14 +154,21 @@ def salesforce_event(row: Row, source: str) -> Converted:
     event_type = EventType.DEMO if "demo" in (kind + subject) else (
         EventType.CALL if kind == "call" else EventType.MEETING
     )
-    return _touch(row, "StartDateTime" if row.get("StartDateTime") else "ActivityDate", {
+    return _salesforce_activity(row, source, "StartDateTime", event_type, Team.SALES)
+
+
+def _salesforce_activity(row: Row, source: str, time_field: str, event_type: EventType, default_team: Team,
+                         **extra: Any) -> Converted:
+    """A Task or Event row: timed by ``time_field``, or by its date alone when that is empty."""
+    return _touch(row, time_field if row.get(time_field) else "ActivityDate", {
         "event_id": row.get("Id"),
         "source": source,
         "event_type": event_type,
         "crm_contact_id": row.get("WhoId"),
         "email": row.get("Email"),
         "account_id": row.get("AccountId"),
-        "team": _team_from_role(_first(row, "OwnerRole", "Owner.UserRole.Name"), Team.SALES),
+        "team": _team_from_role(_first(row, "OwnerRole", "Owner.UserRole.Name"), default_team),
+        **extra,
     })
 
 

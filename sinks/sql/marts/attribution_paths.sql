@@ -10,11 +10,7 @@ journey_rows as (
 ),
 
 settings as (
-    select
-        coalesce(getvariable('touchline_lookback_days'), 365) as lookback_days,
-        coalesce(getvariable('touchline_excluded_types'),
-                 ['opportunity_created', 'opportunity_stage_changed', 'closed_won', 'closed_lost',
-                  'renewal', 'upsell', 'churn']) as excluded_types
+    select * from attribution_settings
 ),
 
 converted as (

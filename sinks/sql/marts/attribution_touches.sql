@@ -1,7 +1,5 @@
--- One row per conversion × eligible touch in its lookback window, with the touch's position
--- and the milestones it holds. Settings come from session variables (defaults in brackets):
--- touchline_lookback_days [365]; touchline_excluded_types [CRM lifecycle events, which are
--- conversions rather than touches].
+-- One row per conversion × eligible touch in its lookback window (attribution_settings),
+-- with the touch's position and the milestones it holds.
 with source_conversions as (
     select * from conversions
 ),
@@ -11,11 +9,7 @@ source_journey_touches as (
 ),
 
 settings as (
-    select
-        coalesce(getvariable('touchline_lookback_days'), 365) as lookback_days,
-        coalesce(getvariable('touchline_excluded_types'),
-                 ['opportunity_created', 'opportunity_stage_changed', 'closed_won', 'closed_lost',
-                  'renewal', 'upsell', 'churn']) as excluded_types
+    select * from attribution_settings
 ),
 
 windowed as (
