@@ -37,12 +37,23 @@ class Row:
     revenue: float
 
 
-def open_lake(lake: FilePath, *, lookback_days: int = 365, half_life_days: float = 7.0) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the catalog's views over ``lake`` and the given settings."""
+def open_lake(lake: FilePath, *, lookback_days: int = 365, half_life_days: float = 7.0,
+              conversion: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the catalog's views over ``lake`` and the given settings.
+
+    With ``conversion``, the attribution marts compute that conversion type only.
+    """
     connection = duckdb.connect()
     connection.execute("set variable touchline_lookback_days = ?", [lookback_days])
     connection.execute("set variable touchline_half_life_days = ?", [half_life_days])
+    if conversion is not None:
+        connection.execute("set variable touchline_conversion_type = ?", [conversion])
     catalog.build(Lake(lake), connection)
+    # Every mart reads the journey touches and the conversions, some several times: read the
+    # lake (and resolve row versions) once per session instead.
+    for view in ("journey_touches", "conversions"):
+        connection.execute(f"create temp table session_{view} as select * from {view}")
+        connection.execute(f"create or replace temp view {view} as select * from session_{view}")
     return connection
 
 
@@ -62,9 +73,9 @@ def paths(connection: duckdb.DuckDBPyConnection, conversion: str, dimension: str
     """Aggregated paths of one conversion type over one dimension."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
+    connection.execute("set variable touchline_path_dimension = ?", [dimension])
     found = connection.execute(
-        f"select list_transform(steps, lambda s: coalesce(cast(s.{dimension} as varchar), 'unknown')), "
-        "is_converted, revenue from attribution_paths where conversion_type = ?", [conversion]
+        "select steps, is_converted, revenue from attribution_paths where conversion_type = ?", [conversion]
     ).fetchall()
     return aggregate((tuple(steps), converted, float(revenue or 0)) for steps, converted, revenue in found)
 
@@ -91,7 +102,7 @@ def from_paths(found: list[Path], models: Iterable[str]) -> list[Row]:
 def attribute(lake: FilePath, models: Iterable[str], conversion: str, dimension: str, *,
               lookback_days: int = 365, half_life_days: float = 7.0) -> list[Row]:
     """Every requested model over a lake."""
-    connection = open_lake(lake, lookback_days=lookback_days, half_life_days=half_life_days)
+    connection = open_lake(lake, lookback_days=lookback_days, half_life_days=half_life_days, conversion=conversion)
     try:
         rows: list[Row] = []
         found: list[Path] | None = None

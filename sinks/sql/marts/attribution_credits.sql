@@ -16,7 +16,7 @@ ranked as (
         sum(pow(0.5, days_before_conversion / coalesce(getvariable('touchline_half_life_days'), 7)))
             over conversion as total_decay
     from attribution_rows
-    window conversion as (partition by conversion_id)
+    window conversion as (partition by conversion_type, conversion_id)
 ),
 
 wide as (

@@ -1,6 +1,7 @@
 -- The paths of the data-driven models: one row per conversion (converted) and one per
 -- account cycle that ended without a conversion of that type (not converted), with the
--- ordered touches inside the lookback window. The dimension is chosen at query time.
+-- ordered steps inside the lookback window. A step is the touch's value of the dimension in
+-- the variable touchline_path_dimension [channel]: channel, campaign_id, event_type, team, stage.
 with touches as (
     select * from attribution_touches
 ),
@@ -10,7 +11,29 @@ journey_rows as (
 ),
 
 settings as (
-    select * from attribution_settings
+    select *, coalesce(getvariable('touchline_path_dimension'), 'channel') as dimension
+    from attribution_settings
+),
+
+types as (
+    select conversion_type
+    from (select unnest(['lead', 'opportunity', 'closed_won', 'renewal']) as conversion_type)
+    cross join (select only_conversion_type as wanted from settings)
+    where wanted is null or conversion_type = wanted
+),
+
+converting_steps as (
+    select
+        touches.conversion_type,
+        touches.conversion_id,
+        touches.revenue,
+        touches.touch_rank,
+        case settings.dimension
+            when 'campaign_id' then touches.campaign_id when 'event_type' then touches.event_type
+            when 'team' then touches.team when 'stage' then touches.stage else touches.channel
+        end as step
+    from touches
+    cross join settings
 ),
 
 converted as (
@@ -19,13 +42,9 @@ converted as (
         conversion_id as path_id,
         true as is_converted,
         max(revenue) as revenue,
-        list(struct_pack(channel, campaign_id, event_type, team, stage) order by touch_rank) as steps
-    from touches
+        list(coalesce(step, 'unknown') order by touch_rank) as steps
+    from converting_steps
     group by conversion_type, conversion_id
-),
-
-types as (
-    select unnest(['lead', 'opportunity', 'closed_won', 'renewal']) as conversion_type
 ),
 
 converting_cycles as (
@@ -38,15 +57,17 @@ cycle_ends as (
     group by account_id, cycle
 ),
 
-not_converted as (
+other_steps as (
     select
         types.conversion_type,
-        types.conversion_type || ':none:' || journey_rows.account_id || ':' || journey_rows.cycle as path_id,
-        false as is_converted,
-        0.0 as revenue,
-        list(struct_pack(journey_rows.channel, journey_rows.campaign_id, journey_rows.event_type,
-                         journey_rows.team, journey_rows.stage)
-             order by journey_rows.occurred_at, journey_rows.seq) as steps
+        journey_rows.account_id,
+        journey_rows.cycle,
+        journey_rows.occurred_at,
+        journey_rows.seq,
+        case settings.dimension
+            when 'campaign_id' then journey_rows.campaign_id when 'event_type' then journey_rows.event_type
+            when 'team' then journey_rows.team when 'stage' then journey_rows.stage else journey_rows.channel
+        end as step
     from journey_rows
     cross join types
     cross join settings
@@ -58,7 +79,17 @@ not_converted as (
         and converting_cycles.cycle = journey_rows.cycle
     where not list_contains(settings.excluded_types, journey_rows.event_type)
         and journey_rows.occurred_at >= cycle_ends.ended_at - to_days(cast(settings.lookback_days as integer))
-    group by all
+),
+
+not_converted as (
+    select
+        conversion_type,
+        conversion_type || ':none:' || account_id || ':' || cycle as path_id,
+        false as is_converted,
+        0.0 as revenue,
+        list(coalesce(step, 'unknown') order by occurred_at, seq) as steps
+    from other_steps
+    group by conversion_type, account_id, cycle
 ),
 
 final as (

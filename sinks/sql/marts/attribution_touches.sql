@@ -38,18 +38,19 @@ windowed as (
         and source_journey_touches.occurred_at <= source_conversions.converted_at
         and source_journey_touches.occurred_at >= source_conversions.converted_at - to_days(cast(settings.lookback_days as integer))
         and not list_contains(settings.excluded_types, source_journey_touches.event_type)
+    where settings.only_conversion_type is null or source_conversions.conversion_type = settings.only_conversion_type
 ),
 
 positioned as (
     select
         *,
         row_number() over conversion_touches as touch_rank,
-        count(*) over (partition by conversion_id) as touch_count,
-        max(case when is_lead_touch then seq end) over (partition by conversion_id) as lead_seq,
-        max(case when occurred_at <= opportunity_created_at then seq end) over (partition by conversion_id)
+        count(*) over (partition by conversion_type, conversion_id) as touch_count,
+        max(case when is_lead_touch then seq end) over (partition by conversion_type, conversion_id) as lead_seq,
+        max(case when occurred_at <= opportunity_created_at then seq end) over (partition by conversion_type, conversion_id)
             as opportunity_seq
     from windowed
-    window conversion_touches as (partition by conversion_id order by occurred_at, seq)
+    window conversion_touches as (partition by conversion_type, conversion_id order by occurred_at, seq)
 ),
 
 final as (
