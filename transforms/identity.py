@@ -15,6 +15,10 @@ from collections.abc import Iterable, MutableMapping
 from datetime import datetime
 from typing import NamedTuple
 
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
 from schemas.vocabulary import IDENTITY_EVENTS
 from transforms.settings import DEFAULT_JOURNEY, JourneySettings
 from transforms.types import Touch
@@ -252,30 +256,56 @@ def identity_of(touch: Touch) -> tuple[str | None, ...]:
 
 
 def resolve_all(touches: Iterable[Touch]) -> tuple[list[tuple[str, Touch]], list[Touch], list[Merge]]:
-    """Batch resolution: build the graph from every touch, then assign each touch its account.
+    """Batch resolution: the graph of every touch's identifiers, then each touch's account.
 
-    Touches come back in event-time order. Each distinct set of identifiers is linked once.
+    The same rules as :class:`IdentityGraph` (a touch links all of its identifiers; the oldest
+    account of a component survives), computed as connected components over integer-encoded
+    identifiers in C (scipy), since history is all there at once. Each distinct set of
+    identifiers is encoded once. Touches come back in event-time order; the merges are the final
+    ones (every account that lives on as an older one).
     """
     ordered = sorted(touches, key=lambda t: t.order)
-    graph = IdentityGraph()
-    merges = []
-    first_node: dict[tuple[str | None, ...], str | None] = {}
+    node_ids: dict[str, int] = {}
+    accounts: dict[int, tuple[datetime, str]] = {}  # node id -> (first seen, account id)
+    sources: list[int] = []
+    targets: list[int] = []
+    first_node: dict[tuple[str | None, ...], int] = {}
     touch_nodes = []
     for touch in ordered:
         identity = identity_of(touch)
-        if identity not in first_node:
-            nodes = identity_nodes(touch)
-            first_node[identity] = nodes[0] if nodes else None
-            merges += [merge for merge in graph.link(touch, nodes)[1] if merge.reported]
-        touch_nodes.append(first_node[identity])
+        head = first_node.get(identity)
+        if head is None:
+            ids = []
+            for node in identity_nodes(touch):
+                node_id = node_ids.get(node)
+                if node_id is None:
+                    node_id = node_ids[node] = len(node_ids)
+                    if node.startswith("account:"):
+                        accounts[node_id] = (touch.occurred_at, node.removeprefix("account:"))
+                ids.append(node_id)
+            head = first_node[identity] = ids[0] if ids else -1
+            sources += [head] * (len(ids) - 1)
+            targets += ids[1:]
+        touch_nodes.append(head)
+    size = len(node_ids)
+    edges = csr_matrix((np.ones(len(sources), dtype=np.int8), (sources, targets)), shape=(size, size))
+    labels = connected_components(edges, directed=False)[1].tolist() if size else []
+    oldest: dict[int, tuple[datetime, str]] = {}
+    for node_id, seen in accounts.items():
+        label = labels[node_id]
+        if label not in oldest or seen < oldest[label]:
+            oldest[label] = seen
+    merges = [Merge(oldest[labels[node_id]][1], account, f"account:{oldest[labels[node_id]][1]}",
+                    f"account:{account}", seen_at, "")
+              for node_id, (seen_at, account) in sorted(accounts.items(), key=lambda item: item[1])
+              if oldest[labels[node_id]][1] != account]
     resolved, unresolved = [], []
-    roots, components = graph.roots, graph.components
-    for touch, node in zip(ordered, touch_nodes, strict=True):
+    for touch, node_id in zip(ordered, touch_nodes, strict=True):
         if touch.event_type in IDENTITY_EVENTS:
             continue
-        account = components[roots[node]].account_id if node is not None else None
-        if account is None:
+        survivor = oldest.get(labels[node_id]) if node_id >= 0 else None
+        if survivor is None:
             unresolved.append(touch)
         else:
-            resolved.append((account, touch))
+            resolved.append((survivor[1], touch))
     return resolved, unresolved, merges
