@@ -82,8 +82,8 @@ class StageRunner:
                         replayed += 1
                     position = message.offset() + 1
             reader.close()
-        log.info("%s: rebuilt partition %s from %s records in %.1fs", self.stage.name, tp.partition,
-                 replayed, time.monotonic() - started)
+        log.log(logging.INFO if replayed else logging.DEBUG, "%s: rebuilt partition %s from %s records in %.1fs",
+                self.stage.name, tp.partition, replayed, time.monotonic() - started)
 
     def run(self, stop: threading.Event) -> None:
         """Consume, process, flush, commit; until ``stop``."""
