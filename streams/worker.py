@@ -142,9 +142,9 @@ def landed_counts(lake: Lake) -> dict[str, int]:
     return counts
 
 
-def wait_until_landed(worker: Worker, touches: int, dead_letters: int, timeout: float = 300.0,
+def wait_until_landed(worker: Worker, touches: int, dead_letters: int, journeys: int = 0, timeout: float = 300.0,
                       settle_seconds: float = 2.0) -> dict[str, int]:
-    """Wait until the lake holds the expected touches and dead letters, and journeys stop changing."""
+    """Wait until the lake holds the expected touches, dead letters and journey rows, then settles."""
     import time
 
     deadline = time.monotonic() + timeout
@@ -156,9 +156,10 @@ def wait_until_landed(worker: Worker, touches: int, dead_letters: int, timeout: 
         progress = counts
         if progress != last:
             last, stable_since = progress, time.monotonic()
-        done = counts["touches"] >= touches and counts["dead_letters"] >= dead_letters
+        done = counts["touches"] >= touches and counts["dead_letters"] >= dead_letters \
+            and counts["journey_touches"] >= journeys
         if done and time.monotonic() - stable_since >= settle_seconds:
             return counts
         time.sleep(0.5)
     raise TimeoutError(f"after {timeout:.0f}s the lake holds {last}; expected {touches} touches, "
-                       f"{dead_letters} dead letters")
+                       f"{dead_letters} dead letters, {journeys} journey touches")

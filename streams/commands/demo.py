@@ -13,6 +13,8 @@ from sinks.query import query
 from streams.commands.generate import population_options, settings_from, wire_line
 from streams.settings import Settings
 from transforms.generator import generate
+from transforms.stitching import stitch
+from transforms.types import Touch
 
 
 @click.command(name="demo")
@@ -38,6 +40,8 @@ def demo_command(lake: str | None, catalog: str | None, timeout: float, **popula
     with console.status("generating buyer journeys"):
         events = list(generate(gen))
     valid = sum(1 for e in events if not e.malformed and not e.duplicate)
+    # The batch engine on the same records: the stream must land as many journey rows.
+    journeys = len(stitch([Touch.from_wire(e.record) for e in events if e.record and not e.malformed]).rows)
     malformed = sum(e.malformed for e in events)
     console.print(f"generated {len(events):,} records for {gen.accounts:,} accounts over {gen.days} days "
                   f"({valid:,} valid distinct, {malformed:,} malformed, {len(events) - valid - malformed:,} "
@@ -49,7 +53,7 @@ def demo_command(lake: str | None, catalog: str | None, timeout: float, **popula
             started = time.monotonic()
             with console.status("streaming touches through the pipeline"):
                 produce_raw((wire_line(e) for e in events), broker.bootstrap, settings)
-                counts = wait_until_landed(worker, valid, malformed, timeout=timeout)
+                counts = wait_until_landed(worker, valid, malformed, journeys, timeout=timeout)
             seconds = time.monotonic() - started
         finally:
             worker.close()

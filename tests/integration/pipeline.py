@@ -58,18 +58,20 @@ def start_worker(bootstrap: str, lake: Path, catalog: Path, log: Path) -> subpro
                             stderr=subprocess.STDOUT)
 
 
-def wait_for_lake(lake: Path, touches: int, dead_letters: int, timeout: float = 180.0,
+def wait_for_lake(lake: Path, touches: int, dead_letters: int, journeys: int, timeout: float = 180.0,
                   settle: float = 3.0) -> dict[str, int]:
+    """Wait until every table holds what it must, and nothing has changed for ``settle`` seconds."""
     deadline, last, since = time.monotonic() + timeout, None, time.monotonic()
     while time.monotonic() < deadline:
         counts = landed_counts(Lake(lake))
         if counts != last:
             last, since = counts, time.monotonic()
         if counts["touches"] >= touches and counts["dead_letters"] >= dead_letters \
-                and time.monotonic() - since >= settle:
+                and counts["journey_touches"] >= journeys and time.monotonic() - since >= settle:
             return counts
         time.sleep(0.5)
-    raise TimeoutError(f"lake holds {last}, expected {touches} touches and {dead_letters} dead letters")
+    raise TimeoutError(f"lake holds {last}, expected {touches} touches, {dead_letters} dead letters and "
+                       f"{journeys} journey touches")
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:

@@ -25,7 +25,7 @@ def test_touches_land_exactly_once_and_journeys_equal_the_batch_stitch(events, f
     worker = Worker(fresh_broker.bootstrap, settings).start()
     try:
         produce_raw(lines(events), fresh_broker.bootstrap)
-        counts = wait_for_lake(settings.lake, valid, malformed)
+        counts = wait_for_lake(settings.lake, valid, malformed, len(journey_rows))
     finally:
         worker.close()
     assert counts["touches"] == valid
@@ -54,7 +54,7 @@ def test_sigkill_mid_stream_and_restart_leaves_the_same_lake(events, fresh_broke
         kill(worker)  # mid-stream: some batches landed, some processed but not committed
         produce_raw(records[2 * third:], fresh_broker.bootstrap)
         worker = start_worker(fresh_broker.bootstrap, lake, catalog, log)
-        counts = wait_for_lake(lake, valid, malformed)
+        counts = wait_for_lake(lake, valid, malformed, len(journey_rows))
     finally:
         kill(worker)
     assert re.search(r"rebuilt partition \d+ from [1-9]", log.read_text()), "the restart rebuilt no state"
