@@ -18,8 +18,3 @@ def query(catalog: Path | str, sql: str, params: list[Any] | None = None) -> tup
     finally:
         connection.close()
 
-
-def count(catalog: Path | str, relation: str) -> int:
-    """Rows in a catalog relation (names come from our own code, never from users)."""
-    _, rows = query(catalog, f"select count(*) from {relation}")
-    return int(rows[0][0])

@@ -33,10 +33,6 @@ JOURNEY_FIELDS = [
     ("amount", F64), ("currency", STR), ("stage_raw", STR), ("occurred_at_precision", STR),
     ("received_at", TS), ("utm", STR), ("properties", STR),
 ]
-TRANSITION_FIELDS = [
-    ("event_id", STR), ("source", STR), ("account_id", STR), ("journey_id", STR), ("cycle", I64),
-    ("from_stage", STR), ("to_stage", STR), ("transitioned_at", TS), ("cause", STR), ("is_reengagement", BOOL),
-]
 DEAD_LETTER_FIELDS = [
     ("reason", STR), ("errors", STR), ("raw_base64", STR), ("raw_text", STR), ("source_topic", STR),
     ("source_partition", I64), ("source_offset", I64), ("received_at", TS),
@@ -120,8 +116,6 @@ def _late(record: Mapping[str, Any]) -> Mapping[str, Any]:
 TABLES = {
     "touches": Table("touches", TOUCH_FIELDS, "occurred_at", ("source", "event_id")),
     "journey_touches": Table("journey_touches", JOURNEY_FIELDS, "occurred_at", ("source", "event_id")),
-    "journey_transitions": Table("journey_transitions", TRANSITION_FIELDS, "transitioned_at",
-                                 ("source", "event_id")),
     "dead_letters": Table("dead_letters", DEAD_LETTER_FIELDS, "received_at",
                           ("source_topic", "source_partition", "source_offset")),
     "identity_merges": Table("identity_merges", MERGE_FIELDS, "merged_at", ("event_id", "merged_identity")),
