@@ -15,7 +15,7 @@ import duckdb
 from sinks import catalog
 from sinks.lake import Lake
 from transforms.markov import markov
-from transforms.paths import Credit, Path, aggregate, heuristic
+from transforms.paths import Credit, Path, heuristic
 from transforms.shapley import shapley
 
 RULE_BASED = ("first_touch", "last_touch", "linear", "time_decay", "position_based", "u_shaped", "w_shaped",
@@ -70,14 +70,16 @@ def rule_based(connection: duckdb.DuckDBPyConnection, model: str, conversion: st
 
 
 def paths(connection: duckdb.DuckDBPyConnection, conversion: str, dimension: str) -> list[Path]:
-    """Aggregated paths of one conversion type over one dimension."""
+    """Aggregated paths of one conversion type over one dimension (grouped in DuckDB)."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
     connection.execute("set variable touchline_path_dimension = ?", [dimension])
     found = connection.execute(
-        "select steps, is_converted, revenue from attribution_paths where conversion_type = ?", [conversion]
+        "select steps, count(*) filter (where is_converted), coalesce(sum(revenue), 0), "
+        "count(*) filter (where not is_converted) "
+        "from attribution_paths where conversion_type = ? and len(steps) > 0 group by steps", [conversion]
     ).fetchall()
-    return aggregate((tuple(steps), converted, float(revenue or 0)) for steps, converted, revenue in found)
+    return [Path(tuple(steps), float(c), float(v), float(n)) for steps, c, v, n in found]
 
 
 def data_driven(found: list[Path], model: str, dimension: str) -> list[Row]:

@@ -50,21 +50,6 @@ def parse_paths(lines: Iterable[str]) -> list[Path]:
     return paths
 
 
-def aggregate(journeys: Iterable[tuple[tuple[str, ...], bool, float]]) -> list[Path]:
-    """Group (channels, converted, value) journeys into distinct paths."""
-    totals: dict[tuple[str, ...], list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-    for channels, converted, value in journeys:
-        if not channels:
-            continue
-        entry = totals[channels]
-        if converted:
-            entry[0] += 1
-            entry[1] += value
-        else:
-            entry[2] += 1
-    return [Path(channels, c, v, n) for channels, (c, v, n) in totals.items()]
-
-
 def _credits(shares: Mapping[str, list[float]]) -> list[Credit]:
     return sorted((Credit(ch, c, v) for ch, (c, v) in shares.items()), key=lambda credit: credit.channel)
 
