@@ -26,7 +26,8 @@ def worker_command(stages: str, lake: str | None, catalog: str | None, dormancy_
     from streams.broker import open_broker
     from streams.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(threadName)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
     overrides = {k: v for k, v in {"lake": lake, "catalog": catalog}.items() if v}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     journey = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
