@@ -51,12 +51,6 @@ converting_cycles as (
     select distinct conversion_type, account_id, cycle from conversions
 ),
 
-cycle_ends as (
-    select account_id, cycle, max(occurred_at) as ended_at
-    from journey_rows
-    group by account_id, cycle
-),
-
 other_steps as (
     select
         types.conversion_type,
@@ -64,6 +58,9 @@ other_steps as (
         journey_rows.cycle,
         journey_rows.occurred_at,
         journey_rows.seq,
+        journey_rows.event_type,
+        max(journey_rows.occurred_at) over (partition by journey_rows.account_id, journey_rows.cycle)
+            as cycle_ended_at,
         case settings.dimension
             when 'campaign_id' then journey_rows.campaign_id when 'event_type' then journey_rows.event_type
             when 'team' then journey_rows.team when 'stage' then journey_rows.stage else journey_rows.channel
@@ -71,14 +68,10 @@ other_steps as (
     from journey_rows
     cross join types
     cross join settings
-    inner join cycle_ends
-        on cycle_ends.account_id = journey_rows.account_id and cycle_ends.cycle = journey_rows.cycle
     anti join converting_cycles
         on converting_cycles.conversion_type = types.conversion_type
         and converting_cycles.account_id = journey_rows.account_id
         and converting_cycles.cycle = journey_rows.cycle
-    where not list_contains(settings.excluded_types, journey_rows.event_type)
-        and journey_rows.occurred_at >= cycle_ends.ended_at - to_days(cast(settings.lookback_days as integer))
 ),
 
 not_converted as (
@@ -89,6 +82,10 @@ not_converted as (
         0.0 as revenue,
         list(coalesce(step, 'unknown') order by occurred_at, seq) as steps
     from other_steps
+    cross join settings
+    where not list_contains(settings.excluded_types, other_steps.event_type)
+        and other_steps.occurred_at >= other_steps.cycle_ended_at
+            - to_days(cast(settings.lookback_days as integer))
     group by conversion_type, account_id, cycle
 ),
 
