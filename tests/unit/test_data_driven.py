@@ -57,3 +57,14 @@ def test_position_based_gives_40_percent_to_first_and_last_touch():
 def test_malformed_path_line_is_reported():
     with pytest.raises(ValueError, match="line 2"):
         parse_paths(["path;total_conversions;total_conversion_value;total_null", "A > B;1;2"])
+
+
+def test_markov_reproduces_the_classic_three_path_worked_example():
+    # The example of Sergey Bryl's Markov attribution tutorial (and the libraries tested on it):
+    # C1 > C2 > C3 converts, C1 and C2 > C3 do not. P(conversion) = 1/3; removing C1 halves it,
+    # removing C2 or C3 ends it; one conversion splits 0.2 / 0.4 / 0.4.
+    result = markov(parse_paths(["C1 > C2 > C3;1;1000;0", "C1;0;0;1", "C2 > C3;0;0;1"]))
+    assert result.conversion_probability == pytest.approx(1 / 3)
+    assert result.removal_effects == pytest.approx({"C1": 0.5, "C2": 1.0, "C3": 1.0})
+    assert {c.channel: c.conversions for c in result.credits} == pytest.approx({"C1": 0.2, "C2": 0.4, "C3": 0.4})
+    assert {c.channel: c.value for c in result.credits} == pytest.approx({"C1": 200, "C2": 400, "C3": 400})
