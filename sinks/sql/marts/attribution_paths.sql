@@ -28,10 +28,8 @@ converting_steps as (
         touches.conversion_id,
         touches.revenue,
         touches.touch_rank,
-        case settings.dimension
-            when 'campaign_id' then touches.campaign_id when 'event_type' then touches.event_type
-            when 'team' then touches.team when 'stage' then touches.stage else touches.channel
-        end as step
+        dimension_value(settings.dimension, touches.channel, touches.campaign_id, touches.event_type,
+                        touches.team, touches.stage) as step
     from touches
     cross join settings
 ),
@@ -61,10 +59,8 @@ other_steps as (
         journey_rows.event_type,
         max(journey_rows.occurred_at) over (partition by journey_rows.account_id, journey_rows.cycle)
             as cycle_ended_at,
-        case settings.dimension
-            when 'campaign_id' then journey_rows.campaign_id when 'event_type' then journey_rows.event_type
-            when 'team' then journey_rows.team when 'stage' then journey_rows.stage else journey_rows.channel
-        end as step
+        dimension_value(settings.dimension, journey_rows.channel, journey_rows.campaign_id,
+                        journey_rows.event_type, journey_rows.team, journey_rows.stage) as step
     from journey_rows
     cross join types
     cross join settings
