@@ -18,7 +18,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from schemas.vocabulary import ENGAGED_EVENTS, IDENTITY_EVENTS, RESPONDING_TEAMS, EventType, Stage
-from transforms.identity import Merge, resolve_all
+from transforms.identity import Merge, Resolver, resolve_all
 from transforms.settings import DEFAULT_JOURNEY, JourneySettings
 from transforms.stages import CYCLE_ENDING, TRANSITIONS
 from transforms.types import Cursor, JourneyTouch, OrderKey, Touch, journey_id_of
@@ -181,8 +181,6 @@ class Streamed(NamedTuple):
 
 def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY) -> Streamed:
     """Feed touches one by one in arrival order, as the streaming pipeline does."""
-    from transforms.identity import Resolver
-
     resolver = Resolver(settings)
     journeys: dict[str, Journey] = {}
     rows: dict[tuple[str, str], JourneyTouch] = {}
