@@ -14,6 +14,7 @@ EXAMPLES:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -51,7 +52,10 @@ class ParseTouches(beam.PTransform):
 
 
 def _first(pair: tuple[tuple[str, str], Iterable[dict[str, Any]]]) -> dict[str, Any]:
-    return min(pair[1], key=lambda record: sorted(record.items(), key=str))
+    records = list(pair[1])
+    if len(records) == 1:
+        return records[0]
+    return min(records, key=lambda record: json.dumps(record, sort_keys=True))  # deterministic
 
 
 class DedupeTouches(beam.PTransform):
