@@ -26,6 +26,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from sinks.tables import TABLES, Table
 from transforms.beam.backfill import DEAD_LETTERS, DedupeTouches, ParseTouches, ResolveAccounts, StitchJourneys
 from transforms.settings import JourneySettings
+from transforms.types import iso
 
 
 def _lake_row_to_wire(row: dict[str, Any]) -> str:
@@ -35,7 +36,7 @@ def _lake_row_to_wire(row: dict[str, Any]) -> str:
         if value is None or name.startswith("_") or name == "event_date":
             continue
         if isinstance(value, datetime):
-            value = value.isoformat().replace("+00:00", "Z")
+            value = iso(value)
         elif name in ("utm", "properties"):
             value = json.loads(value)
         wire[name] = value

@@ -11,6 +11,8 @@ import logging
 import multiprocessing
 import signal
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,20 +144,21 @@ def landed_counts(lake: Lake) -> dict[str, int]:
     return counts
 
 
-def wait_until_landed(worker: Worker, touches: int, dead_letters: int, journeys: int = 0, timeout: float = 300.0,
+def wait_until_landed(lake: Lake, touches: int, dead_letters: int, journeys: int = 0, *,
+                      alive: Callable[[], bool] = lambda: True, timeout: float = 300.0,
                       settle_seconds: float = 2.0) -> dict[str, int]:
-    """Wait until the lake holds the expected touches, dead letters and journey rows, then settles."""
-    import time
+    """Wait until the lake holds the expected touches, dead letters and journey rows, then settles.
 
+    ``alive`` says whether the worker is still running; a dead one ends the wait at once.
+    """
     deadline = time.monotonic() + timeout
     last, stable_since = None, time.monotonic()
     while time.monotonic() < deadline:
-        if not worker.alive():
+        if not alive():
             raise RuntimeError("a stage of the worker died; see its log")
-        counts = landed_counts(worker.lake)
-        progress = counts
-        if progress != last:
-            last, stable_since = progress, time.monotonic()
+        counts = landed_counts(lake)
+        if counts != last:
+            last, stable_since = counts, time.monotonic()
         done = counts["touches"] >= touches and counts["dead_letters"] >= dead_letters \
             and counts["journey_touches"] >= journeys
         if done and time.monotonic() - stable_since >= settle_seconds:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.vocabulary import Stage
+from transforms.types import iso
 
 FIND, ENGAGE, CLOSE, GROW = Stage.FIND, Stage.ENGAGE, Stage.CLOSE, Stage.GROW
 
@@ -137,7 +138,7 @@ class _Story:
             "event_id": f"{self.account_id}-{self.counter:05d}",
             "source": "generator",
             "event_type": event_type,
-            "occurred_at": self.clock.isoformat().replace("+00:00", "Z"),
+            "occurred_at": iso(self.clock),
             "team": team,
         }
         if person is not None:
@@ -245,7 +246,7 @@ class _Story:
                 self.events.append(({
                     "event_id": f"{self.account_id}-{self.counter:05d}", "source": "generator",
                     "event_type": "content_download", "email": colleague.email, "team": "marketing",
-                    "channel": "organic_search", "occurred_at": self.clock.isoformat().replace("+00:00", "Z"),
+                    "channel": "organic_search", "occurred_at": iso(self.clock),
                 }, Truth(f"{self.account_id}-{self.counter:05d}", self.account_id, self.stage, self.cycle)))
         if self.rng.random() < 0.55:
             return self.opportunity
@@ -347,7 +348,7 @@ def _free_mail_visitor(rng: random.Random, index: int, settings: GeneratorSettin
         when += timedelta(hours=rng.uniform(0.1, 12))
         records.append({
             "event_id": f"free-{index:05d}-{n}", "source": "generator", "event_type": kind,
-            "occurred_at": when.isoformat().replace("+00:00", "Z"), "anonymous_id": anon,
+            "occurred_at": iso(when), "anonymous_id": anon,
             "team": "marketing", "channel": "organic_search",
             **({"email": f"{rng.choice(FIRST)}{index}@gmail.com"} if kind == "form_fill" else {}),
         })
@@ -364,10 +365,6 @@ _MALFORMED = (
 )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def segment_call(record: dict[str, Any], rng: random.Random, skew_rate: float) -> dict[str, Any]:
     """The touch as a tracker would have sent it: a Segment call, maybe from a skewed clock.
 
@@ -382,9 +379,9 @@ def segment_call(record: dict[str, Any], rng: random.Random, skew_rate: float) -
     call: dict[str, Any] = {
         "type": {"site_visit": "page", "identify": "identify", "group": "group"}.get(kind, "track"),
         "messageId": record["event_id"],
-        "originalTimestamp": _iso(occurred + skew),
-        "sentAt": _iso(occurred + delay + skew),
-        "receivedAt": _iso(occurred + delay),
+        "originalTimestamp": iso(occurred + skew),
+        "sentAt": iso(occurred + delay + skew),
+        "receivedAt": iso(occurred + delay),
     }
     if call["type"] == "track":
         call["event"] = kind

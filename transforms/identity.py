@@ -21,7 +21,7 @@ from scipy.sparse.csgraph import connected_components
 
 from schemas.vocabulary import IDENTITY_EVENTS
 from transforms.settings import DEFAULT_JOURNEY, JourneySettings
-from transforms.types import Touch
+from transforms.types import Touch, iso
 
 #: Consumer mailbox providers: an address there says nothing about the employer.
 FREE_MAIL_DOMAINS = frozenset(
@@ -99,7 +99,7 @@ class Merge(NamedTuple):
             "merged_account_id": self.merged_account_id,
             "kept_identity": self.kept_root,
             "merged_identity": self.merged_root,
-            "merged_at": self.at.isoformat().replace("+00:00", "Z"),
+            "merged_at": iso(self.at),
         }
 
 

@@ -88,7 +88,7 @@ class Touch:
     def to_wire(self) -> dict[str, Any]:
         """The canonical touch/1 JSON object (``None`` fields left out)."""
         record: dict[str, Any] = {name: getattr(self, name) for name in CORE_FIELDS}
-        record["occurred_at"] = _iso(self.occurred_at)
+        record["occurred_at"] = iso(self.occurred_at)
         record.update(self.extra)
         return {k: v for k, v in record.items() if v is not None}
 
@@ -96,7 +96,8 @@ class Touch:
 _TOUCH_SLOTS = (*CORE_FIELDS, "extra")
 
 
-def _iso(moment: datetime) -> str:
+def iso(moment: datetime) -> str:
+    """RFC 3339 text of a UTC time, with the zone written ``Z`` as touch/1 does."""
     return moment.isoformat().replace("+00:00", "Z")
 
 
@@ -175,7 +176,7 @@ class JourneyTouch(NamedTuple):
             "cycle": self.cycle,
             "from_stage": str(self.stage_before) if self.stage_before else None,
             "to_stage": str(self.stage),
-            "transitioned_at": _iso(self.touch.occurred_at),
+            "transitioned_at": iso(self.touch.occurred_at),
             "cause": self.touch.event_type,
             "is_reengagement": self.is_reengagement,
         }
@@ -185,7 +186,7 @@ def touch_columns(touch: Touch) -> dict[str, Any]:
     """The touch's own fields as output columns (the raw account id kept as ``touch_account_id``)."""
     return {
         "event_type": touch.event_type,
-        "occurred_at": _iso(touch.occurred_at),
+        "occurred_at": iso(touch.occurred_at),
         "touch_account_id": touch.account_id,
         "anonymous_id": touch.anonymous_id,
         "user_id": touch.user_id,

@@ -53,7 +53,7 @@ def demo_command(lake: str | None, catalog: str | None, timeout: float, **popula
             started = time.monotonic()
             with console.status("streaming touches through the pipeline"):
                 produce_raw((wire_line(e) for e in events), broker.bootstrap, settings)
-                counts = wait_until_landed(worker, valid, malformed, journeys, timeout=timeout)
+                counts = wait_until_landed(worker.lake, valid, malformed, journeys, alive=worker.alive, timeout=timeout)
             seconds = time.monotonic() - started
         finally:
             worker.close()

@@ -15,7 +15,7 @@ from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
 from streams.runtime import paused_gc
 from transforms.settings import JourneySettings
-from transforms.stitching import stitch
+from transforms.stitching import dedupe, stitch
 from transforms.types import Touch, unresolved_row
 
 JOURNEY_COLUMNS = [
@@ -47,8 +47,7 @@ def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, An
     for name in ("touches", "journey_touches"):
         shutil.rmtree(lake.root / name, ignore_errors=True)
         shutil.rmtree(lake.root / "_manifests" / name, ignore_errors=True)
-    unique = list({t.key: t for t in reversed(touches)}.values())[::-1]
-    lake.write(TABLES["touches"], "stitch", 0, enumerate(t.to_wire() for t in unique))
+    lake.write(TABLES["touches"], "stitch", 0, enumerate(t.to_wire() for t in dedupe(touches)))
     lake.write(TABLES["journey_touches"], "stitch", 0, enumerate(journey_rows))
 
 

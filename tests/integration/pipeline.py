@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
 
 from sinks.lake import Lake
 from streams.commands.generate import wire_line
-from streams.worker import landed_counts
+from streams.worker import wait_until_landed
 from transforms.generator import Emitted, GeneratorSettings, generate
 from transforms.stitching import stitch
 from transforms.types import Touch
@@ -61,17 +60,7 @@ def start_worker(bootstrap: str, lake: Path, catalog: Path, log: Path) -> subpro
 def wait_for_lake(lake: Path, touches: int, dead_letters: int, journeys: int, timeout: float = 180.0,
                   settle: float = 3.0) -> dict[str, int]:
     """Wait until every table holds what it must, and nothing has changed for ``settle`` seconds."""
-    deadline, last, since = time.monotonic() + timeout, None, time.monotonic()
-    while time.monotonic() < deadline:
-        counts = landed_counts(Lake(lake))
-        if counts != last:
-            last, since = counts, time.monotonic()
-        if counts["touches"] >= touches and counts["dead_letters"] >= dead_letters \
-                and counts["journey_touches"] >= journeys and time.monotonic() - since >= settle:
-            return counts
-        time.sleep(0.5)
-    raise TimeoutError(f"lake holds {last}, expected {touches} touches, {dead_letters} dead letters and "
-                       f"{journeys} journey touches")
+    return wait_until_landed(Lake(lake), touches, dead_letters, journeys, timeout=timeout, settle_seconds=settle)
 
 
 def kill(process: subprocess.Popen[bytes]) -> None:
