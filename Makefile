@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit schema bench clean
+.PHONY: demo test lint typecheck unit schema bench clean system-deps
 
 $(BIN)/touchline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,17 @@ $(BIN)/touchline: pyproject.toml
 demo: $(BIN)/touchline
 	$(BIN)/touchline demo
 
-test: lint typecheck
+test: system-deps lint typecheck
 	$(BIN)/pytest -q
+
+# Debian packages the tests use: headless Chromium (dashboard) and docker-compose 1.29
+# (validates docker-compose.yml without a Docker engine). Installed only when missing.
+system-deps:
+	@if ! command -v chromium >/dev/null || ! command -v docker-compose >/dev/null; then \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium docker-compose; \
+	fi
 
 lint: $(BIN)/touchline
 	$(BIN)/ruff check .

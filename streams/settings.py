@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     collector_port: int = 8088
     collector_max_body_bytes: int = 512 * 1024  # larger requests get 413
     write_keys: str = ""  # "source=sha256hex,..." from `touchline write-key`
+    # Dashboard
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8050
     # Storage
     lake: Path = Path("lake")
     catalog: Path = Path("touchline.duckdb")

@@ -1,0 +1,130 @@
+"""The dashboard's charts: Plotly figures built from the rows `sinks.dashboard` returns."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+import plotly.graph_objects as go
+
+from sinks.attribution import MODELS, Row
+from sinks.dashboard import STAGES, AccountTouch, Rows
+from transforms.timeline import dormant_gaps, reengagements, stage_bands
+
+STAGE_COLOURS = {"find": "#4c78a8", "engage": "#72b7b2", "close": "#f58518", "grow": "#54a24b",
+                 "dormant": "#bab0ac"}
+LAYOUT: dict[str, Any] = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+                          "legend": {"orientation": "h", "y": -0.15}}
+
+
+def _figure(title: str, **layout: Any) -> go.Figure:
+    figure = go.Figure()
+    figure.update_layout(title=title, **{**LAYOUT, **layout})
+    return figure
+
+
+def funnel(rows: Rows) -> go.Figure:
+    """Accounts that reached each stage, and where they stand now."""
+    figure = _figure("Stage funnel: accounts that reached each stage", barmode="group")
+    stages = [stage.title() for stage, _, _ in rows]
+    figure.add_trace(go.Funnel(y=stages, x=[reached for _, reached, _ in rows], name="reached",
+                               marker={"color": [STAGE_COLOURS[s] for s, _, _ in rows]},
+                               textinfo="value+percent initial"))
+    return figure
+
+
+def stages_now(rows: Rows) -> go.Figure:
+    """Accounts per stage today."""
+    figure = _figure("Accounts per stage now")
+    figure.add_trace(go.Bar(x=[s.title() for s, _, _ in rows], y=[now for _, _, now in rows],
+                            marker_color=[STAGE_COLOURS[s] for s, _, _ in rows], text=[now for _, _, now in rows]))
+    return figure
+
+
+def stages_over_time(rows: Rows) -> go.Figure:
+    """Accounts per stage at the end of each week, dormant accounts apart."""
+    figure = _figure("Accounts per stage over time (weekly)", yaxis_title="accounts")
+    series: dict[str, dict[Any, int]] = defaultdict(dict)
+    weeks = sorted({week for week, _, _ in rows})
+    for week, state, count in rows:
+        series[state][week] = count
+    for state in (*STAGES, "dormant"):
+        figure.add_trace(go.Scatter(x=weeks, y=[series[state].get(w, 0) for w in weeks], name=state.title(),
+                                    stackgroup="stages", mode="lines", line={"color": STAGE_COLOURS[state]}))
+    return figure
+
+
+def attribution_by_channel(rows: list[Row], metric: str) -> go.Figure:
+    """Channels on the x axis, one bar per model: how the model changes the story."""
+    title = "Revenue credit by channel and model" if metric == "revenue" else "Conversion credit by channel and model"
+    figure = _figure(title, barmode="group", yaxis_title=metric)
+    channels = sorted({r.value for r in rows})
+    for model in MODELS:
+        values = {r.value: getattr(r, metric) for r in rows if r.model == model}
+        if values:
+            figure.add_trace(go.Bar(x=channels, y=[values.get(c, 0.0) for c in channels], name=model))
+    return figure
+
+
+def scorecard_funnel(rows: Rows) -> go.Figure:
+    """The scorecard's stage conversion rates."""
+    rates = [(metric, value) for section, metric, segment, value in rows
+             if section == "funnel" and segment == "all" and value is not None and "→" in metric]
+    figure = _figure("Stage conversion rates", yaxis_tickformat=".0%")
+    figure.add_trace(go.Bar(x=[m for m, _ in rates], y=[v for _, v in rates], marker_color="#4c78a8"))
+    return figure
+
+
+def sla_breaches(rows: Rows) -> go.Figure:
+    """Lead SLA breaches per month, by the lead's channel."""
+    figure = _figure("Lead SLA breaches per month, by lead channel", barmode="stack", yaxis_title="breaches")
+    by_channel: dict[str, dict[Any, int]] = defaultdict(dict)
+    for month, channel, count in rows:
+        by_channel[channel][month] = count
+    for channel, counts in sorted(by_channel.items()):
+        figure.add_trace(go.Bar(x=list(counts), y=list(counts.values()), name=channel))
+    return figure
+
+
+def response_times(hours: list[float], sla_hours: float) -> go.Figure:
+    """How long leads waited for sales or SDR, against the SLA."""
+    limit = sla_hours * 4  # longer waits pile up in the last bar
+    late = sum(h > limit for h in hours)
+    figure = _figure(f"Lead response time (hours; {late} leads waited over {limit:g} h)",
+                     xaxis_title="hours to first sales/SDR touch", yaxis_title="leads")
+    figure.add_trace(go.Histogram(x=[min(h, limit) for h in hours], xbins={"start": 0, "end": limit + sla_hours / 8,
+                                  "size": sla_hours / 8}, marker_color="#72b7b2", name="leads"))
+    figure.add_vline(x=sla_hours, line_dash="dash", line_color="#e45756", annotation_text=f"SLA {sla_hours:g} h")
+    return figure
+
+
+def account_timeline(account_id: str, touches: list[AccountTouch], dormancy_days: int) -> go.Figure:
+    """One account's journey: touches by person, coloured by channel and shaped by team, over stage bands."""
+    people = sorted({t.person for t in touches})
+    figure = _figure(f"Journey of {account_id}", height=max(380, 90 + 28 * len(people)),
+                     yaxis={"categoryorder": "array", "categoryarray": people, "title": "person"})
+    timeline = [t.timeline() for t in touches]
+    bands = stage_bands(timeline)
+    labelled_days = sum(b.days for b in bands) / 25  # label the bands wide enough to read
+    for band in bands:
+        figure.add_vrect(x0=band.start, x1=band.end, fillcolor=STAGE_COLOURS[band.label], opacity=0.15,
+                         line_width=0, layer="below", annotation_position="top left",
+                         annotation_text=band.label.title() if band.days >= labelled_days else "")
+    for gap in dormant_gaps(timeline, timedelta(days=dormancy_days)):
+        figure.add_vrect(x0=gap.start, x1=gap.end, fillcolor=STAGE_COLOURS["dormant"], opacity=0.35, line_width=0,
+                         layer="below", annotation_text=f"dormant {gap.days:.0f} d", annotation_position="bottom left")
+    for at in reengagements(timeline):
+        figure.add_vline(x=at, line_dash="dot", line_color="#e45756")
+    symbols = {"marketing": "circle", "sdr": "diamond", "sales": "square", "customer_success": "star",
+               "partner": "triangle-up"}
+    for channel in sorted({t.channel for t in touches}):
+        mine = [t for t in touches if t.channel == channel]
+        figure.add_trace(go.Scatter(
+            x=[t.occurred_at for t in mine], y=[t.person for t in mine], mode="markers", name=channel,
+            marker={"size": 11, "symbol": [symbols.get(t.team, "x") for t in mine], "line": {"width": 1}},
+            customdata=[[t.event_type, t.team, t.stage.title(), t.cycle, t.amount or ""] for t in mine],
+            hovertemplate="%{x}<br>%{y}<br>%{customdata[0]} by %{customdata[1]}<br>"
+                          "stage %{customdata[2]}, cycle %{customdata[3]} %{customdata[4]}<extra>%{fullData.name}"
+                          "</extra>"))
+    return figure

@@ -1,0 +1,182 @@
+"""The dashboard's pages as HTML: one session over the lake, charts from `dashboard.figures`.
+
+:class:`Report` reads the lake once (one :func:`sinks.attribution.open_lake` session) and
+renders each page; the server keeps one per lake version, the static report renders them all
+into one self-contained file.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import plotly.graph_objects as go
+
+from dashboard import figures
+from sinks import dashboard as data
+from sinks.attribution import CONVERSIONS, open_lake
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A titled page body."""
+
+    slug: str
+    title: str
+    body: str
+
+
+NAV = (("overview", "Journeys"), ("attribution", "Attribution"), ("scorecard", "Scorecard"),
+       ("sla", "Lead SLA"), ("accounts", "Accounts"))
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
+header { background: #1f2d3d; color: #fff; padding: 0.6rem 1.2rem; display: flex; gap: 1.2rem; align-items: center; }
+header a { color: #cfe3ff; text-decoration: none; } header a.current { color: #fff; font-weight: 600; }
+header .brand { font-weight: 700; margin-right: 1rem; } header .status { margin-left: auto; font-size: 0.8rem; }
+main { padding: 1rem 1.5rem; } section { margin-bottom: 2.5rem; }
+.chart { background: #fff; border: 1px solid #e5e5e5; border-radius: 6px; margin: 0.8rem 0; }
+table { border-collapse: collapse; background: #fff; font-size: 0.85rem; }
+th, td { border-bottom: 1px solid #eee; padding: 0.3rem 0.6rem; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.empty { color: #777; font-style: italic; }
+"""
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", text)
+
+
+def chart(figure: go.Figure, name: str) -> str:
+    """A figure as a div (Plotly's script is loaded once per page)."""
+    return f'<div class="chart" data-chart="{name}">' + figure.to_html(
+        full_html=False, include_plotlyjs=False, div_id=f"chart-{name}", config={"displaylogo": False}) + "</div>"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f'<td class="num">{value:,.4g}</td>' if abs(value) < 1 else f'<td class="num">{value:,.2f}</td>'
+    if isinstance(value, int):
+        return f'<td class="num">{value:,}</td>'
+    if isinstance(value, datetime):
+        return f"<td>{value:%Y-%m-%d %H:%M}</td>"
+    return f"<td>{html.escape('' if value is None else str(value))}</td>"
+
+
+def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, links: dict[int, str] | None = None) -> str:
+    """An HTML table; ``links`` maps a column index to a URL prefix for its values."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    lines = []
+    for row in rows:
+        cells = []
+        for index, value in enumerate(row):
+            if links and index in links:
+                cells.append(f'<td><a href="{links[index]}{quote(str(value))}">{html.escape(str(value))}</a></td>')
+            else:
+                cells.append(_cell(value))
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    if not lines:
+        return '<p class="empty">nothing has landed here yet</p>'
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+
+
+class Report:
+    """Every page of the dashboard over one reading of the lake."""
+
+    def __init__(self, lake: Path, *, dormancy_days: int = 90, lead_sla_hours: float = 24.0,
+                 account_link: str = "/accounts/") -> None:
+        self.lake = lake
+        self.dormancy_days = dormancy_days
+        self.lead_sla_hours = lead_sla_hours
+        self.account_link = account_link
+        self.connection = open_lake(lake)
+        self.connection.execute("set variable touchline_lead_sla_hours = ?", [lead_sla_hours])
+
+    def close(self) -> None:
+        """Release the session."""
+        self.connection.close()
+
+    def overview(self) -> Page:
+        """The stage funnel and the stages over time."""
+        stages = data.funnel(self.connection)
+        return Page("overview", "Journeys", chart(figures.funnel(stages), "funnel")
+                    + chart(figures.stages_now(stages), "stages-now")
+                    + chart(figures.stages_over_time(data.stages_over_time(self.connection, self.dormancy_days)),
+                            "stages-over-time"))
+
+    def attribution(self, conversion: str = "closed_won") -> Page:
+        """Every model's credit by channel, side by side."""
+        if conversion not in CONVERSIONS:
+            raise ValueError(f"conversion must be one of {', '.join(CONVERSIONS)}, not {conversion!r}")
+        rows = data.attribution_by_channel(self.connection, conversion)
+        links = " · ".join(f'<a href="?conversion={c}">{c}</a>' if c != conversion else f"<b>{c}</b>"
+                           for c in CONVERSIONS)
+        detail = table(["model", "channel", "conversions", "revenue"],
+                       [(r.model, r.value, r.conversions, r.revenue) for r in rows])
+        return Page("attribution", f"Attribution of {conversion}", f"<p>Conversion: {links}</p>"
+                    + chart(figures.attribution_by_channel(rows, "revenue"), "attribution-revenue")
+                    + chart(figures.attribution_by_channel(rows, "conversions"), "attribution-conversions")
+                    + f"<details><summary>Credits as a table</summary>{detail}</details>")
+
+    def scorecard(self) -> Page:
+        """The sales–marketing alignment scorecard."""
+        rows = data.scorecard(self.connection)
+        return Page("scorecard", "Sales–marketing alignment", chart(figures.scorecard_funnel(rows), "scorecard-funnel")
+                    + table(["section", "metric", "segment", "value"], rows))
+
+    def sla(self) -> Page:
+        """Lead SLA breaches and response times."""
+        return Page("sla", f"Lead SLA ({self.lead_sla_hours:g} h)",
+                    chart(figures.sla_breaches(data.sla_breaches_by_month(self.connection)), "sla-breaches")
+                    + chart(figures.response_times(data.lead_response_hours(self.connection), self.lead_sla_hours),
+                            "response-times")
+                    + "<h3>Latest breaches</h3>"
+                    + table(["account", "lead at", "due at", "channel", "team", "lead event"],
+                            data.recent_sla_breaches(self.connection), links={0: self.account_link}))
+
+    def accounts(self, limit: int = 200) -> Page:
+        """The most engaged accounts, each linking to its journey."""
+        rows = data.accounts(self.connection, limit)
+        return Page("accounts", "Accounts", table(
+            ["account", "stage", "cycle", "touches", "people", "re-engagements", "revenue", "last touch"], rows,
+            links={0: self.account_link}))
+
+    def account(self, account_id: str) -> Page | None:
+        """One account's journey as a timeline, or None if the lake has no such account."""
+        touches = data.account_touches(self.connection, account_id)
+        if not touches:
+            return None
+        rows = [(t.occurred_at, t.person, t.channel, t.team, t.event_type, t.stage, t.cycle,
+                 "yes" if t.is_reengagement else "", t.amount) for t in touches]
+        columns = ["at", "person", "channel", "team", "event", "stage", "cycle", "re-engagement", "amount"]
+        timeline = figures.account_timeline(account_id, touches, self.dormancy_days)
+        return Page(f"account-{account_id}", f"Account {account_id}",
+                    chart(timeline, f"account-timeline-{_slug(account_id)}")
+                    + f"<details><summary>Touches as a table</summary>{table(columns, rows)}</details>")
+
+    def top_account_ids(self, count: int) -> list[str]:
+        """The ``count`` most engaged accounts."""
+        return [row[0] for row in data.accounts(self.connection, count)]
+
+
+def document(title: str, body: str, *, plotly_script: str, nav: Sequence[tuple[str, str, bool]],
+             head: str = "", status: str = "") -> str:
+    """A whole HTML page around ``body``; ``nav`` is (href, label, is_current) per link."""
+    links = "".join(f'<a href="{href}"{" class=current" if current else ""}>{html.escape(label)}</a>'
+                    for href, label, current in nav)
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)} · Touchline</title>"
+            "<meta name=viewport content='width=device-width, initial-scale=1'><link rel=icon href='data:,'>"
+            f"<style>{STYLE}</style>"
+            f"{plotly_script}{head}</head><body><header><span class=brand>Touchline</span>{links}"
+            f"<span class=status id=status>{html.escape(status)}</span></header><main>{body}</main></body></html>")
+
+
+def section(page: Page) -> str:
+    """A page as a titled section of a document."""
+    return f'<section id="{html.escape(page.slug)}"><h2>{html.escape(page.title)}</h2>{page.body}</section>'

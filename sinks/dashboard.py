@@ -1,0 +1,146 @@
+"""What the dashboard shows, read from the lake through the catalog's views (as any BI tool would).
+
+Each function takes a session from :func:`sinks.attribution.open_lake` and returns plain rows;
+`dashboard/` turns them into charts and pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sinks.attribution import DATA_DRIVEN, RULE_BASED, Row, data_driven, paths, rule_based
+from transforms.timeline import TimelineTouch
+
+STAGES = ("find", "engage", "close", "grow")
+
+Rows = list[tuple[Any, ...]]
+
+
+def lake_version(lake: Path) -> str:
+    """A token that changes whenever a file lands in (or leaves) the lake."""
+    if not lake.exists():
+        return "0"
+    stats = [p.stat() for p in lake.rglob("*") if p.suffix in (".parquet", ".json")]
+    return f"{len(stats)}-{max((s.st_mtime_ns for s in stats), default=0)}"
+
+
+def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Rows:
+    return connection.execute(sql, params or []).fetchall()
+
+
+def funnel(connection: duckdb.DuckDBPyConnection) -> Rows:
+    """Per stage, in journey order: accounts that ever reached it, and accounts in it now."""
+    found = _fetch(connection, """
+        with reached as (select stage, count(distinct account_id) as accounts from journey_touches group by stage),
+             now as (select stage, count(*) as accounts from journeys group by stage)
+        select stage, coalesce(reached.accounts, 0), coalesce(now.accounts, 0)
+        from (select unnest(?::varchar[]) as stage) as stages
+        left join reached using (stage) left join now using (stage)
+    """, [list(STAGES)])
+    return sorted(found, key=lambda row: STAGES.index(row[0]))
+
+
+def stages_over_time(connection: duckdb.DuckDBPyConnection, dormancy_days: int) -> Rows:
+    """(week, stage, accounts): each account's stage at the end of each week; silent ones as 'dormant'."""
+    return _fetch(connection, """
+        with bounds as (select date_trunc('week', min(occurred_at)) as first_week, max(occurred_at) as last_at
+                        from journey_touches),
+             weeks as (select unnest(generate_series(first_week, last_at + interval 7 day, interval 7 day))
+                                  + interval 7 day as week_end from bounds),
+             grid as (select account_id, week_end from (select distinct account_id from journey_touches), weeks),
+             at_week as (select grid.week_end, touches.stage, touches.occurred_at
+                         from grid asof join journey_touches as touches
+                           on grid.account_id = touches.account_id and grid.week_end > touches.occurred_at)
+        select week_end - interval 7 day as week,
+               case when week_end - occurred_at >= to_days(?::integer) then 'dormant' else stage end as state,
+               count(*)
+        from at_week group by all order by 1, 2
+    """, [dormancy_days])
+
+
+def attribution_by_channel(connection: duckdb.DuckDBPyConnection, conversion: str) -> list[Row]:
+    """Every model's credit per channel for one conversion type, models side by side."""
+    rows: list[Row] = []
+    for model in RULE_BASED:
+        rows += rule_based(connection, model, conversion, "channel")
+    found = paths(connection, conversion, "channel")
+    for model in DATA_DRIVEN:
+        rows += data_driven(found, model, "channel")
+    return rows
+
+
+def scorecard(connection: duckdb.DuckDBPyConnection) -> Rows:
+    """(section, metric, segment, value) of the alignment scorecard."""
+    return _fetch(connection, "select section, metric, segment, value from scorecard order by all")
+
+
+def sla_breaches_by_month(connection: duckdb.DuckDBPyConnection) -> Rows:
+    """(month, channel of the lead, breaches)."""
+    return _fetch(connection, """
+        select date_trunc('month', breaches.lead_at) as month, coalesce(leads.channel, 'unknown'), count(*)
+        from sla_breaches as breaches
+        left join journey_touches as leads
+          on leads.event_id = breaches.lead_event_id and leads.account_id = breaches.account_id
+        group by all order by all
+    """)
+
+
+def recent_sla_breaches(connection: duckdb.DuckDBPyConnection, limit: int = 50) -> Rows:
+    """The latest breaches: account, lead time, due, channel and team of the lead."""
+    return _fetch(connection, """
+        select breaches.account_id, breaches.lead_at, breaches.due_at, leads.channel, leads.team, leads.event_type
+        from sla_breaches as breaches
+        left join journey_touches as leads
+          on leads.event_id = breaches.lead_event_id and leads.account_id = breaches.account_id
+        order by breaches.lead_at desc limit ?
+    """, [limit])
+
+
+def lead_response_hours(connection: duckdb.DuckDBPyConnection) -> list[float]:
+    """Hours from each answered lead to its first sales or SDR touch (carried by the answering touch)."""
+    return [r[0] for r in _fetch(connection, "select lead_response_hours from journey_touches "
+                                             "where lead_response_hours is not null")]
+
+
+def accounts(connection: duckdb.DuckDBPyConnection, limit: int = 200) -> Rows:
+    """The most engaged accounts: id, stage, cycle, touches, people, re-engagements, revenue, last touch."""
+    return _fetch(connection, """
+        select account_id, stage, cycle, count_touches, count_people, count_reengagements,
+               coalesce(revenue, 0), last_touch_at
+        from journeys order by count_touches desc, account_id limit ?
+    """, [limit])
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTouch:
+    """One touch of the drill-down."""
+
+    occurred_at: datetime
+    person: str
+    channel: str
+    team: str
+    event_type: str
+    stage: str
+    cycle: int
+    is_reengagement: bool
+    amount: float | None
+
+    def timeline(self) -> TimelineTouch:
+        """What the pure timeline helpers need."""
+        return TimelineTouch(self.occurred_at, self.stage, self.cycle, self.is_reengagement)
+
+
+def account_touches(connection: duckdb.DuckDBPyConnection, account_id: str) -> list[AccountTouch]:
+    """One account's journey touches in order."""
+    found = _fetch(connection, """
+        select occurred_at, coalesce(email, crm_contact_id, user_id, anonymous_id, 'unknown'),
+               coalesce(channel, 'unknown'), coalesce(team, 'unknown'), event_type, stage, cycle,
+               is_reengagement, amount
+        from journey_touches where account_id = ? order by seq
+    """, [account_id])
+    return [AccountTouch(*row) for row in found]

@@ -1,0 +1,171 @@
+"""The dashboard over a demo lake, loaded page by page in headless Chromium (Debian's /usr/bin/chromium).
+
+The lake comes from `touchline demo` (embedded broker, worker, real Parquet); the dashboard is
+the real `touchline dashboard` process. Screenshots land in the test's temp directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = os.environ.get("TOUCHLINE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TOUCHLINE = str(Path(sys.executable).with_name("touchline"))
+# page path → charts it must draw
+PAGES = {"": 3, "attribution": 2, "attribution?conversion=opportunity": 2, "scorecard": 1, "sla": 2, "accounts": 0}
+
+
+@pytest.fixture(scope="module")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("demo")
+    subprocess.run([TOUCHLINE, "demo", "--accounts", "150", "--lake", str(root / "lake"),
+                    "--catalog", str(root / "touchline.duckdb")], check=True, timeout=300, capture_output=True)
+    return root / "lake"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(demo_lake: Path) -> Iterator[str]:
+    port = _free_port()
+    server = subprocess.Popen([TOUCHLINE, "dashboard", "--lake", str(demo_lake), "--port", str(port)],
+                              stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read() if server.stderr else ""
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}/"
+    server.terminate()
+    server.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs Debian's chromium")
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def _open(browser, url: str):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(url, wait_until="load")
+    return page, problems
+
+
+def _assert_charts_rendered(page, at_least: int) -> int:  # type: ignore[no-untyped-def]
+    charts = page.locator("[data-chart]")
+    count = charts.count()
+    assert count >= at_least
+    for index in range(count):
+        chart = charts.nth(index)
+        chart.locator(".main-svg").first.wait_for(state="attached", timeout=15000)
+        # every chart draws its data: bars, points, areas or funnel segments
+        marks = chart.locator("g.trace, g.point, path.js-fill, path.js-line, g.bars")
+        assert marks.count() > 0, f"chart {chart.get_attribute('data-chart')} drew nothing"
+    return count
+
+
+def test_every_page_renders_its_charts_without_errors(served: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    for path, charts in PAGES.items():
+        page, problems = _open(browser, served + path)
+        drawn = _assert_charts_rendered(page, charts)
+        assert drawn == charts, (path, drawn)
+        assert page.locator("header a.current").count() == 1
+        page.screenshot(path=str(tmp_path / f"{path.replace('?', '_') or 'overview'}.png"), full_page=True)
+        assert problems == [], (path, problems)
+        page.close()
+
+
+def test_funnel_and_scorecard_show_the_lake(served: str, browser, demo_lake: Path) -> None:  # type: ignore[no-untyped-def]
+    import duckdb
+
+    pattern = str(demo_lake / "journey_touches" / "*" / "*.parquet")
+    accounts = duckdb.connect().execute("select count(distinct account_id) from read_parquet(?)",
+                                        [pattern]).fetchall()[0][0]
+    page, problems = _open(browser, served)
+    funnel = page.evaluate("() => document.getElementById('chart-funnel').data[0].x")
+    assert funnel[0] == accounts  # every journey starts in Find
+    assert funnel == sorted(funnel, reverse=True)
+    page.goto(served + "scorecard")
+    assert page.locator("table tbody tr").count() > 10
+    assert problems == []
+
+
+def test_account_drill_down_from_the_accounts_page(served: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page, problems = _open(browser, served + "accounts")
+    link = page.locator("table a").first
+    account_id = link.inner_text()
+    link.click()
+    page.wait_for_url(f"**/accounts/{account_id}")
+    _assert_charts_rendered(page, 1)
+    timeline = page.evaluate("() => { const c = document.querySelector('[data-chart] .js-plotly-plot');"
+                             " return {traces: c.data.length, shapes: (c.layout.shapes || []).length,"
+                             " points: c.data.reduce((n, t) => n + t.x.length, 0)}; }")
+    rows = page.locator("details table tbody tr").count()
+    assert timeline["points"] == rows > 0  # every touch drawn once
+    assert timeline["shapes"] >= 1  # stage bands
+    page.screenshot(path=str(tmp_path / "account.png"), full_page=True)
+    assert problems == []
+    page.goto(served + "accounts/no-such-account")
+    assert "no such account" in page.content()
+
+
+def test_live_pages_reload_when_files_land(served: str, browser, demo_lake: Path) -> None:  # type: ignore[no-untyped-def]
+    page, problems = _open(browser, served + "accounts")
+    assert "acct-live-test" not in page.content()
+    page.evaluate("() => { window.stillTheSamePage = true; }")
+    # a new account lands: a journey_touches file the way the sink writes one (temp name, rename)
+    source = sorted((demo_lake / "journey_touches").rglob("*.parquet"))[0]
+    table = pq.read_table(source)
+    table = table.set_column(table.schema.get_field_index("account_id"), "account_id",
+                             [["acct-live-test"] * table.num_rows])
+    temporary = source.with_name("live-test.parquet.tmp")
+    pq.write_table(table, temporary)
+    temporary.rename(source.with_name("live-test.parquet"))
+    page.wait_for_function("() => window.stillTheSamePage === undefined", timeout=20000)
+    page.wait_for_load_state("load")
+    assert "acct-live-test" in page.content()
+    assert problems == []
+
+
+def test_static_report_is_self_contained(demo_lake: Path, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "report.html"
+    subprocess.run([TOUCHLINE, "dashboard", "--lake", str(demo_lake), "--out", str(out), "--accounts", "3"],
+                   check=True, timeout=120, capture_output=True)
+    text = out.read_text()
+    assert "<script src=" not in text  # nothing fetched: plotly.js is inline
+    page, problems = _open(browser, out.as_uri())
+    drawn = _assert_charts_rendered(page, 8 + 3)
+    assert drawn == sum(c for p, c in PAGES.items() if "?" not in p) + 3
+    page.screenshot(path=str(tmp_path / "report.png"))
+    shutil.copy(out, tmp_path / "kept.html")
+    assert problems == []
