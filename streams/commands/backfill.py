@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+import pyarrow.parquet as pq
+from rich.console import Console
 
 from streams.commands.stitch import journey_options
 from transforms.settings import JourneySettings
@@ -18,6 +22,17 @@ def _beam_args(runner: str, workers: int | None, extra: tuple[str, ...]) -> list
         else:
             args += ["--direct_running_mode=in_memory"]  # one process: no gRPC between runner and worker
     return args
+
+
+def _run_with_progress(what: str, lake: Path, tables: tuple[str, ...], job: Callable[[], None]) -> None:
+    """Run ``job`` under a spinner, then say how many rows each rebuilt table holds."""
+    console = Console(stderr=True)
+    started = time.monotonic()
+    with console.status(what):
+        job()
+    counts = {t: sum(pq.ParquetFile(f).metadata.num_rows for f in (lake / t).glob("*/*.parquet")) for t in tables}
+    console.print(f"{what.replace('ing', 'ed', 1)} in {time.monotonic() - started:.1f}s: "
+                  + ", ".join(f"{rows:,} {table}" for table, rows in counts.items()))
 
 
 @click.command(name="backfill", context_settings={"ignore_unknown_options": True})
@@ -35,8 +50,8 @@ def backfill_command(inputs: tuple[str, ...], lake: Path, runner: str, workers: 
 
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
-    run(inputs, lake, settings, beam_args=_beam_args(runner, workers, beam_args))
-    click.echo(f"backfilled {lake}", err=True)
+    _run_with_progress(f"backfilling {lake} on {runner}", lake, ("touches", "journey_touches", "dead_letters"),
+                       lambda: run(inputs, lake, settings, beam_args=_beam_args(runner, workers, beam_args)))
 
 
 @click.command(name="replay", context_settings={"ignore_unknown_options": True})
@@ -54,5 +69,5 @@ def replay_command(lake: Path, runner: str, workers: int | None, dormancy_days: 
         raise click.UsageError(f"{lake} has no touches to replay")
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
-    run((), lake, settings, replay=True, beam_args=_beam_args(runner, workers, beam_args))
-    click.echo(f"replayed {lake}", err=True)
+    _run_with_progress(f"replaying {lake} on {runner}", lake, ("journey_touches",),
+                       lambda: run((), lake, settings, replay=True, beam_args=_beam_args(runner, workers, beam_args)))

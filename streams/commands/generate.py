@@ -72,7 +72,9 @@ def generate_command(out: str, truth: str | None, to_kafka: bool, fmt: str, skew
         bootstrap = Settings().kafka_bootstrap
         if not bootstrap:
             raise click.UsageError("--to-kafka needs TOUCHLINE_KAFKA_BOOTSTRAP (e.g. from `touchline broker`)")
-        sent = produce_raw((wire_line(e) for e in events), bootstrap)
+        with Progress(transient=True) as progress:
+            sent = produce_raw((wire_line(e) for e in progress.track(events, description="producing touches")),
+                               bootstrap)
         click.echo(f"produced {sent} records to touches-raw-v1", err=True)
     else:
         with open_output(out) as handle, Progress(transient=True, disable=out == "-") as progress:
