@@ -29,7 +29,8 @@ from schemas import segment
 from schemas.touch import FieldError, TouchEvent, decode_json_object
 from streams import topics
 from streams.records import dead_letter, dumps, touch_key
-from streams.settings import Settings
+from streams.settings import Settings, salt_of
+from transforms.privacy import pseudonymize
 
 CALLS = ("track", "page", "screen", "identify", "group")
 
@@ -118,8 +119,9 @@ class Collector:
                     accepted.append(result)
                 else:
                     messages_errors.append((index, result))
+        salt = salt_of(self.settings)
         futures = [self.producer.send(topics.TOUCHES_RAW, key=touch_key(t.source, t.event_id),
-                                      value=dumps(t.to_wire())) for t in accepted]
+                                      value=dumps(pseudonymize(t.to_wire(), salt))) for t in accepted]
         for index, errors in messages_errors:
             # Coordinates of an HTTP dead letter: the path, the call's index, the receive time in µs.
             key, value = dead_letter(raw, errors, f"http:{request.path}", index,

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     # Dashboard
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8050
+    # Privacy: with a salt, e-mail local parts are replaced by a keyed hash before anything lands
+    email_hash_salt: SecretStr | None = None
     # Storage
     lake: Path = Path("lake")
     catalog: Path = Path("touchline.duckdb")
+
+
+def salt_of(settings: Settings) -> str | None:
+    """The e-mail hashing salt, if one is set."""
+    return settings.email_hash_salt.get_secret_value() if settings.email_hash_salt else None

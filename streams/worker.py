@@ -27,7 +27,7 @@ from streams.agents.resolve_touches import ResolveTouches
 from streams.agents.stitch_journeys import StitchJourneys
 from streams.kafka_clients import create_topics
 from streams.processor import StageRunner
-from streams.settings import Settings
+from streams.settings import Settings, salt_of
 from transforms.settings import JourneySettings
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class Worker:
         context = multiprocessing.get_context("spawn")
         self.stop: Any = context.Event() if self.processes else threading.Event()
         self._context = context
-        self.resolve = StageRunner(ResolveTouches(self.journey), self.bootstrap, self.settings)
+        self.resolve = StageRunner(ResolveTouches(self.journey, salt_of(self.settings)), self.bootstrap, self.settings)
         self.stitch = StageRunner(StitchJourneys(self.journey), self.bootstrap, self.settings)
         self.land = LandJourneys(self.bootstrap, self.settings, self.lake, on_landed=self._refresh_catalog)
         self._tables_with_files = {t for t in ("touches", "journey_touches") if self.lake.files(t)}

@@ -17,10 +17,11 @@ from typing import Any
 from confluent_kafka import TopicPartition
 
 from sinks.lake import Lake
+from sinks.privacy import SuppressionWatch, redact_for_landing, scrub_dead_letter
 from sinks.tables import TABLES
 from streams import topics
 from streams.fast_clients import fast_consumer
-from streams.settings import Settings
+from streams.settings import Settings, salt_of
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,20 @@ class LandJourneys:
         self.buffered = 0
         self.oldest = 0.0
         self.landed_rows = 0
+        self.suppressions = SuppressionWatch(lake.root)
+        self.salt = salt_of(settings)
 
     def flush(self) -> None:
         """Land everything buffered."""
         tables = set()
+        suppressions = self.suppressions.get()  # forgotten people never land again
         for (topic, partition), records in self.buffer.items():
             if records:
                 table = TABLES[TOPIC_TABLES[topic]]
-                self.landed_rows += self.lake.write(table, topic, partition, records)
+                landing = [(offset, redact_for_landing(table.name, record, suppressions)) for offset, record in records]
+                if table.name == "dead_letters":  # raw bytes: e-mails pseudonymized when a salt is set
+                    landing = [(offset, scrub_dead_letter(record, self.salt)) for offset, record in landing]
+                self.landed_rows += self.lake.write(table, topic, partition, landing)
                 tables.add(table.name)
         self.buffer, self.buffered = {}, 0
         if tables and self.on_landed:

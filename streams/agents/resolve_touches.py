@@ -16,6 +16,7 @@ from streams import topics
 from streams.processor import Emit
 from streams.records import dead_letter, dumps, touch_key
 from transforms.identity import Resolver
+from transforms.privacy import pseudonymize_email
 from transforms.settings import JourneySettings
 
 
@@ -25,8 +26,9 @@ class ResolveTouches:
     name = "resolve-touches"
     source = topics.TOUCHES_RAW
 
-    def __init__(self, settings: JourneySettings) -> None:
+    def __init__(self, settings: JourneySettings, salt: str | None = None) -> None:
         self.settings = settings
+        self.salt = salt  # e-mails are pseudonymized before state or any output sees them
         self.seen: set[tuple[str, str]] = set()
         self.resolver = Resolver(settings)
         self.invalid = 0
@@ -48,6 +50,8 @@ class ResolveTouches:
                 emit(topics.TOUCHES_DLQ, *dead_letter(raw, event, message.topic(), partition, message.offset(),
                                                       message.timestamp()[1]))
             return
+        if self.salt and event.email:
+            event = event.model_copy(update={"email": pseudonymize_email(event.email, self.salt)})
         touch = to_touch(event)
         if touch.key in self.seen:
             return

@@ -17,7 +17,8 @@ from schemas import crm
 from schemas.touch import TouchEvent
 from streams.outputs import open_output
 from streams.records import dumps
-from streams.settings import Settings
+from streams.settings import Settings, salt_of
+from transforms.privacy import pseudonymize
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
@@ -70,7 +71,8 @@ def import_command(system: str, paths: tuple[Path, ...], source: str | None, out
                 else:
                     invalid["; ".join(str(e) for e in result)] += 1
                 progress.advance(task)
-    lines = [dumps(t.to_wire()) for t in touches]
+    salt = salt_of(Settings())  # with TOUCHLINE_EMAIL_HASH_SALT, e-mails never leave here in clear
+    lines = [dumps(pseudonymize(t.to_wire(), salt)) for t in touches]
     if out:
         with open_output(out) as handle:
             handle.writelines(line.decode() + "\n" for line in lines)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
+import duckdb
 from rich.console import Console
 from rich.table import Table
 
@@ -39,5 +41,10 @@ def print_result(columns: list[str], rows: list[tuple[object, ...]], fmt: str) -
               show_default=True, help="auto: a table in a terminal, CSV when piped.")
 def sql_command(statement: str, catalog: str, fmt: str) -> None:
     """Run STATEMENT against the DuckDB catalog (read-only)."""
-    columns, rows = query(catalog, statement)
+    if not Path(catalog).exists():
+        raise click.UsageError(f"no catalog at {catalog}: run `touchline demo` or a worker first, or pass --catalog")
+    try:
+        columns, rows = query(catalog, statement)
+    except duckdb.Error as error:
+        raise click.ClickException(str(error)) from error
     print_result(columns, rows, fmt)

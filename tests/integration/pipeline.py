@@ -66,3 +66,16 @@ def wait_for_lake(lake: Path, touches: int, dead_letters: int, journeys: int, ti
 def kill(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGKILL)
     process.wait()
+
+
+def attribution_totals(lake: Path) -> dict[tuple[str, str], tuple[float, float]]:
+    """(model, conversion type) → (credited conversions, credited revenue), to the cent."""
+    from sinks.attribution import open_lake
+
+    connection = open_lake(lake)
+    try:
+        rows = connection.execute("select model, conversion_type, sum(credit), sum(revenue_credit) "
+                                  "from attribution_credits group by all").fetchall()
+    finally:
+        connection.close()
+    return {(m, c): (round(float(n), 6), round(float(r or 0), 2)) for m, c, n, r in rows}

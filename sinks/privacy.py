@@ -1,0 +1,180 @@
+"""Erasure in the lake: ``touchline forget`` and the suppression list the sink honours.
+
+``lake/_privacy/suppressed.json`` holds digests of forgotten identifiers (never the values);
+the sink redacts any row carrying one before it lands, so a forgotten person does not come
+back with their next event or with a replay. ``lake/_privacy/audit.jsonl`` records each
+erasure: when, which identifiers (as digests), how many rows of which files were rewritten.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sinks.lake import write_atomically
+from transforms.privacy import (
+    FREE_FORM_FIELDS,
+    PERSON_FIELDS,
+    Suppressions,
+    identifier_digest,
+    person_identifiers,
+    pseudonymize_text,
+)
+
+#: Lake tables with a person's identifiers in their own columns: matched exactly, then emptied.
+PERSONAL_TABLES = {"touches": PERSON_FIELDS + FREE_FORM_FIELDS, "journey_touches": PERSON_FIELDS + FREE_FORM_FIELDS}
+#: Tables that mention identifiers in text: (columns searched, columns emptied) where one appears.
+MENTIONING_TABLES = {
+    "identity_merges": (("kept_identity", "merged_identity"), ("kept_identity", "merged_identity")),
+    "dead_letters": (("raw_text", "errors", "reason"), ("raw_text", "raw_base64", "errors", "reason")),
+}
+
+
+def _privacy(lake: Path) -> Path:
+    return lake / "_privacy"
+
+
+def load_suppressions(lake: Path) -> Suppressions:
+    """The suppression list (empty if nobody was forgotten)."""
+    path = _privacy(lake) / "suppressed.json"
+    return Suppressions(frozenset(json.loads(path.read_text())) if path.exists() else frozenset())
+
+
+class SuppressionWatch:
+    """The suppression list, re-read when its file changes (a stat per call)."""
+
+    def __init__(self, lake: Path) -> None:
+        self.path = _privacy(lake) / "suppressed.json"
+        self.lake = lake
+        self.stamp: int | None = None
+        self.current = Suppressions()
+
+    def get(self) -> Suppressions:
+        """The list as it is on disk now."""
+        stamp = self.path.stat().st_mtime_ns if self.path.exists() else None
+        if stamp != self.stamp:
+            self.current, self.stamp = load_suppressions(self.lake), stamp
+        return self.current
+
+
+#: Identity-graph node prefixes (``transforms.identity``) and the identifier each names.
+_NODE_KINDS = {"email": "email", "user": "user_id", "anon": "anonymous_id", "contact": "crm_contact_id"}
+
+
+def redact_for_landing(table: str, record: dict[str, Any], suppressions: Suppressions) -> dict[str, Any]:
+    """A record about to land, without a forgotten person's identifiers."""
+    if not suppressions.digests:
+        return record
+    if table in PERSONAL_TABLES:
+        return suppressions.redact(record)
+    if table == "identity_merges":
+        for column in ("kept_identity", "merged_identity"):
+            prefix, _, value = str(record.get(column) or "").partition(":")
+            kind = _NODE_KINDS.get(prefix)
+            if kind and identifier_digest(kind, value) in suppressions.digests:
+                record = {**record, column: None}
+    return record
+
+
+def scrub_dead_letter(record: dict[str, Any], salt: str | None) -> dict[str, Any]:
+    """A dead letter with the e-mail addresses in its raw bytes and messages pseudonymized."""
+    if not salt:
+        return record
+    raw = base64.b64decode(record.get("raw_base64") or "").decode("utf-8", errors="surrogateescape")
+    scrubbed = {name: pseudonymize_text(record[name], salt) for name in ("raw_text", "reason")
+                if isinstance(record.get(name), str)}
+    errors = [{**e, "problem": pseudonymize_text(str(e.get("problem")), salt)} for e in record.get("errors") or []]
+    raw_bytes = pseudonymize_text(raw, salt).encode("utf-8", errors="surrogateescape")
+    return {**record, **scrubbed, "errors": errors, "raw_base64": base64.b64encode(raw_bytes).decode()}
+
+
+def _suppress(lake: Path, digests: set[str]) -> None:
+    path = _privacy(lake) / "suppressed.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    merged = sorted(set(load_suppressions(lake).digests) | digests)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(merged))
+    os.replace(temporary, path)
+
+
+def _identifiers_of(lake: Path, kind: str, value: str) -> set[tuple[str, str]]:
+    files = sorted((lake / "touches").glob("event_date=*/*.parquet"))
+    if not files:
+        return {(kind, value)}
+    linked = pa.concat_tables([pq.read_table(f, columns=list(PERSON_FIELDS)) for f in files])
+    linked = linked.set_column(0, "email", pc.utf8_lower(linked["email"]))
+    seed = (kind, value.strip().lower() if kind == "email" else value)
+    return person_identifiers(seed, linked.to_pylist())
+
+
+def _empty_where(table: pa.Table, hit: pa.Array, columns: tuple[str, ...]) -> pa.Table:
+    for name in columns:
+        index = table.column_names.index(name)
+        table = table.set_column(index, table.field(index),
+                                 pc.if_else(hit, pa.scalar(None, table[name].type), table[name]))
+    return table
+
+
+def _rewrite(path: Path, hit_of: Callable[[pa.Table], pa.Array], columns: tuple[str, ...]) -> int:
+    """Empty ``columns`` of the rows ``hit_of`` selects; rewrite the file atomically if any."""
+    table = pq.read_table(path)
+    hit = pc.fill_null(hit_of(table), False)
+    count = int(pc.sum(hit).as_py() or 0)
+    if count:
+        write_atomically(path, _empty_where(table, hit, columns))
+    return count
+
+
+def _any(masks: list[pa.Array], rows: int) -> pa.Array:
+    hit = pa.array([False] * rows)
+    for mask in masks:
+        hit = pc.or_(hit, pc.fill_null(mask, False))
+    return hit
+
+
+def erase(lake: Path, identifiers: set[tuple[str, str]]) -> dict[str, int]:
+    """Rewrite every lake file that holds the identifiers; return rows changed per table."""
+    def personal(table: pa.Table) -> pa.Array:
+        return _any([pc.equal(pc.utf8_lower(table[kind]), value.lower()) if kind == "email"
+                     else pc.equal(table[kind], value) for kind, value in identifiers], table.num_rows)
+
+    def mentioning(searched: tuple[str, ...]) -> Callable[[pa.Table], pa.Array]:
+        return lambda table: _any([pc.match_substring(table[name], value, ignore_case=True)
+                                   for name in searched for _, value in identifiers], table.num_rows)
+
+    plans = [(name, personal, columns) for name, columns in PERSONAL_TABLES.items()]
+    plans += [(name, mentioning(searched), emptied) for name, (searched, emptied) in MENTIONING_TABLES.items()]
+    changed: dict[str, int] = {}
+    for name, hit_of, columns in plans:
+        changed[name] = sum(_rewrite(path, hit_of, columns)
+                            for path in sorted((lake / name).glob("event_date=*/*.parquet")))
+    return changed
+
+
+def forget(lake: Path, kind: str, value: str, *, requested_by: str, now: datetime | None = None) -> dict[str, Any]:
+    """Erase a person from the lake, suppress their identifiers, and audit it; return the audit record.
+
+    The suppression list is written first, so the sink redacts whatever lands from then on;
+    then existing files are rewritten (each atomically).
+    """
+    if kind not in PERSON_FIELDS:
+        raise ValueError(f"{kind}: not a person identifier ({', '.join(PERSON_FIELDS)})")
+    identifiers = _identifiers_of(lake, kind, value)
+    _suppress(lake, {identifier_digest(k, v) for k, v in identifiers})
+    changed = erase(lake, identifiers)
+    record = {"at": (now or datetime.now(UTC)).isoformat(), "action": "forget", "requested_by": requested_by,
+              "identifiers": sorted(f"{k}:{identifier_digest(k, v)}" for k, v in identifiers),
+              "rows_changed": changed}
+    audit = _privacy(lake) / "audit.jsonl"
+    with audit.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+    return record

@@ -1,0 +1,45 @@
+"""``touchline forget``: erase a person from the lake and keep them out (right to erasure)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+
+import click
+
+from streams.settings import Settings, salt_of
+from transforms.privacy import pseudonymize_email
+
+
+@click.command(name="forget")
+@click.option("--email")
+@click.option("--user-id")
+@click.option("--anonymous-id")
+@click.option("--crm-contact-id")
+@click.option("--lake", type=click.Path(file_okay=False, path_type=Path), help="Lake (default TOUCHLINE_LAKE).")
+@click.option("--requested-by", default=getpass.getuser, show_default="the current user",
+              help="Who asked, for the audit record.")
+def forget_command(email: str | None, user_id: str | None, anonymous_id: str | None, crm_contact_id: str | None,
+                   lake: Path | None, requested_by: str) -> None:
+    """Erase one person (and every identifier linked to them) from the lake; suppress their future events.
+
+    Their touches stay (journeys and revenue are the account's), emptied of every identifier and
+    free-form field; identity merges and dead letters that mention them are emptied too. Each
+    file is rewritten atomically; an audit record goes to LAKE/_privacy/audit.jsonl.
+    """
+    from sinks.privacy import forget
+
+    given = {k: v for k, v in {"email": email, "user_id": user_id, "anonymous_id": anonymous_id,
+                               "crm_contact_id": crm_contact_id}.items() if v}
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --email, --user-id, --anonymous-id, --crm-contact-id")
+    (kind, value), = given.items()
+    settings = Settings(**({"lake": lake} if lake else {}))  # type: ignore[arg-type]
+    salt = salt_of(settings)
+    if kind == "email" and salt:
+        value = pseudonymize_email(value, salt)  # the lake only holds the pseudonym
+    if not settings.lake.exists():
+        raise click.UsageError(f"no lake at {settings.lake}")
+    record = forget(settings.lake, kind, value, requested_by=requested_by)
+    click.echo(json.dumps(record, indent=2))

@@ -1,0 +1,54 @@
+"""Pseudonymous e-mails, suppression and the person closure behind `touchline forget`."""
+
+from transforms.privacy import (
+    PERSON_FIELDS,
+    Suppressions,
+    identifier_digest,
+    person_identifiers,
+    pseudonymize,
+    pseudonymize_email,
+    pseudonymize_text,
+)
+
+
+def test_pseudonym_keeps_the_domain_and_is_stable_per_salt():
+    first = pseudonymize_email("Ann.Lee@Acme.com", "s3cret")
+    assert first.endswith("@acme.com") and "ann" not in first
+    assert first == pseudonymize_email("ann.lee@acme.com", "s3cret")  # case does not make two people
+    assert first != pseudonymize_email("ann.lee@acme.com", "other")
+    assert pseudonymize_email(first, "s3cret") == first  # idempotent: a second pass changes nothing
+    assert pseudonymize_email("not-an-address", "s3cret") == "not-an-address"
+
+
+def test_pseudonymize_record_and_text():
+    record = {"event_id": "e1", "email": "bo@initech.io", "user_id": "u1"}
+    assert pseudonymize(record, None) == record
+    assert pseudonymize(record, "k")["email"] == pseudonymize_email("bo@initech.io", "k")
+    text = '{"email": "bo@initech.io", "cc": "al@x.org"}'
+    scrubbed = pseudonymize_text(text, "k")
+    assert "bo@" not in scrubbed and "al@" not in scrubbed and "@initech.io" in scrubbed
+
+
+def test_suppressions_redact_only_matching_records():
+    suppressions = Suppressions(frozenset({identifier_digest("anonymous_id", "a1")}))
+    hit = {"event_id": "e1", "anonymous_id": "a1", "email": "x@y.com", "properties": "{}", "amount": 5.0}
+    miss = {"event_id": "e2", "anonymous_id": "a2"}
+    redacted = suppressions.redact(hit)
+    assert all(redacted[f] is None for f in PERSON_FIELDS) and redacted["properties"] is None
+    assert redacted["amount"] == 5.0 and redacted["event_id"] == "e1"  # the touch and its dollars stay
+    assert suppressions.redact(miss) == miss
+    assert Suppressions().matches(hit) is False
+    assert Suppressions(frozenset({identifier_digest("email", "x@y.com")})).matches({"email": "X@Y.com"})
+
+
+def test_person_closure_follows_person_links_only():
+    touches = [
+        {"anonymous_id": "a1"},
+        {"anonymous_id": "a1", "email": "ann@acme.com"},  # identify: anonymous visitor → person
+        {"email": "ann@acme.com", "crm_contact_id": "c1"},
+        {"crm_contact_id": "c1", "user_id": "u1"},
+        {"email": "bob@acme.com", "anonymous_id": "a2"},  # same account, another person
+    ]
+    assert person_identifiers(("anonymous_id", "a1"), touches) == {
+        ("anonymous_id", "a1"), ("email", "ann@acme.com"), ("crm_contact_id", "c1"), ("user_id", "u1")}
+    assert person_identifiers(("email", "nobody@x.com"), touches) == {("email", "nobody@x.com")}

@@ -1,0 +1,89 @@
+"""Personal data: pseudonymous e-mail addresses, and who must be forgotten.
+
+A person is known by four identifiers (``PERSON_FIELDS``). With a secret salt, an e-mail's
+local part becomes a keyed hash and its domain stays: the domain is the company's (identity
+resolution needs it), the local part is the person's. Erasure does not delete a touch (that
+would change journeys and revenue others own): it removes every identifier and free-form field
+of the person's touches, and suppresses their identifiers from then on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PERSON_FIELDS = ("email", "user_id", "anonymous_id", "crm_contact_id")
+#: Free-form fields that may carry what the person typed (names, form answers, page URLs).
+FREE_FORM_FIELDS = ("properties", "utm")
+PSEUDONYM_PREFIX = "h."
+
+
+def pseudonymize_email(email: str, salt: str) -> str:
+    """``ann@acme.com`` → ``h.<keyed hash of ann>@acme.com``; the same for the same salt, idempotent."""
+    local, at, domain = email.strip().lower().rpartition("@")
+    if not at or local.startswith(PSEUDONYM_PREFIX):
+        return email
+    digest = hmac.new(salt.encode(), local.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{PSEUDONYM_PREFIX}{digest}@{domain}"
+
+
+def pseudonymize(record: Mapping[str, Any], salt: str | None) -> dict[str, Any]:
+    """A touch/1 record with its e-mail pseudonymized (unchanged without a salt)."""
+    if not salt or not isinstance(record.get("email"), str):
+        return dict(record)
+    return {**record, "email": pseudonymize_email(record["email"], salt)}
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+
+
+def pseudonymize_text(text: str, salt: str) -> str:
+    """Free text (a dead letter's raw record) with every e-mail address in it pseudonymized."""
+    return _EMAIL.sub(lambda m: pseudonymize_email(m.group(0), salt), text)
+
+
+def identifier_digest(kind: str, value: str) -> str:
+    """How an identifier is kept on the suppression list: a hash, never the value itself."""
+    normal = value.strip().lower() if kind == "email" else value
+    return hashlib.sha256(f"{kind}:{normal}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Suppressions:
+    """The identifiers of forgotten people, as digests."""
+
+    digests: frozenset[str] = field(default_factory=frozenset)
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """Whether the record carries an identifier of a forgotten person."""
+        return bool(self.digests) and any(
+            isinstance(record.get(kind), str) and identifier_digest(kind, record[kind]) in self.digests
+            for kind in PERSON_FIELDS)
+
+    def redact(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The record without the person: identifiers and free-form fields emptied if it matches."""
+        if not self.matches(record):
+            return dict(record)
+        return {**record, **dict.fromkeys(PERSON_FIELDS + FREE_FORM_FIELDS)}
+
+
+def person_identifiers(seed: tuple[str, str], touches: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """Every identifier that the same person's touches link to ``seed`` (kind, value), transitively.
+
+    Links are person-level only: two identifiers on one touch (an ``identify`` call joining an
+    anonymous visitor to an e-mail). Accounts and domains are not a person and never link.
+    """
+    records = [[(kind, t[kind]) for kind in PERSON_FIELDS if t.get(kind)] for t in touches]
+    found = {seed}
+    grew = True
+    while grew:
+        grew = False
+        for identifiers in records:
+            if found.intersection(identifiers) and not found.issuperset(identifiers):
+                found.update(identifiers)
+                grew = True
+    return found
