@@ -50,7 +50,7 @@ _CALL_TYPES = {
 
 def _event_type(message: Mapping[str, Any], event_map: Mapping[str, str]) -> str | FieldError:
     kind = message.get("type")
-    if kind in _CALL_TYPES:
+    if isinstance(kind, str) and kind in _CALL_TYPES:
         return _CALL_TYPES[kind]
     if kind != "track":
         return FieldError("type", f"unknown Segment call type {kind!r}")
@@ -94,6 +94,28 @@ def occurred_at(
     return best
 
 
+def _object(parent: Mapping[str, Any], key: str, path: str) -> dict[str, Any] | FieldError:
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        return FieldError(path, f"must be a JSON object, got {type(value).__name__}")
+    return dict(value)
+
+
+def _objects(message: Mapping[str, Any]) -> tuple[dict[str, Any], ...] | list[FieldError]:
+    """context, traits, properties, context.campaign and context.page: each an object (or absent)."""
+    context = _object(message, "context", "context")
+    if isinstance(context, FieldError):
+        return [context]
+    found = [_object(message, "traits", "traits") if message.get("traits") else _object(context, "traits",
+                                                                                      "context.traits"),
+             _object(message, "properties", "properties"),
+             _object(context, "campaign", "context.campaign"), _object(context, "page", "context.page")]
+    problems = [f for f in found if isinstance(f, FieldError)]
+    return problems if problems else (context, *found)  # type: ignore[return-value]
+
+
 def to_touch_payload(
     message: Mapping[str, Any],
     *,
@@ -108,12 +130,12 @@ def to_touch_payload(
     if problems:
         return problems
     assert isinstance(when, datetime)
-    context = message.get("context") or {}
-    traits = message.get("traits") or context.get("traits") or {}
-    properties = dict(message.get("properties") or {})
-    campaign = context.get("campaign") or {}
-    page = context.get("page") or {}
+    objects = _objects(message)
+    if isinstance(objects, list):
+        return objects
+    context, traits, properties, campaign, page = objects
     referrer = page.get("referrer") or properties.get("referrer")
+    referrer = referrer if isinstance(referrer, str) else None
     utm = {k: str(v) for k, v in campaign.items() if k in {"name", "source", "medium", "term", "content"}}
     payload: dict[str, Any] = {
         "event_id": message.get("messageId"),
@@ -135,7 +157,7 @@ def to_touch_payload(
         "opportunity_id": properties.pop("opportunity_id", None),
         "amount": properties.pop("amount", None),
         "currency": properties.pop("currency", None),
-        "properties": {**properties, **({"url": page["url"]} if page.get("url") else {})} or None,
+        "properties": {**properties, **({"url": page["url"]} if isinstance(page.get("url"), str) else {})} or None,
     }
     return {key: value for key, value in payload.items() if value is not None}
 

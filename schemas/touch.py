@@ -227,6 +227,8 @@ def decode_json_object(raw: bytes | str) -> dict[str, Any] | FieldError:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         return FieldError("$", f"not valid JSON ({exc.msg} at column {exc.colno})")
+    except RecursionError:
+        return FieldError("$", "JSON nested too deeply")
     if not isinstance(value, dict):
         return FieldError("$", f"payload must be a JSON object, got {type(value).__name__}")
     return value

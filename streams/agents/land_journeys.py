@@ -41,12 +41,15 @@ class LandJourneys:
     name = "land-journeys"
 
     def __init__(self, bootstrap: str, settings: Settings, lake: Lake, *, max_rows: int = 50_000,
-                 max_seconds: float = 2.0, on_landed: Callable[[set[str]], None] | None = None) -> None:
+                 max_seconds: float = 2.0, retry_seconds: float = 1.0,
+                 on_landed: Callable[[set[str]], None] | None = None) -> None:
         self.bootstrap = bootstrap
         self.settings = settings
         self.lake = lake
         self.max_rows = max_rows
         self.max_seconds = max_seconds
+        self.retry_seconds = retry_seconds
+        self.paused = False  # the lake could not be written: consuming is paused until it can
         self.on_landed = on_landed
         self.buffer: dict[tuple[str, int], list[tuple[int, dict[str, Any]]]] = {}
         self.buffered = 0
@@ -56,10 +59,14 @@ class LandJourneys:
         self.salt = salt_of(settings)
 
     def flush(self) -> None:
-        """Land everything buffered."""
+        """Land everything buffered; each topic-partition leaves the buffer once it has landed.
+
+        An ``OSError`` (a full disk, say) propagates with the rest still buffered; landing it
+        again rewrites the same file names, so a retry never duplicates.
+        """
         tables = set()
         suppressions = self.suppressions.get()  # forgotten people never land again
-        for (topic, partition), records in self.buffer.items():
+        for (topic, partition), records in list(self.buffer.items()):
             if records:
                 table = TABLES[TOPIC_TABLES[topic]]
                 landing = [(offset, redact_for_landing(table.name, record, suppressions)) for offset, record in records]
@@ -67,18 +74,51 @@ class LandJourneys:
                     landing = [(offset, scrub_dead_letter(record, self.salt)) for offset, record in landing]
                 self.landed_rows += self.lake.write(table, topic, partition, landing)
                 tables.add(table.name)
-        self.buffer, self.buffered = {}, 0
+            self.buffered -= len(records)
+            del self.buffer[(topic, partition)]
         if tables and self.on_landed:
             self.on_landed(tables)
+
+    def _flush_or_pause(self, consumer: Any, stop: threading.Event) -> None:
+        """Flush; while the lake cannot be written (disk full), pause consuming and retry.
+
+        Stopped while paused, it gives up: what is buffered is read again after the manifests.
+        """
+        while not stop.is_set() or not self.paused:
+            try:
+                self.flush()
+                break
+            except OSError as error:
+                if not self.paused:
+                    log.warning("land-journeys: cannot write the lake (%s); paused, retrying every %.0fs",
+                                error, self.retry_seconds)
+                    consumer.pause(consumer.assignment())
+                    self.paused = True
+                # Polling keeps the group membership; paused partitions return nothing, and anything
+                # else is put back to be read again after the pause.
+                message = consumer.poll(self.retry_seconds)
+                if message is not None and not message.error():
+                    consumer.seek(TopicPartition(message.topic(), message.partition(), message.offset()))
+                    consumer.pause([TopicPartition(message.topic(), message.partition())])
+        if self.paused and not self.buffered:
+            log.warning("land-journeys: the lake is writable again; resumed")
+            consumer.resume(consumer.assignment())
+            self.paused = False
 
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         # Resume after what the lake holds, whatever Kafka remembers.
         for tp in partitions:
             tp.offset = self.lake.landed(TOPIC_TABLES[tp.topic], tp.topic, tp.partition) + 1
         consumer.assign(partitions)
+        if self.paused:
+            consumer.pause(partitions)
 
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
-        self.flush()
+        try:
+            self.flush()
+        except OSError as error:  # the next owner reads these records again, after the manifests
+            log.warning("land-journeys: could not land before the rebalance (%s)", error)
+            self.buffer, self.buffered = {}, 0
 
     def run(self, stop: threading.Event) -> None:
         """Consume and land until ``stop``; lands what is buffered before returning."""
@@ -97,7 +137,7 @@ class LandJourneys:
                     self.buffered += 1
                 if self.buffered and (self.buffered >= self.max_rows
                                       or time.monotonic() - self.oldest >= self.max_seconds):
-                    self.flush()
-            self.flush()
+                    self._flush_or_pause(consumer, stop)
+            self._flush_or_pause(consumer, stop)
         finally:
             consumer.close()
