@@ -113,7 +113,9 @@ def _objects(message: Mapping[str, Any]) -> tuple[dict[str, Any], ...] | list[Fi
              _object(message, "properties", "properties"),
              _object(context, "campaign", "context.campaign"), _object(context, "page", "context.page")]
     problems = [f for f in found if isinstance(f, FieldError)]
-    return problems if problems else (context, *found)  # type: ignore[return-value]
+    if problems:
+        return problems
+    return (context, *(f for f in found if isinstance(f, dict)))
 
 
 def to_touch_payload(
