@@ -7,7 +7,7 @@ compared in constant time; each key names the ``source`` its touches carry. Vali
 converted to ``touch/1`` (clock skew corrected with the time the collector received them)
 and produced; a response is sent once the broker has acknowledged them. Invalid calls go to
 the dead-letter topic with their reason, and the response is 400 with the field errors.
-Bodies over the size limit get 413.
+Bodies over the size limit get 413; bodies that trickle in slower than the read timeout, 408.
 """
 
 from __future__ import annotations
@@ -142,9 +142,13 @@ class Collector:
             return web.json_response({"error": "unknown or missing write key (HTTP Basic user name)"},
                                      status=401, headers={"WWW-Authenticate": 'Basic realm="touchline"'})
         try:
-            raw = await request.read()
+            raw = await asyncio.wait_for(request.read(), self.settings.collector_read_timeout_seconds)
         except web.HTTPRequestEntityTooLarge:
             return web.json_response({"error": "body over the size limit"}, status=413)
+        except TimeoutError:
+            response = web.json_response({"error": "body not received in time"}, status=408)
+            response.force_close()
+            return response
         return source, raw, decode_json_object(raw)
 
     async def batch(self, request: web.Request) -> web.Response:

@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     collector_host: str = "127.0.0.1"  # bind to loopback unless told otherwise
     collector_port: int = 8088
     collector_max_body_bytes: int = 512 * 1024  # larger requests get 413
+    collector_read_timeout_seconds: float = 10.0  # a body slower than this gets 408 (slowloris)
     write_keys: str = ""  # "source=sha256hex,..." from `touchline write-key`
     # Dashboard
     dashboard_host: str = "127.0.0.1"
