@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import platform
 import sys
 import tempfile
@@ -75,9 +76,9 @@ async def _send(session: aiohttp.ClientSession, url: str, request: int, size: in
 
 async def _drive(url: str, key: str, rate: float, seconds: float, size: int) -> Load:
     load = Load()
-    auth = aiohttp.BasicAuth(key, "")
+    headers = {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}  # Segment's scheme
     connector = aiohttp.TCPConnector(limit=200)
-    async with aiohttp.ClientSession(auth=auth, connector=connector,
+    async with aiohttp.ClientSession(headers=headers, connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=10)) as session:
         loop = asyncio.get_running_loop()
         started = loop.time()
