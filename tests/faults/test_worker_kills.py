@@ -6,11 +6,13 @@ stream equals: tests/integration/test_pipeline.py), and attribution totals must 
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +33,18 @@ pytestmark = pytest.mark.integration
 ROUNDS = 10
 
 
+def _landed_offset(lake: Path) -> int:
+    manifest = lake / "_manifests" / "touches" / "touches-valid-v1-0.json"
+    return int(json.loads(manifest.read_text())["last_offset"]) if manifest.exists() else -1
+
+
+def _wait_for_progress(lake: Path, before: int, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _landed_offset(lake) <= before:
+        assert time.monotonic() < deadline, "the worker made no progress"
+        time.sleep(0.05)
+
+
 def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, report):
     events = population(200_000, seed=21)
     valid, malformed, journey_rows = expected(events)
@@ -44,8 +58,10 @@ def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, 
     killed_after = []
     try:
         for round_ in range(ROUNDS):
+            before = _landed_offset(lake)
             produce_raw(chunks[round_], fresh_broker.bootstrap)
-            wait = rng.uniform(0.5, 6.0)  # during start-up, state rebuild, processing or landing
+            _wait_for_progress(lake, before)  # this incarnation is working: landing its first batch
+            wait = rng.uniform(0.0, 2.5)  # then mid-processing, mid-commit or mid-landing
             time.sleep(wait)
             kill(worker)
             killed_after.append(round(wait, 1))
@@ -57,6 +73,7 @@ def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, 
         kill(worker)
     seconds = time.monotonic() - started
     rebuilds = len(re.findall(r"rebuilt partition \d+ from [1-9]", log.read_text()))
+    assert rebuilds > 0, "no restart found committed state to rebuild"
     assert counts["touches"] == valid and counts["dead_letters"] == malformed
     assert lake_rows(lake) == journey_rows
 
@@ -69,6 +86,7 @@ def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, 
     assert faulted == clean
     revenue = sum(r for (model, kind), (_, r) in clean.items() if model == "linear" and kind == "closed_won")
     report.append(f"worker SIGKILL: {ROUNDS}/{ROUNDS} rounds survived on {len(records):,} records "
-                  f"(kills {killed_after} s after each start; {rebuilds} non-empty state rebuilds); "
+                  f"(kills {killed_after} s after each incarnation's first landing; "
+                  f"{rebuilds} non-empty state rebuilds); "
                   f"{valid:,} touches, {malformed:,} dead letters, {len(journey_rows):,} journey rows = batch; "
                   f"attribution equal to the cent (closed-won revenue {revenue:,.2f}); {seconds:.0f} s")
