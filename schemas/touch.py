@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -177,7 +178,8 @@ class TouchEvent(BaseModel):
 def to_touch(event: TouchEvent) -> Touch:
     """The core's view of a validated touch."""
     values = event.__dict__
-    core = {name: values[name] for name in CORE_FIELDS}
+    # Enum members as their plain values: cheaper to compare, hash and pickle in the core.
+    core = {name: value._value_ if isinstance(value := values[name], Enum) else value for name in CORE_FIELDS}
     extra = {name: value for name, value in event.to_wire().items() if name not in core}
     return Touch(**core, extra=extra)
 

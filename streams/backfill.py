@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,19 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from sinks.tables import TABLES, Table
-from transforms.beam.backfill import DEAD_LETTERS, DedupeTouches, ParseTouches, ResolveAccounts, StitchJourneys
+from sinks.tables import TABLES
+from transforms.beam.backfill import (
+    DEAD_LETTERS,
+    Batch,
+    DedupeTouches,
+    ParseTouches,
+    ResolveAccounts,
+    StitchJourneys,
+)
 from transforms.settings import JourneySettings
 from transforms.types import iso
 
@@ -43,29 +52,76 @@ def _lake_row_to_wire(row: dict[str, Any]) -> str:
     return json.dumps(wire)
 
 
-class _WriteTableDay(beam.DoFn):
+BATCH_LINES = 20_000
+SPLIT_BYTES = 16 * 1024 * 1024
+
+
+def _ranges(pattern: str) -> Iterator[tuple[str, int, int]]:
+    """(path, start, end) byte ranges of every file a glob matches: the units of parallel reading."""
+    for match in FileSystems.match([pattern])[0].metadata_list:
+        for start in range(0, max(match.size_in_bytes, 1), SPLIT_BYTES):
+            yield match.path, start, min(start + SPLIT_BYTES, match.size_in_bytes)
+
+
+def _read_range(split: tuple[str, int, int]) -> Iterator[tuple[str, list[bytes]]]:
+    """The lines that start in [start, end), in batches; the line across ``start`` belongs to the range before."""
+    path, start, end = split
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        if start:
+            handle.seek(start - 1)
+            handle.readline()
+        position, batch, number = handle.tell(), [], 0
+        while position < end:
+            line = handle.readline()
+            if not line:
+                break
+            position += len(line)
+            batch.append(line.rstrip(b"\r\n"))
+            if len(batch) == BATCH_LINES:
+                yield f"{path}:{start}:{number}", batch
+                batch, number = [], number + 1
+        if batch:
+            yield f"{path}:{start}:{number}", batch
+
+
+def _read_lake_file(path: str) -> Iterator[tuple[str, list[bytes]]]:
+    """A lake ``touches`` file as batches of touch/1 JSON lines."""
+    rows = pq.read_table(path).to_pylist()
+    for start in range(0, len(rows), BATCH_LINES):
+        yield f"{path}:{start}", [_lake_row_to_wire(row).encode() for row in rows[start:start + BATCH_LINES]]
+
+
+def _rows_by_day(batch: tuple[str, list[dict[str, Any]]], table: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """A batch of records as the table's rows, one list per event date."""
+    spec = TABLES[table]
+    by_day: dict[str, Batch] = {}
+    for record in batch[1]:
+        day, row = spec.row(record, -1, 0)
+        by_day.setdefault(str(day), Batch()).append(row)
+    yield from by_day.items()
+
+
+class _WriteDay(beam.DoFn):
     """Writes one event date of one table: a Parquet file in the lake's schema."""
 
     def __init__(self, root: str, table: str) -> None:
         self.root, self.table = root, table
 
-    def process(self, day_rows: tuple[str, Iterable[dict[str, Any]]]) -> Iterable[int]:
-        day, rows = day_rows
-        table: Table = TABLES[self.table]
-        dated = [table.row(record, -1, 0)[1] for record in rows]
+    def process(self, day_rows: tuple[str, Iterable[list[dict[str, Any]]]]) -> Iterable[int]:
+        day, parts = day_rows
+        rows = [row for part in parts for row in part]
         directory = Path(self.root) / self.table / f"event_date={day}"
         directory.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(dated, schema=table.schema), directory / "part-backfill.parquet",
-                       compression="zstd")
-        yield len(dated)
+        pq.write_table(pa.Table.from_pylist(rows, schema=TABLES[self.table].schema),
+                       directory / "part-backfill.parquet", compression="zstd")
+        yield len(rows)
 
 
-def _write(rows: beam.PCollection, root: str, table: str) -> beam.PCollection:
-    spec = TABLES[table]
-    return (rows
-            | f"ByDay[{table}]" >> beam.Map(lambda r: (spec.day(r), r))
+def _write(batches: beam.PCollection, root: str, table: str) -> beam.PCollection:
+    return (batches
+            | f"RowsByDay[{table}]" >> beam.FlatMap(_rows_by_day, table)
             | f"GroupByDay[{table}]" >> beam.GroupByKey()
-            | f"Write[{table}]" >> beam.ParDo(_WriteTableDay(root, table)))
+            | f"Write[{table}]" >> beam.ParDo(_WriteDay(root, table)))
 
 
 def swap_in(lake: Path, staging: Path, tables: Sequence[str]) -> None:
@@ -90,20 +146,23 @@ def run(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay:
     options = PipelineOptions(list(beam_args))
     with beam.Pipeline(options=options) as pipeline:
         if replay:
+            files = sorted(str(p) for p in (lake / "touches").glob("*/*.parquet"))
             raw = (pipeline
-                   | "ReadLakeTouches" >> beam.io.ReadFromParquet(str(lake / "touches" / "*" / "*.parquet"))
-                   | "ToWire" >> beam.Map(_lake_row_to_wire))
+                   | "LakeTouchFiles" >> beam.Create(files)
+                   | "ReadLakeTouches" >> beam.FlatMap(_read_lake_file))
         else:
+            ranges = [split for pattern in inputs for split in _ranges(pattern)]
             raw = (pipeline
-                   | "Inputs" >> beam.Create(list(inputs))
-                   | "ReadLines" >> beam.io.ReadAllFromText())
+                   | "Ranges" >> beam.Create(ranges)
+                   | "Reshuffle" >> beam.Reshuffle()  # spread the ranges over the workers
+                   | "ReadLines" >> beam.FlatMap(_read_range))
         parsed = raw | "ParseTouches" >> ParseTouches()
-        touches = parsed.touches | "DedupeTouches" >> DedupeTouches()
-        # (account_id, Touch)
-        resolved = touches | "ResolveAccounts" >> ResolveAccounts()
+        touches = parsed.touches | "DedupeTouches" >> DedupeTouches()  # (shard, touches)
+        resolved = touches | "ResolveAccounts" >> ResolveAccounts()  # [(account_id, Touch)]
         journey_rows = resolved | "StitchJourneys" >> StitchJourneys(settings)
         _write(journey_rows, str(staging), "journey_touches")
         if not replay:
-            _write(touches, str(staging), "touches")
+            wire = touches | "ToWire" >> beam.Map(lambda pair: (f"{pair[0]:04d}", Batch(t.to_wire() for t in pair[1])))
+            _write(wire, str(staging), "touches")
             _write(parsed[DEAD_LETTERS], str(staging), "dead_letters")
     swap_in(lake, staging, ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"])

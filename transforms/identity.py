@@ -255,14 +255,28 @@ def identity_of(touch: Touch) -> tuple[str | None, ...]:
             touch.account_domain)
 
 
-def resolve_all(touches: Iterable[Touch]) -> tuple[list[tuple[str, Touch]], list[Touch], list[Merge]]:
-    """Batch resolution: the graph of every touch's identifiers, then each touch's account.
+class Components(NamedTuple):
+    """Batch identity: each touch's head node (or -1), the component of each node, each component's survivor."""
+
+    ordered: list[Touch]  # event-time order
+    touch_nodes: list[int]
+    labels: list[int]
+    oldest: dict[int, tuple[datetime, str]]  # component -> (first seen, surviving account)
+    accounts: dict[int, tuple[datetime, str]]  # account node -> (first seen, account id)
+
+    def account(self, node_id: int) -> str | None:
+        """The surviving account of a touch's head node."""
+        survivor = self.oldest.get(self.labels[node_id]) if node_id >= 0 else None
+        return survivor[1] if survivor else None
+
+
+def components(touches: Iterable[Touch]) -> Components:
+    """The graph of every touch's identifiers as connected components (scipy, in C).
 
     The same rules as :class:`IdentityGraph` (a touch links all of its identifiers; the oldest
-    account of a component survives), computed as connected components over integer-encoded
-    identifiers in C (scipy), since history is all there at once. Each distinct set of
-    identifiers is encoded once. Touches come back in event-time order; the merges are the final
-    ones (every account that lives on as an older one).
+    account of a component survives), computed at once over integer-encoded identifiers, since
+    history is all there. Each distinct set of identifiers is encoded once, so the earliest
+    touch of each set gives the same components as all of them.
     """
     ordered = sorted(touches, key=lambda t: t.order)
     node_ids: dict[str, int] = {}
@@ -295,17 +309,38 @@ def resolve_all(touches: Iterable[Touch]) -> tuple[list[tuple[str, Touch]], list
         label = labels[node_id]
         if label not in oldest or seen < oldest[label]:
             oldest[label] = seen
+    return Components(ordered, touch_nodes, labels, oldest, accounts)
+
+
+def accounts_by_identity(touches: Iterable[Touch]) -> dict[tuple[str | None, ...], str]:
+    """The surviving account of each distinct identifier set (for runners that assign accounts apart)."""
+    found = components(touches)
+    accounts = {}
+    for touch, node_id in zip(found.ordered, found.touch_nodes, strict=True):
+        account = found.account(node_id)
+        if account is not None:
+            accounts[identity_of(touch)] = account
+    return accounts
+
+
+def resolve_all(touches: Iterable[Touch]) -> tuple[list[tuple[str, Touch]], list[Touch], list[Merge]]:
+    """Batch resolution: each touch's account (identity calls drop out), in event-time order, and the merges.
+
+    The merges are the final ones: every account that lives on as an older one.
+    """
+    found = components(touches)
+    oldest, labels, accounts = found.oldest, found.labels, found.accounts
     merges = [Merge(oldest[labels[node_id]][1], account, f"account:{oldest[labels[node_id]][1]}",
                     f"account:{account}", seen_at, "")
               for node_id, (seen_at, account) in sorted(accounts.items(), key=lambda item: item[1])
               if oldest[labels[node_id]][1] != account]
     resolved, unresolved = [], []
-    for touch, node_id in zip(ordered, touch_nodes, strict=True):
+    for touch, node_id in zip(found.ordered, found.touch_nodes, strict=True):
         if touch.event_type in IDENTITY_EVENTS:
             continue
-        survivor = oldest.get(labels[node_id]) if node_id >= 0 else None
-        if survivor is None:
+        account = found.account(node_id)
+        if account is None:
             unresolved.append(touch)
         else:
-            resolved.append((survivor[1], touch))
+            resolved.append((account, touch))
     return resolved, unresolved, merges

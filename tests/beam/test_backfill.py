@@ -22,10 +22,11 @@ def test_parse_touches_routes_bad_lines_to_dead_letters():
     good = json.dumps({"event_id": "e1", "source": "s", "event_type": "site_visit",
                        "occurred_at": "2026-01-01T00:00:00Z", "anonymous_id": "a"})
     with BeamTestPipeline() as pipeline:
-        parsed = pipeline | beam.Create([good, "{nope", ""]) | ParseTouches()
-        assert_that(parsed.touches | beam.Map(lambda t: t["event_id"]), equal_to(["e1"]), label="touches")
-        assert_that(parsed.dead_letters | beam.Map(lambda d: d["reason"][:15]), equal_to(["$: not valid JS"]),
-                    label="dead")
+        parsed = pipeline | beam.Create([("batch-1", [good.encode(), b"{nope", b""])]) | ParseTouches()
+        assert_that(parsed.touches | beam.FlatMap(lambda batch: [t.event_id for t in batch]), equal_to(["e1"]),
+                    label="touches")
+        assert_that(parsed.dead_letters | beam.FlatMap(lambda named: [(named[0], d["reason"][:15]) for d in named[1]]),
+                    equal_to([("batch-1", "$: not valid JS")]), label="dead")
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +86,18 @@ def test_replay_after_changing_dormancy_changes_exactly_the_affected_accounts(ev
               if any(timedelta(days=30) <= b - a < timedelta(days=90) for a, b in itertools.pairwise(times))}
     assert changed == gapped
     assert changed  # the test means something only if some accounts had such gaps
+
+
+@pytest.mark.parametrize("split", [1, 7, 64, 10_000])
+def test_byte_ranges_read_every_line_exactly_once(tmp_path, monkeypatch, split):
+    from streams import backfill
+
+    lines = [f'{{"n": {i}, "pad": "{"x" * (i % 13)}"}}'.encode() for i in range(500)]
+    path = tmp_path / "raw.jsonl"
+    path.write_bytes(b"\n".join(lines))  # no newline at the end, on purpose
+    monkeypatch.setattr(backfill, "SPLIT_BYTES", split)
+    monkeypatch.setattr(backfill, "BATCH_LINES", 50)
+    ranges = list(backfill._ranges(str(path)))
+    assert len(ranges) == -(-path.stat().st_size // split)
+    read = [line for split_range in ranges for _, batch in backfill._read_range(split_range) for line in batch]
+    assert read == lines
