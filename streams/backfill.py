@@ -26,6 +26,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from sinks.tables import TABLES
+from streams.runtime import paused_gc
 from transforms.beam.backfill import (
     DEAD_LETTERS,
     Batch,
@@ -144,7 +145,7 @@ def run(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay:
     lake.mkdir(parents=True, exist_ok=True)
     staging = lake / f".staging-{uuid.uuid4().hex}"
     options = PipelineOptions(list(beam_args))
-    with beam.Pipeline(options=options) as pipeline:
+    with paused_gc(), beam.Pipeline(options=options) as pipeline:
         if replay:
             files = sorted(str(p) for p in (lake / "touches").glob("*/*.parquet"))
             raw = (pipeline

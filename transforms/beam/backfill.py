@@ -41,6 +41,14 @@ SHARDS = 32
 
 
 
+def _pickled_once(value: Any, plain: type) -> bytes:
+    """``value`` pickled as its plain type, computed on first use and kept on the object."""
+    pickled: bytes | None = getattr(value, "_pickled", None)
+    if pickled is None:
+        pickled = value._pickled = pickle.dumps(plain(value), protocol=pickle.HIGHEST_PROTOCOL)
+    return pickled
+
+
 class Batch(list):  # type: ignore[type-arg]
     """A list of elements that Beam pickles whole, once.
 
@@ -53,10 +61,7 @@ class Batch(list):  # type: ignore[type-arg]
     __slots__ = ("_pickled",)
 
     def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        pickled: bytes | None = getattr(self, "_pickled", None)
-        if pickled is None:
-            pickled = self._pickled = pickle.dumps(list(self), protocol=pickle.HIGHEST_PROTOCOL)
-        return _unpickle_batch, (pickled,)
+        return _unpickle_batch, (_pickled_once(self, list),)
 
 
 def _unpickle_batch(pickled: bytes) -> Batch:
@@ -69,10 +74,7 @@ class Identities(dict):  # type: ignore[type-arg]
     __slots__ = ("_pickled",)
 
     def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        pickled: bytes | None = getattr(self, "_pickled", None)
-        if pickled is None:
-            pickled = self._pickled = pickle.dumps(dict(self), protocol=pickle.HIGHEST_PROTOCOL)
-        return _unpickle_identities, (pickled,)
+        return _unpickle_identities, (_pickled_once(self, dict),)
 
 
 def _unpickle_identities(pickled: bytes) -> Identities:
