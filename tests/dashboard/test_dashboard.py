@@ -148,6 +148,9 @@ def test_live_pages_reload_when_files_land(served: str, browser, demo_lake: Path
     table = pq.read_table(source)
     table = table.set_column(table.schema.get_field_index("account_id"), "account_id",
                              [["acct-live-test"] * table.num_rows])
+    # new keys, so the catalog's latest-version rule never prefers the original rows
+    table = table.set_column(table.schema.get_field_index("event_id"), "event_id",
+                             [[f"live-{e}" for e in table["event_id"].to_pylist()]])
     temporary = source.with_name("live-test.parquet.tmp")
     pq.write_table(table, temporary)
     temporary.rename(source.with_name("live-test.parquet"))
