@@ -76,3 +76,4 @@ def _summary(settings: Settings, counts: dict[str, int]) -> None:
         table.add_row(f"accounts in {stage.title()}", f"{accounts:,}")
     console.print(table)
     console.print(f"Query it: touchline sql \"select * from journeys limit 10\" --catalog {settings.catalog}")
+    console.print(f"See it:   touchline dashboard --lake {settings.lake}   (or --out report.html)")
