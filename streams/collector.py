@@ -18,12 +18,13 @@ import binascii
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from kafka import KafkaProducer
+from confluent_kafka import KafkaException, Producer
 
 from schemas import segment
 from schemas.touch import FieldError, TouchEvent, decode_json_object
@@ -76,7 +77,7 @@ def authenticate(header: str | None, keys: Mapping[str, str]) -> str | None:
 class Collector:
     """The aiohttp application and its producer."""
 
-    def __init__(self, producer: KafkaProducer, settings: Settings) -> None:
+    def __init__(self, producer: Producer, settings: Settings) -> None:
         self.producer = producer
         self.settings = settings
         self.keys = parse_write_keys(settings.write_keys)
@@ -94,16 +95,23 @@ class Collector:
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "accepted": self.accepted, "rejected": self.rejected})
 
-    async def _delivered(self, futures: list[Any]) -> None:
-        """Wait until the broker acknowledged every record (kafka-python calls back on its thread)."""
+    def _send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
+        """Produce one record; the future settles when the broker acknowledged it.
+
+        librdkafka calls back on the poller thread (:func:`serve`), hence ``call_soon_threadsafe``.
+        """
         loop = asyncio.get_running_loop()
-        waiting = []
-        for future in futures:
-            done = loop.create_future()
-            future.add_callback(lambda _, d=done: loop.call_soon_threadsafe(_settle, d, None))
-            future.add_errback(lambda e, d=done: loop.call_soon_threadsafe(_settle, d, e))
-            waiting.append(done)
-        await asyncio.gather(*waiting)
+        done: asyncio.Future[None] = loop.create_future()
+
+        def acknowledged(error: Any, _: Any) -> None:
+            loop.call_soon_threadsafe(_settle, done, KafkaException(error) if error else None)
+
+        while True:
+            try:
+                self.producer.produce(topic, key=key, value=value, on_delivery=acknowledged)
+                return done
+            except BufferError:  # the local queue is full: let deliveries drain
+                self.producer.poll(0.05)
 
     async def _handle(self, request: web.Request, messages: list[Any] | FieldError, raw: bytes,
                       source: str) -> web.Response:
@@ -120,14 +128,14 @@ class Collector:
                 else:
                     messages_errors.append((index, result))
         salt = salt_of(self.settings)
-        futures = [self.producer.send(topics.TOUCHES_RAW, key=touch_key(t.source, t.event_id),
-                                      value=dumps(pseudonymize(t.to_wire(), salt))) for t in accepted]
+        futures = [self._send(topics.TOUCHES_RAW, touch_key(t.source, t.event_id),
+                              dumps(pseudonymize(t.to_wire(), salt))) for t in accepted]
         for index, errors in messages_errors:
             # Coordinates of an HTTP dead letter: the path, the call's index, the receive time in µs.
             key, value = dead_letter(raw, errors, f"http:{request.path}", index,
                                      int(received.timestamp() * 1_000_000), int(received.timestamp() * 1000))
-            futures.append(self.producer.send(topics.TOUCHES_DLQ, key=key, value=value))
-        await self._delivered(futures)
+            futures.append(self._send(topics.TOUCHES_DLQ, key, value))
+        await asyncio.gather(*futures)
         self.accepted += len(accepted)
         self.rejected += len(messages_errors)
         if messages_errors:
@@ -181,13 +189,25 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
 
 def serve(bootstrap: str, settings: Settings) -> None:
     """Run the collector until interrupted."""
-    from streams.kafka_clients import create_topics, make_producer
+    from streams.fast_clients import fast_producer
+    from streams.kafka_clients import create_topics
 
     create_topics(bootstrap, [topics.TOUCHES_RAW, topics.TOUCHES_DLQ], 1, settings)
-    producer = make_producer(bootstrap, settings, linger_ms=2)
+    producer = fast_producer(bootstrap, settings, **{"linger.ms": 2})
+    stop = threading.Event()
+    poller = threading.Thread(target=_poll, args=(producer, stop), name="collector-deliveries", daemon=True)
+    poller.start()
     try:
         web.run_app(Collector(producer, settings).app(), host=settings.collector_host,
                     port=settings.collector_port, print=None)
     finally:
-        producer.close()
+        producer.flush(10)
+        stop.set()
+        poller.join(5)
+
+
+def _poll(producer: Producer, stop: threading.Event) -> None:
+    """Serve librdkafka's delivery callbacks until stopped."""
+    while not stop.is_set():
+        producer.poll(0.05)
 
