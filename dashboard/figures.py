@@ -26,7 +26,7 @@ def _figure(title: str, **layout: Any) -> go.Figure:
 
 def funnel(rows: Rows) -> go.Figure:
     """Accounts that reached each stage, and where they stand now."""
-    figure = _figure("Stage funnel: accounts that reached each stage", barmode="group")
+    figure = _figure("Stage funnel: accounts that reached each stage")
     stages = [stage.title() for stage, _, _ in rows]
     figure.add_trace(go.Funnel(y=stages, x=[reached for _, reached, _ in rows], name="reached",
                                marker={"color": [STAGE_COLOURS[s] for s, _, _ in rows]},

@@ -43,9 +43,13 @@ def _privacy(lake: Path) -> Path:
     return lake / "_privacy"
 
 
+def _suppression_file(lake: Path) -> Path:
+    return _privacy(lake) / "suppressed.json"
+
+
 def load_suppressions(lake: Path) -> Suppressions:
     """The suppression list (empty if nobody was forgotten)."""
-    path = _privacy(lake) / "suppressed.json"
+    path = _suppression_file(lake)
     return Suppressions(frozenset(json.loads(path.read_text())) if path.exists() else frozenset())
 
 
@@ -53,7 +57,7 @@ class SuppressionWatch:
     """The suppression list, re-read when its file changes (a stat per call)."""
 
     def __init__(self, lake: Path) -> None:
-        self.path = _privacy(lake) / "suppressed.json"
+        self.path = _suppression_file(lake)
         self.lake = lake
         self.stamp: int | None = None
         self.current = Suppressions()
@@ -98,7 +102,7 @@ def scrub_dead_letter(record: dict[str, Any], salt: str | None) -> dict[str, Any
 
 
 def _suppress(lake: Path, digests: set[str]) -> None:
-    path = _privacy(lake) / "suppressed.json"
+    path = _suppression_file(lake)
     path.parent.mkdir(parents=True, exist_ok=True)
     merged = sorted(set(load_suppressions(lake).digests) | digests)
     temporary = path.with_suffix(".tmp")

@@ -18,6 +18,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from streams.broker import free_port
+
 playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.integration
@@ -38,15 +40,9 @@ def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "lake"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(demo_lake: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([TOUCHLINE, "dashboard", "--lake", str(demo_lake), "--port", str(port)],
                               stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30

@@ -22,7 +22,7 @@ from __future__ import annotations
 import pickle
 import zlib
 from collections.abc import Iterable, Iterator
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
 from typing import Any
 
@@ -146,10 +146,10 @@ class DedupeTouches(beam.PTransform):
                 | "KeepFirst" >> beam.Map(_keep_first))
 
 
-def _earliest_identities(touches: list[Touch]) -> Identities:
+def _keep_earliest(pairs: Iterable[tuple[tuple[str | None, ...], Touch]]) -> Identities:
+    """The earliest touch of each identifier set among ``(identity, touch)`` pairs."""
     earliest = Identities()
-    for touch in touches:
-        identity = identity_of(touch)
+    for identity, touch in pairs:
         known = earliest.get(identity)
         if known is None or touch.order < known.order:
             earliest[identity] = touch
@@ -163,16 +163,10 @@ class _Earliest(beam.CombineFn):
         return Identities()
 
     def add_input(self, accumulator: Identities, touches: list[Touch]) -> Identities:
-        return self.merge_accumulators([accumulator, _earliest_identities(touches)])
+        return _keep_earliest(chain(accumulator.items(), ((identity_of(t), t) for t in touches)))
 
     def merge_accumulators(self, accumulators: Iterable[Identities]) -> Identities:
-        merged = Identities()
-        for accumulator in accumulators:
-            for identity, touch in accumulator.items():
-                known = merged.get(identity)
-                if known is None or touch.order < known.order:
-                    merged[identity] = touch
-        return merged
+        return _keep_earliest(chain.from_iterable(a.items() for a in accumulators))
 
     def extract_output(self, accumulator: Identities) -> Identities:
         return Identities(accounts_by_identity(accumulator.values()))
