@@ -10,11 +10,9 @@ pipeline has finished, so readers never see half a table. DirectRunner by defaul
 
 from __future__ import annotations
 
-import json
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,31 +25,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from sinks.tables import TABLES
 from streams.runtime import paused_gc
-from transforms.beam.backfill import (
-    DEAD_LETTERS,
-    Batch,
-    DedupeTouches,
-    ParseTouches,
-    ResolveAccounts,
-    StitchJourneys,
-)
+from transforms.beam.backfill import DEAD_LETTERS, DedupeTouches, ParseTouches, ResolveAccounts, StitchJourneys
+from transforms.beam.columns import days, pack, split, unpack, unpack_all
 from transforms.settings import JourneySettings
-from transforms.types import iso
-
-
-def _lake_row_to_wire(row: dict[str, Any]) -> str:
-    """A ``touches`` Parquet row back to its touch/1 JSON line."""
-    wire = {}
-    for name, value in row.items():
-        if value is None or name.startswith("_") or name == "event_date":
-            continue
-        if isinstance(value, datetime):
-            value = iso(value)
-        elif name in ("utm", "properties"):
-            value = json.loads(value)
-        wire[name] = value
-    return json.dumps(wire)
-
 
 BATCH_LINES = 20_000
 SPLIT_BYTES = 16 * 1024 * 1024
@@ -64,9 +40,9 @@ def _ranges(pattern: str) -> Iterator[tuple[str, int, int]]:
             yield match.path, start, min(start + SPLIT_BYTES, match.size_in_bytes)
 
 
-def _read_range(split: tuple[str, int, int]) -> Iterator[tuple[str, list[bytes]]]:
+def _read_range(split_range: tuple[str, int, int]) -> Iterator[tuple[str, list[bytes]]]:
     """The lines that start in [start, end), in batches; the line across ``start`` belongs to the range before."""
-    path, start, end = split
+    path, start, end = split_range
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         if start:
             handle.seek(start - 1)
@@ -85,21 +61,21 @@ def _read_range(split: tuple[str, int, int]) -> Iterator[tuple[str, list[bytes]]
             yield f"{path}:{start}:{number}", batch
 
 
-def _read_lake_file(path: str) -> Iterator[tuple[str, list[bytes]]]:
-    """A lake ``touches`` file as batches of touch/1 JSON lines."""
-    rows = pq.read_table(path).to_pylist()
-    for start in range(0, len(rows), BATCH_LINES):
-        yield f"{path}:{start}", [_lake_row_to_wire(row).encode() for row in rows[start:start + BATCH_LINES]]
+def _read_lake_file(path: str) -> bytes:
+    """A lake ``touches`` file as a packed batch (validated when it landed: read as it is)."""
+    schema = TABLES["touches"].schema
+    return pack(pq.read_table(path, columns=schema.names).cast(schema))
 
 
-def _rows_by_day(batch: tuple[str, list[dict[str, Any]]], table: str) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """A batch of records as the table's rows, one list per event date."""
-    spec = TABLES[table]
-    by_day: dict[str, Batch] = {}
-    for record in batch[1]:
-        day, row = spec.row(record, -1, 0)
-        by_day.setdefault(str(day), Batch()).append(row)
-    yield from by_day.items()
+def _dead_letter_table(named: tuple[str, list[dict[str, Any]]]) -> bytes:
+    spec = TABLES["dead_letters"]
+    return pack(pa.Table.from_pylist([spec.row(record, -1, 0)[1] for record in named[1]], schema=spec.schema))
+
+
+def _by_day(packed: bytes, table: str) -> Iterator[tuple[str, bytes]]:
+    rows = unpack(packed)
+    for day, part in split(rows, days(rows, TABLES[table].date_field)):
+        yield day, pack(part)
 
 
 class _WriteDay(beam.DoFn):
@@ -108,19 +84,19 @@ class _WriteDay(beam.DoFn):
     def __init__(self, root: str, table: str) -> None:
         self.root, self.table = root, table
 
-    def process(self, day_rows: tuple[str, Iterable[list[dict[str, Any]]]]) -> Iterable[int]:
-        day, parts = day_rows
-        rows = [row for part in parts for row in part]
+    def process(self, day_parts: tuple[str, Iterable[bytes]]) -> Iterable[int]:
+        day, parts = day_parts
+        rows = unpack_all(parts)
         directory = Path(self.root) / self.table / f"event_date={day}"
         directory.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist(rows, schema=TABLES[self.table].schema),
-                       directory / "part-backfill.parquet", compression="zstd")
-        yield len(rows)
+        pq.write_table(rows, directory / "part-backfill.parquet", compression="zstd")
+        yield rows.num_rows
 
 
 def _write(batches: beam.PCollection, root: str, table: str) -> beam.PCollection:
+    """Packed tables of ``table``'s schema → one Parquet file per event date."""
     return (batches
-            | f"RowsByDay[{table}]" >> beam.FlatMap(_rows_by_day, table)
+            | f"SplitByDay[{table}]" >> beam.FlatMap(_by_day, table)
             | f"GroupByDay[{table}]" >> beam.GroupByKey()
             | f"Write[{table}]" >> beam.ParDo(_WriteDay(root, table)))
 
@@ -148,22 +124,23 @@ def run(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay:
     with paused_gc(), beam.Pipeline(options=options) as pipeline:
         if replay:
             files = sorted(str(p) for p in (lake / "touches").glob("*/*.parquet"))
-            raw = (pipeline
-                   | "LakeTouchFiles" >> beam.Create(files)
-                   | "ReadLakeTouches" >> beam.FlatMap(_read_lake_file))
+            parsed = (pipeline
+                      | "LakeTouchFiles" >> beam.Create(files)
+                      | "ReadLakeTouches" >> beam.Map(_read_lake_file))
         else:
-            ranges = [split for pattern in inputs for split in _ranges(pattern)]
+            ranges = [split_range for pattern in inputs for split_range in _ranges(pattern)]
             raw = (pipeline
                    | "Ranges" >> beam.Create(ranges)
                    | "Reshuffle" >> beam.Reshuffle()  # spread the ranges over the workers
                    | "ReadLines" >> beam.FlatMap(_read_range))
-        parsed = raw | "ParseTouches" >> ParseTouches()
-        touches = parsed.touches | "DedupeTouches" >> DedupeTouches()  # (shard, touches)
-        resolved = touches | "ResolveAccounts" >> ResolveAccounts()  # [(account_id, Touch)]
-        journey_rows = resolved | "StitchJourneys" >> StitchJourneys(settings)
-        _write(journey_rows, str(staging), "journey_touches")
+            outputs = raw | "ParseTouches" >> ParseTouches(TABLES["touches"].schema)
+            parsed = outputs.touches
+            dead = outputs[DEAD_LETTERS] | "DeadLetterRows" >> beam.Map(_dead_letter_table)
+            _write(dead, str(staging), "dead_letters")
+        touches = parsed | "DedupeTouches" >> DedupeTouches()  # (shard, touches)
+        resolved = touches | "ResolveAccounts" >> ResolveAccounts()  # (account shard, touches)
+        journeys = resolved | "StitchJourneys" >> StitchJourneys(settings, TABLES["journey_touches"].schema)
+        _write(journeys, str(staging), "journey_touches")
         if not replay:
-            wire = touches | "ToWire" >> beam.Map(lambda pair: (f"{pair[0]:04d}", Batch(t.to_wire() for t in pair[1])))
-            _write(wire, str(staging), "touches")
-            _write(parsed[DEAD_LETTERS], str(staging), "dead_letters")
+            _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), str(staging), "touches")
     swap_in(lake, staging, ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"])

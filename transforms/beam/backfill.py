@@ -1,15 +1,17 @@
 """Beam transforms around the same pure functions the streaming stages and `touchline stitch` call.
 
-Elements are **batches** (lists of touches), not single touches: the Python SDK's cost per
-element and per shuffle dwarfs the work done on one touch, so each step handles thousands.
+Elements are **batches**, not single touches: the Python SDK's cost per element and per
+shuffle dwarfs the work done on one touch. A batch of touches is an Arrow table in the lake's
+``touches`` schema, passed between stages as Arrow IPC bytes (``transforms.beam.columns``).
 
-``ParseTouches`` validates batches of raw lines (dead letters to a tagged output);
-``DedupeTouches`` shuffles touches into ``shards`` by ``(source, event_id)`` and keeps the first
-of each key; ``ResolveAccounts`` builds the identity graph from the earliest touch of every
-distinct identifier set (one global step: the graph is one graph; the same components as from
-every touch) and assigns accounts through a side input; ``StitchJourneys`` shuffles by account
-and folds each journey with ``transforms.stitching.fold_journey``. The runner's I/O lives in
-``streams.backfill``.
+``ParseTouches`` validates batches of raw lines with ``parse_touch`` (dead letters to a tagged
+output); ``DedupeTouches`` shuffles touches into ``shards`` by ``(source, event_id)`` and keeps
+the first of each key in event-time order; ``ResolveAccounts`` builds the identity graph from
+the earliest touch of every distinct identifier set (one global step: the graph is one graph;
+the same components as from every touch) and assigns accounts through a side input;
+``StitchJourneys`` shuffles by account and folds each journey with
+``transforms.stitching.fold_journey`` into rows of the lake's ``journey_touches`` schema. The
+runner's I/O lives in ``streams.backfill``.
 
 EXAMPLES:
     touchline backfill --input 'touches/*.jsonl' --lake lake
@@ -22,59 +24,54 @@ from __future__ import annotations
 import pickle
 import zlib
 from collections.abc import Iterable, Iterator
-from itertools import chain, groupby
-from operator import itemgetter
+from itertools import groupby
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
 from apache_beam import pvalue
 
-from schemas.touch import TouchEvent, parse_touch, to_touch
+from schemas.touch import TouchEvent, parse_touch
 from schemas.vocabulary import IDENTITY_EVENTS
-from transforms.identity import accounts_by_identity, identity_of
+from transforms.beam.columns import (
+    IDENTITY_FIELDS,
+    VERSION,
+    first_of_each_event,
+    identities,
+    in_event_order,
+    pack,
+    split,
+    times,
+    touches_table,
+    unpack,
+    unpack_all,
+)
+from transforms.identity import accounts_by_identity
 from transforms.settings import JourneySettings
-from transforms.stitching import dedupe, fold_journey
+from transforms.stitching import fold_journey
 from transforms.types import Touch
 
 DEAD_LETTERS = "dead_letters"
+#: what identity resolution reads of a touch: its identifiers and its place in event-time order.
+IDENTITY_COLUMNS = [*IDENTITY_FIELDS, "occurred_at", "event_type", "source", "event_id"]
 SHARDS = 32
+ACCOUNT = "_account"  # the resolved account, a column the fold reads and drops
 
 
+class Identities(dict):  # type: ignore[type-arg]
+    """A dict that Beam pickles whole, once.
 
-def _pickled_once(value: Any, plain: type) -> bytes:
-    """``value`` pickled as its plain type, computed on first use and kept on the object."""
-    pickled: bytes | None = getattr(value, "_pickled", None)
-    if pickled is None:
-        pickled = value._pickled = pickle.dumps(plain(value), protocol=pickle.HIGHEST_PROTOCOL)
-    return pickled
-
-
-class Batch(list):  # type: ignore[type-arg]
-    """A list of elements that Beam pickles whole, once.
-
-    Beam's default coder encodes a plain list element by element in Python, and its counters
-    encode sampled outputs again to estimate their size: for a batch of thousands of touches
-    both cost more than the work. A batch is pickled in one call and keeps the bytes, so
-    every later encoding of the same (never mutated) batch is a copy.
+    Beam's counters encode sampled elements again to estimate their size; for a side input of
+    half a million identifier sets that costs more than the work. The pickle is kept.
     """
 
     __slots__ = ("_pickled",)
 
     def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        return _unpickle_batch, (_pickled_once(self, list),)
-
-
-def _unpickle_batch(pickled: bytes) -> Batch:
-    return Batch(pickle.loads(pickled))
-
-
-class Identities(dict):  # type: ignore[type-arg]
-    """A dict that Beam pickles whole, once (see :class:`Batch`)."""
-
-    __slots__ = ("_pickled",)
-
-    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        return _unpickle_identities, (_pickled_once(self, dict),)
+        pickled: bytes | None = getattr(self, "_pickled", None)
+        if pickled is None:
+            pickled = self._pickled = pickle.dumps(dict(self), protocol=pickle.HIGHEST_PROTOCOL)
+        return _unpickle_identities, (pickled,)
 
 
 def _unpickle_identities(pickled: bytes) -> Identities:
@@ -87,127 +84,158 @@ def shard_of(text: str, shards: int) -> int:
 
 
 class _Parse(beam.DoFn):
+    def __init__(self, schema: pa.Schema) -> None:
+        self.schema = schema
+
     def process(self, batch: tuple[str, list[bytes]]) -> Iterator[Any]:
         name, lines = batch
-        touches, dead = [], []
+        events, dead = [], []
         for line in lines:
             raw = line if isinstance(line, bytes) else line.encode()
             if not raw.strip():
                 continue
             event = parse_touch(raw)
             if isinstance(event, TouchEvent):
-                touches.append(to_touch(event))
+                events.append(event)
             else:
                 dead.append({"reason": "; ".join(str(e) for e in event),
                              "raw_text": raw.decode("utf-8", errors="replace")})
-        if touches:
-            yield Batch(touches)
+        if events:
+            yield pack(touches_table(events, self.schema))
         if dead:
-            yield pvalue.TaggedOutput(DEAD_LETTERS, (name, Batch(dead)))
+            yield pvalue.TaggedOutput(DEAD_LETTERS, (name, dead))
 
 
 class ParseTouches(beam.PTransform):
-    """(name, raw JSON lines) batches → lists of Touch; rejects to ``dead_letters`` as (name, dicts)."""
+    """(name, raw JSON lines) → packed ``touches`` tables; rejects to ``dead_letters`` as (name, dicts)."""
+
+    def __init__(self, schema: pa.Schema) -> None:
+        super().__init__()
+        self.schema = schema
 
     def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return batches | "Validate" >> beam.ParDo(_Parse()).with_outputs(DEAD_LETTERS, main="touches")
+        return batches | "Validate" >> beam.ParDo(_Parse(self.schema)).with_outputs(DEAD_LETTERS, main="touches")
 
 
-def _split(touches: list[Touch], key_of: Any, shards: int) -> Iterator[tuple[int, list[Any]]]:
-    parts: dict[int, Batch] = {}
-    for item in touches:
-        parts.setdefault(shard_of(key_of(item), shards), Batch()).append(item)
-    yield from parts.items()
+def _by_event(packed: bytes, shards: int) -> Iterator[tuple[int, bytes]]:
+    table = unpack(packed)
+    keys = [shard_of(f"{s}|{e}", shards) for s, e in zip(table["source"].to_pylist(),
+                                                          table["event_id"].to_pylist(), strict=True)]
+    for shard, part in split(table, keys):
+        yield shard, pack(part)
 
 
-def _flatten(pair: tuple[int, Iterable[list[Any]]]) -> tuple[int, list[Any]]:
+def _keep_first(pair: tuple[int, Iterable[bytes]]) -> tuple[int, bytes]:
     shard, parts = pair
-    return shard, Batch(item for part in parts for item in part)
-
-
-def _keep_first(pair: tuple[int, Iterable[list[Touch]]]) -> tuple[int, list[Touch]]:
-    shard, touches = _flatten(pair)
-    touches.sort(key=lambda t: t.order)  # the shuffle's order is arbitrary; event time is not
-    return shard, Batch(dedupe(touches))
+    return shard, pack(first_of_each_event(in_event_order(unpack_all(parts))))
 
 
 class DedupeTouches(beam.PTransform):
-    """Lists of Touch → (shard, the shard's touches, one per ``(source, event_id)``)."""
+    """Packed touches → (shard, the shard's touches in event-time order, one per ``(source, event_id)``)."""
 
     def __init__(self, shards: int = SHARDS) -> None:
         super().__init__()
         self.shards = shards
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
-        shards = self.shards
         return (batches
-                | "ShardByEvent" >> beam.FlatMap(_split, lambda t: f"{t.source}|{t.event_id}", shards)
+                | "ShardByEvent" >> beam.FlatMap(_by_event, self.shards)
                 | "GroupByShard" >> beam.GroupByKey()
                 | "KeepFirst" >> beam.Map(_keep_first))
 
 
-def _keep_earliest(pairs: Iterable[tuple[tuple[str | None, ...], Touch]]) -> Identities:
-    """The earliest touch of each identifier set among ``(identity, touch)`` pairs."""
-    earliest = Identities()
-    for identity, touch in pairs:
-        known = earliest.get(identity)
-        if known is None or touch.order < known.order:
-            earliest[identity] = touch
-    return earliest
+def _first_of_each_identity(shard_touches: tuple[int, bytes]) -> bytes:
+    """The first row of each distinct identifier set of a shard (in event-time order), what identity needs of it."""
+    table = unpack(shard_touches[1])
+    first: dict[tuple[str | None, ...], int] = {}
+    for row, identity in enumerate(identities(table)):
+        first.setdefault(identity, row)
+    return pack(table.select(IDENTITY_COLUMNS).take(pa.array(list(first.values()), pa.int64())))
 
 
-class _Earliest(beam.CombineFn):
-    """The earliest touch of each distinct identifier set, across every shard."""
-
-    def create_accumulator(self) -> Identities:
+def _accounts(parts: list[bytes]) -> Identities:
+    """The surviving account of each identifier set, from the earliest touch of each across all shards."""
+    table = in_event_order(unpack_all(parts)) if parts else None
+    if table is None:
         return Identities()
+    first: dict[tuple[str | None, ...], int] = {}
+    for row, identity in enumerate(identities(table)):
+        first.setdefault(identity, row)
+    rows = table.take(pa.array(list(first.values()), pa.int64()))
+    columns = zip(rows["event_id"].to_pylist(), rows["source"].to_pylist(), rows["event_type"].to_pylist(),
+                  times(rows["occurred_at"]), strict=True)
+    earliest = (Touch(event_id, source, event_type, occurred_at, *identity)
+                for identity, (event_id, source, event_type, occurred_at) in zip(first, columns, strict=True))
+    return Identities(accounts_by_identity(earliest))
 
-    def add_input(self, accumulator: Identities, touches: list[Touch]) -> Identities:
-        return _keep_earliest(chain(accumulator.items(), ((identity_of(t), t) for t in touches)))
 
-    def merge_accumulators(self, accumulators: Iterable[Identities]) -> Identities:
-        return _keep_earliest(chain.from_iterable(a.items() for a in accumulators))
-
-    def extract_output(self, accumulator: Identities) -> Identities:
-        return Identities(accounts_by_identity(accumulator.values()))
-
-
-def _assign(shard_touches: tuple[int, list[Touch]], accounts: dict[Any, str]) -> Batch:
-    return Batch((accounts[identity], touch) for touch in shard_touches[1]
-                 if touch.event_type not in IDENTITY_EVENTS and (identity := identity_of(touch)) in accounts)
+def _assign(shard_touches: tuple[int, bytes], accounts: dict[Any, str], shards: int) -> Iterator[tuple[int, bytes]]:
+    """A shard's journey touches with their accounts, split by the account's shard."""
+    table = unpack(shard_touches[1])
+    assigned = [None if kind in IDENTITY_EVENTS else accounts.get(identity)
+                for kind, identity in zip(table["event_type"].to_pylist(), identities(table), strict=True)]
+    table = table.append_column(ACCOUNT, pa.array(assigned, pa.string()))
+    table = table.filter(pa.array([account is not None for account in assigned], pa.bool_()))
+    keys = [shard_of(account, shards) for account in table[ACCOUNT].to_pylist()]
+    for shard, part in split(table, keys):
+        yield shard, pack(part)
 
 
 class ResolveAccounts(beam.PTransform):
-    """(shard, touches) → lists of (account_id, Touch) for the touches an identifier ties to an account."""
+    """(shard, touches) → (account shard, touches with their ``_account``), identity calls and strangers dropped."""
+
+    def __init__(self, shards: int = SHARDS) -> None:
+        super().__init__()
+        self.shards = shards
 
     def expand(self, shards: beam.PCollection) -> beam.PCollection:
         accounts = (shards
-                    | "TouchesOnly" >> beam.Map(itemgetter(1))
-                    | "BuildGraph" >> beam.CombineGlobally(_Earliest()))
-        return shards | "AssignAccount" >> beam.Map(_assign, accounts=pvalue.AsSingleton(accounts))
+                    | "IdentitySets" >> beam.Map(_first_of_each_identity)
+                    | "AllIdentitySets" >> beam.combiners.ToList()
+                    | "BuildGraph" >> beam.Map(_accounts))
+        return shards | "AssignAccount" >> beam.FlatMap(_assign, pvalue.AsSingleton(accounts), self.shards)
 
 
-def _fold_shard(pair: tuple[int, Iterable[list[tuple[str, Touch]]]],
-                settings: JourneySettings) -> tuple[str, Batch]:
-    shard, resolved = _flatten(pair)
-    resolved.sort(key=lambda item: (item[0], item[1].order))
-    rows = Batch()
-    for account_id, pairs in groupby(resolved, key=itemgetter(0)):
-        rows += [row.to_row() for row in fold_journey(account_id, (t for _, t in pairs), settings)[1]]
-    return f"{shard:04d}", rows
+#: journey_touches columns the fold computes; every other column is the touch's own.
+FOLDED = ("account_id", "journey_id", "cycle", "seq", "stage", "stage_before", "is_first_touch", "is_lead_touch",
+          "is_opportunity_touch", "is_close_touch", "is_reengagement", "lead_response_hours")
+
+
+def journey_table(touches: pa.Table, settings: JourneySettings, schema: pa.Schema) -> pa.Table:
+    """Fold each account's touches (sorted by account, then event time) into ``journey_touches`` rows."""
+    folded: dict[str, list[Any]] = {name: [] for name in FOLDED}
+    columns = zip(touches["event_id"].to_pylist(), touches["source"].to_pylist(),
+                  touches["event_type"].to_pylist(), times(touches["occurred_at"]), touches["team"].to_pylist(),
+                  strict=True)
+    light = (Touch(event_id, source, kind, at, team=team) for event_id, source, kind, at, team in columns)
+    for account_id, group in groupby(zip(touches[ACCOUNT].to_pylist(), light, strict=True), key=lambda p: p[0]):
+        for row in fold_journey(account_id, (touch for _, touch in group), settings)[1]:
+            for name, value in zip(FOLDED, (row.account_id, row.journey_id, row.cycle, row.seq, str(row.stage),
+                                            row.stage_before and str(row.stage_before), row.is_first_touch,
+                                            row.is_lead_touch, row.is_opportunity_touch, row.is_close_touch,
+                                            row.is_reengagement, row.lead_response_hours), strict=True):
+                folded[name].append(value)
+    count = touches.num_rows
+    own = {"touch_account_id": "account_id"}
+    return pa.Table.from_arrays(
+        [pa.array(folded[f.name], f.type) if f.name in folded
+         else pa.array([VERSION[f.name]] * count, f.type) if f.name in VERSION
+         else touches[own.get(f.name, f.name)].cast(f.type) for f in schema], schema=schema)
+
+
+def _fold_shard(pair: tuple[int, Iterable[bytes]], settings: JourneySettings, schema: pa.Schema) -> bytes:
+    return pack(journey_table(in_event_order(unpack_all(pair[1]), ACCOUNT), settings, schema))
 
 
 class StitchJourneys(beam.PTransform):
-    """Lists of (account_id, Touch) → (shard name, journey rows), folded per account in event-time order."""
+    """(account shard, touches) → packed ``journey_touches`` tables, folded per account in event-time order."""
 
-    def __init__(self, settings: JourneySettings, shards: int = SHARDS) -> None:
+    def __init__(self, settings: JourneySettings, schema: pa.Schema) -> None:
         super().__init__()
         self.settings = settings
-        self.shards = shards
+        self.schema = schema
 
     def expand(self, resolved: beam.PCollection) -> beam.PCollection:
-        settings, shards = self.settings, self.shards
         return (resolved
-                | "ShardByAccount" >> beam.FlatMap(_split, itemgetter(0), shards)
                 | "GroupByAccountShard" >> beam.GroupByKey()
-                | "FoldJourneys" >> beam.Map(_fold_shard, settings))
+                | "FoldJourneys" >> beam.Map(_fold_shard, self.settings, self.schema))

@@ -1,0 +1,139 @@
+"""Touch batches as Arrow tables, the element the backfill's stages pass each other.
+
+A batch travels between stages as the bytes of an Arrow IPC stream: Beam encodes bytes with
+one copy, and a stage reads them back without parsing. Inside a stage, work that Arrow does in
+C (sorting, filtering, taking rows) stays columnar; the rules that are Python (validation,
+identity, the fold) read only the columns they need, so a touch never becomes a dict of its
+twenty-odd fields between parsing and writing.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from itertools import groupby
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.touch import TouchEvent
+from transforms.types import EVENT_RANK
+
+#: identity_of's fields, in its order.
+IDENTITY_FIELDS = ("account_id", "anonymous_id", "user_id", "email", "crm_contact_id", "account_domain")
+#: The lake's version columns: a backfill writes every row once, as version (-1, 0).
+VERSION = {"_partition": -1, "_offset": 0}
+NO_DATE = "1970-01-01"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def pack(table: pa.Table) -> bytes:
+    """A table as the bytes of an Arrow IPC stream."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+def unpack(data: bytes) -> pa.Table:
+    """The table :func:`pack` wrote (zero-copy over ``data``)."""
+    return pa.ipc.open_stream(data).read_all()
+
+
+def unpack_all(parts: Iterable[bytes]) -> pa.Table:
+    """The tables of several packed batches as one table."""
+    return pa.concat_tables([unpack(part) for part in parts])
+
+
+def _fields_holding(predicate: typing.Callable[[Any], bool]) -> frozenset[str]:
+    """The touch/1 fields whose type (or a member of its union) satisfies ``predicate``."""
+    return frozenset(name for name, info in TouchEvent.model_fields.items()
+                     if any(predicate(kind) for kind in (info.annotation, *typing.get_args(info.annotation))))
+
+
+ENUM_FIELDS = _fields_holding(lambda kind: isinstance(kind, type) and issubclass(kind, Enum))
+JSON_FIELDS = _fields_holding(lambda kind: typing.get_origin(kind) is dict)  # stored as JSON text
+
+
+def _json_text(event: TouchEvent, name: str) -> str | None:
+    """A JSON-object field as the lake stores it: the wire JSON (``to_wire``), keys sorted."""
+    value = event.__dict__[name]
+    if value is None:
+        return None
+    try:
+        return json.dumps(value, sort_keys=True, allow_nan=False)
+    except ValueError:  # NaN or infinity inside: the wire form writes them as null
+        return json.dumps(event.model_dump(mode="json", include={name})[name], sort_keys=True)
+
+
+def touches_table(events: Sequence[TouchEvent], schema: pa.Schema) -> pa.Table:
+    """Validated touches as rows of the lake's ``touches`` table, as the sink writes them."""
+    values = [event.__dict__ for event in events]
+    columns = []
+    for field in schema:
+        name = field.name
+        if name in VERSION:
+            column: list[Any] = [VERSION[name]] * len(events)
+        elif name in ENUM_FIELDS:
+            column = [None if (v := row[name]) is None else v._value_ for row in values]
+        elif name in JSON_FIELDS:
+            column = [_json_text(event, name) for event in events]
+        else:
+            column = [row[name] for row in values]
+        columns.append(pa.array(column, field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def times(column: pa.ChunkedArray) -> list[datetime | None]:
+    """A UTC timestamp column as aware datetimes (pyarrow's own conversion is ~6x slower)."""
+    micros = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
+    return [None if m is None else _EPOCH + timedelta(microseconds=m) for m in micros]
+
+
+def identities(table: pa.Table) -> list[tuple[str | None, ...]]:
+    """Each row's ``identity_of``."""
+    return list(zip(*(table[name].to_pylist() for name in IDENTITY_FIELDS), strict=True))
+
+
+def in_event_order(table: pa.Table, *first: str) -> pa.Table:
+    """Rows sorted by ``first`` columns, then by the touch order (time, process rank, source, id)."""
+    ranks = pa.array([EVENT_RANK[kind] for kind in table["event_type"].to_pylist()], pa.int8())
+    keys = [*first, "occurred_at", "_rank", "source", "event_id"]
+    ranked = table.append_column("_rank", ranks)
+    return ranked.sort_by([(key, "ascending") for key in keys]).drop_columns(["_rank"])
+
+
+def first_of_each_event(table: pa.Table) -> pa.Table:
+    """The first row of each ``(source, event_id)``, in the table's order."""
+    seen: set[tuple[str, str]] = set()
+    keep = []
+    for key in zip(table["source"].to_pylist(), table["event_id"].to_pylist(), strict=True):
+        keep.append(key not in seen)
+        seen.add(key)
+    return table.filter(pa.array(keep, pa.bool_()))
+
+
+def split(table: pa.Table, keys: Sequence[Any]) -> Iterator[tuple[Any, pa.Table]]:
+    """The table's rows grouped by ``keys`` (one key per row), one table per key.
+
+    One ``take`` sorts the rows by key; each group is then a zero-copy slice.
+    """
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    rows = table.take(pa.array(order, pa.int64()))
+    start = 0
+    for key, group in groupby(keys[index] for index in order):
+        length = sum(1 for _ in group)
+        yield key, rows.slice(start, length)
+        start += length
+
+
+def days(table: pa.Table, field: str | None) -> list[str]:
+    """The ``event_date`` partition of each row: the UTC date of ``field``."""
+    if field is None:
+        return [NO_DATE] * table.num_rows
+    text = pc.strftime(table[field], format="%Y-%m-%d").to_pylist()
+    return [day or NO_DATE for day in text]
