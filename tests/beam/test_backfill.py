@@ -74,7 +74,7 @@ def every_column(lake, table):
     """Every row of a table, every column but the version, as sorted tuples."""
     pattern = str(lake / table / "*" / "*.parquet")
     return sorted(duckdb.connect().execute(
-        f"select * exclude (_partition, _offset) from read_parquet(?, hive_partitioning = true)", [pattern]
+        "select * exclude (_partition, _offset) from read_parquet(?, hive_partitioning = true)", [pattern]
     ).fetchall(), key=repr)
 
 
