@@ -16,7 +16,8 @@ from transforms.beam.columns import days, first_of_each_event, in_event_order, p
 
 SPEC = TABLES["touches"]
 ids = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12)
-moments = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1),
+# hypothesis takes naive bounds and adds the zones itself
+moments = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1),  # noqa: DTZ001
                        timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-7))]))
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),  # NaN and infinity too
