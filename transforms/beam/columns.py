@@ -13,7 +13,6 @@ import json
 import typing
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 from itertools import groupby
 from typing import Any
 
@@ -49,14 +48,11 @@ def unpack_all(parts: Iterable[bytes]) -> pa.Table:
     return pa.concat_tables([unpack(part) for part in parts])
 
 
-def _fields_holding(predicate: typing.Callable[[Any], bool]) -> frozenset[str]:
-    """The touch/1 fields whose type (or a member of its union) satisfies ``predicate``."""
-    return frozenset(name for name, info in TouchEvent.model_fields.items()
-                     if any(predicate(kind) for kind in (info.annotation, *typing.get_args(info.annotation))))
-
-
-ENUM_FIELDS = _fields_holding(lambda kind: isinstance(kind, type) and issubclass(kind, Enum))
-JSON_FIELDS = _fields_holding(lambda kind: typing.get_origin(kind) is dict)  # stored as JSON text
+#: A validated TouchEvent's ``__dict__`` holds every field, in declaration order.
+FIELDS = tuple(TouchEvent.model_fields)
+#: Fields the lake stores as JSON text.
+JSON_FIELDS = frozenset(name for name, info in TouchEvent.model_fields.items()
+                        if any(typing.get_origin(kind) is dict for kind in typing.get_args(info.annotation)))
 
 
 def _json_text(event: TouchEvent, name: str) -> str | None:
@@ -71,21 +67,24 @@ def _json_text(event: TouchEvent, name: str) -> str | None:
 
 
 def touches_table(events: Sequence[TouchEvent], schema: pa.Schema) -> pa.Table:
-    """Validated touches as rows of the lake's ``touches`` table, as the sink writes them."""
-    values = [event.__dict__ for event in events]
-    columns = []
+    """Validated touches as rows of the lake's ``touches`` table, as the sink writes them.
+
+    Enum members go to Arrow as they are (they are ``str``); JSON objects become sorted JSON text.
+    """
+    if not events:
+        return schema.empty_table()
+    columns = dict(zip(FIELDS, zip(*(event.__dict__.values() for event in events), strict=True), strict=True))
+    arrays = []
     for field in schema:
         name = field.name
         if name in VERSION:
-            column: list[Any] = [VERSION[name]] * len(events)
-        elif name in ENUM_FIELDS:
-            column = [None if (v := row[name]) is None else v._value_ for row in values]
+            column: Sequence[Any] = [VERSION[name]] * len(events)
         elif name in JSON_FIELDS:
             column = [_json_text(event, name) for event in events]
         else:
-            column = [row[name] for row in values]
-        columns.append(pa.array(column, field.type))
-    return pa.Table.from_arrays(columns, schema=schema)
+            column = columns[name]
+        arrays.append(pa.array(column, field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def times(column: pa.ChunkedArray) -> list[datetime | None]:
