@@ -25,7 +25,15 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from sinks.tables import TABLES
 from streams.runtime import paused_gc
-from transforms.beam.backfill import DEAD_LETTERS, DedupeTouches, ParseTouches, ResolveAccounts, StitchJourneys
+from transforms.beam.backfill import (
+    DEAD_LETTERS,
+    SHARDS,
+    DedupeTouches,
+    ParseTouches,
+    ResolveAccounts,
+    StitchJourneys,
+    shard_of,
+)
 from transforms.beam.columns import days, pack, split, unpack, unpack_all
 from transforms.settings import JourneySettings
 
@@ -72,33 +80,34 @@ def _dead_letter_table(named: tuple[str, list[dict[str, Any]]]) -> bytes:
     return pack(pa.Table.from_pylist([spec.row(record, -1, 0)[1] for record in named[1]], schema=spec.schema))
 
 
-def _by_day(packed: bytes, table: str) -> Iterator[tuple[str, bytes]]:
+def _by_writer(packed: bytes, table: str, writers: int) -> Iterator[tuple[int, bytes]]:
+    """A batch's rows by the writer of their event date (each date has one writer, so one file)."""
     rows = unpack(packed)
-    for day, part in split(rows, days(rows, TABLES[table].date_field)):
-        yield day, pack(part)
+    for writer, part in split(rows, [shard_of(day, writers) for day in days(rows, TABLES[table].date_field)]):
+        yield writer, pack(part)
 
 
-class _WriteDay(beam.DoFn):
-    """Writes one event date of one table: a Parquet file in the lake's schema."""
+class _WriteDays(beam.DoFn):
+    """Writes the event dates of one writer: a Parquet file in the lake's schema per date."""
 
     def __init__(self, root: str, table: str) -> None:
         self.root, self.table = root, table
 
-    def process(self, day_parts: tuple[str, Iterable[bytes]]) -> Iterable[int]:
-        day, parts = day_parts
-        rows = unpack_all(parts)
-        directory = Path(self.root) / self.table / f"event_date={day}"
-        directory.mkdir(parents=True, exist_ok=True)
-        pq.write_table(rows, directory / "part-backfill.parquet", compression="zstd")
+    def process(self, writer_parts: tuple[int, Iterable[bytes]]) -> Iterable[int]:
+        rows = unpack_all(writer_parts[1])
+        for day, part in split(rows, days(rows, TABLES[self.table].date_field)):
+            directory = Path(self.root) / self.table / f"event_date={day}"
+            directory.mkdir(parents=True, exist_ok=True)
+            pq.write_table(part, directory / "part-backfill.parquet", compression="zstd")
         yield rows.num_rows
 
 
-def _write(batches: beam.PCollection, root: str, table: str) -> beam.PCollection:
+def _write(batches: beam.PCollection, root: str, table: str, writers: int = SHARDS) -> beam.PCollection:
     """Packed tables of ``table``'s schema → one Parquet file per event date."""
     return (batches
-            | f"SplitByDay[{table}]" >> beam.FlatMap(_by_day, table)
-            | f"GroupByDay[{table}]" >> beam.GroupByKey()
-            | f"Write[{table}]" >> beam.ParDo(_WriteDay(root, table)))
+            | f"SplitByDay[{table}]" >> beam.FlatMap(_by_writer, table, writers)
+            | f"GroupByWriter[{table}]" >> beam.GroupByKey()
+            | f"Write[{table}]" >> beam.ParDo(_WriteDays(root, table)))
 
 
 def swap_in(lake: Path, staging: Path, tables: Sequence[str]) -> None:
