@@ -24,7 +24,8 @@ from __future__ import annotations
 import pickle
 import zlib
 from collections.abc import Iterable, Iterator
-from itertools import groupby
+from itertools import groupby, repeat
+from operator import itemgetter
 from typing import Any
 
 import apache_beam as beam
@@ -49,7 +50,7 @@ from transforms.beam.columns import (
 from transforms.identity import accounts_by_identity
 from transforms.settings import JourneySettings
 from transforms.stitching import fold_journey
-from transforms.types import Touch
+from transforms.types import JourneyTouch, Touch
 
 DEAD_LETTERS = "dead_letters"
 #: what identity resolution reads of a touch: its identifiers and its place in event-time order.
@@ -196,31 +197,27 @@ class ResolveAccounts(beam.PTransform):
         return shards | "AssignAccount" >> beam.FlatMap(_assign, pvalue.AsSingleton(accounts), self.shards)
 
 
-#: journey_touches columns the fold computes; every other column is the touch's own.
+#: journey_touches columns the fold computes (named as in JourneyTouch); every other column is the touch's own.
 FOLDED = ("account_id", "journey_id", "cycle", "seq", "stage", "stage_before", "is_first_touch", "is_lead_touch",
           "is_opportunity_touch", "is_close_touch", "is_reengagement", "lead_response_hours")
+OWN = {"touch_account_id": "account_id"}  # journey column -> touches column, where the names differ
 
 
 def journey_table(touches: pa.Table, settings: JourneySettings, schema: pa.Schema) -> pa.Table:
     """Fold each account's touches (sorted by account, then event time) into ``journey_touches`` rows."""
-    folded: dict[str, list[Any]] = {name: [] for name in FOLDED}
-    columns = zip(touches["event_id"].to_pylist(), touches["source"].to_pylist(),
-                  touches["event_type"].to_pylist(), times(touches["occurred_at"]), touches["team"].to_pylist(),
-                  strict=True)
-    light = (Touch(event_id, source, kind, at, team=team) for event_id, source, kind, at, team in columns)
-    for account_id, group in groupby(zip(touches[ACCOUNT].to_pylist(), light, strict=True), key=lambda p: p[0]):
-        for row in fold_journey(account_id, (touch for _, touch in group), settings)[1]:
-            for name, value in zip(FOLDED, (row.account_id, row.journey_id, row.cycle, row.seq, str(row.stage),
-                                            row.stage_before and str(row.stage_before), row.is_first_touch,
-                                            row.is_lead_touch, row.is_opportunity_touch, row.is_close_touch,
-                                            row.is_reengagement, row.lead_response_hours), strict=True):
-                folded[name].append(value)
-    count = touches.num_rows
-    own = {"touch_account_id": "account_id"}
+    if not touches.num_rows:
+        return schema.empty_table()
+    light = map(Touch, touches["event_id"].to_pylist(), touches["source"].to_pylist(),
+                touches["event_type"].to_pylist(), times(touches["occurred_at"]),
+                *[repeat(None)] * (Touch._fields.index("team") - 4), touches["team"].to_pylist())
+    rows: list[JourneyTouch] = []
+    for account_id, group in groupby(zip(touches[ACCOUNT].to_pylist(), light, strict=True), key=itemgetter(0)):
+        rows += fold_journey(account_id, map(itemgetter(1), group), settings)[1]
+    folded = dict(zip(JourneyTouch._fields, zip(*rows, strict=True), strict=True))
     return pa.Table.from_arrays(
-        [pa.array(folded[f.name], f.type) if f.name in folded
-         else pa.array([VERSION[f.name]] * count, f.type) if f.name in VERSION
-         else touches[own.get(f.name, f.name)].cast(f.type) for f in schema], schema=schema)
+        [pa.array(folded[f.name], f.type) if f.name in FOLDED
+         else pa.array([VERSION[f.name]] * touches.num_rows, f.type) if f.name in VERSION
+         else touches[OWN.get(f.name, f.name)] for f in schema], schema=schema)
 
 
 def _fold_shard(pair: tuple[int, Iterable[bytes]], settings: JourneySettings, schema: pa.Schema) -> bytes:
