@@ -32,7 +32,6 @@ from transforms.beam.backfill import (
     ParseTouches,
     ResolveAccounts,
     StitchJourneys,
-    shard_of,
 )
 from transforms.beam.columns import days, pack, split, unpack, unpack_all
 from transforms.settings import JourneySettings
@@ -80,11 +79,12 @@ def _dead_letter_table(named: tuple[str, list[dict[str, Any]]]) -> bytes:
     return pack(pa.Table.from_pylist([spec.row(record, -1, 0)[1] for record in named[1]], schema=spec.schema))
 
 
-def _by_writer(packed: bytes, table: str, writers: int) -> Iterator[tuple[int, bytes]]:
+@paused_gc()
+def _by_writer(packed: bytes, table: str, writers: int) -> list[tuple[int, bytes]]:
     """A batch's rows by the writer of their event date (each date has one writer, so one file)."""
     rows = unpack(packed)
-    for writer, part in split(rows, [shard_of(day, writers) for day in days(rows, TABLES[table].date_field)]):
-        yield writer, pack(part)
+    dates = days(rows, TABLES[table].date_field).cast(pa.int32()).to_numpy()
+    return [(writer, pack(part)) for writer, part in split(rows, pa.array(dates % writers))]
 
 
 class _WriteDays(beam.DoFn):
@@ -93,13 +93,14 @@ class _WriteDays(beam.DoFn):
     def __init__(self, root: str, table: str) -> None:
         self.root, self.table = root, table
 
-    def process(self, writer_parts: tuple[int, Iterable[bytes]]) -> Iterable[int]:
+    @paused_gc()
+    def process(self, writer_parts: tuple[int, Iterable[bytes]]) -> list[int]:
         rows = unpack_all(writer_parts[1])
         for day, part in split(rows, days(rows, TABLES[self.table].date_field)):
-            directory = Path(self.root) / self.table / f"event_date={day}"
+            directory = Path(self.root) / self.table / f"event_date={day.isoformat()}"
             directory.mkdir(parents=True, exist_ok=True)
             pq.write_table(part, directory / "part-backfill.parquet", compression="zstd")
-        yield rows.num_rows
+        return [rows.num_rows]
 
 
 def _write(batches: beam.PCollection, root: str, table: str, writers: int = SHARDS) -> beam.PCollection:

@@ -23,21 +23,25 @@ from __future__ import annotations
 
 import pickle
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from itertools import groupby, repeat
 from operator import itemgetter
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from apache_beam import pvalue
 
 from schemas.touch import TouchEvent, parse_touch
 from schemas.vocabulary import IDENTITY_EVENTS
+from streams.runtime import paused_gc
 from transforms.beam.columns import (
     IDENTITY_FIELDS,
     VERSION,
     first_of_each_event,
+    first_rows,
     identities,
     in_event_order,
     pack,
@@ -88,7 +92,8 @@ class _Parse(beam.DoFn):
     def __init__(self, schema: pa.Schema) -> None:
         self.schema = schema
 
-    def process(self, batch: tuple[str, list[bytes]]) -> Iterator[Any]:
+    @paused_gc()
+    def process(self, batch: tuple[str, list[bytes]]) -> list[Any]:
         name, lines = batch
         events, dead = [], []
         for line in lines:
@@ -101,10 +106,10 @@ class _Parse(beam.DoFn):
             else:
                 dead.append({"reason": "; ".join(str(e) for e in event),
                              "raw_text": raw.decode("utf-8", errors="replace")})
-        if events:
-            yield pack(touches_table(events, self.schema))
+        outputs: list[Any] = [pack(touches_table(events, self.schema))] if events else []
         if dead:
-            yield pvalue.TaggedOutput(DEAD_LETTERS, (name, dead))
+            outputs.append(pvalue.TaggedOutput(DEAD_LETTERS, (name, dead)))
+        return outputs
 
 
 class ParseTouches(beam.PTransform):
@@ -118,14 +123,15 @@ class ParseTouches(beam.PTransform):
         return batches | "Validate" >> beam.ParDo(_Parse(self.schema)).with_outputs(DEAD_LETTERS, main="touches")
 
 
-def _by_event(packed: bytes, shards: int) -> Iterator[tuple[int, bytes]]:
+@paused_gc()
+def _by_event(packed: bytes, shards: int) -> list[tuple[int, bytes]]:
     table = unpack(packed)
     keys = [shard_of(f"{s}|{e}", shards) for s, e in zip(table["source"].to_pylist(),
                                                           table["event_id"].to_pylist(), strict=True)]
-    for shard, part in split(table, keys):
-        yield shard, pack(part)
+    return [(shard, pack(part)) for shard, part in split(table, keys)]
 
 
+@paused_gc()
 def _keep_first(pair: tuple[int, Iterable[bytes]]) -> tuple[int, bytes]:
     shard, parts = pair
     return shard, pack(first_of_each_event(in_event_order(unpack_all(parts))))
@@ -145,41 +151,39 @@ class DedupeTouches(beam.PTransform):
                 | "KeepFirst" >> beam.Map(_keep_first))
 
 
+@paused_gc()
 def _first_of_each_identity(shard_touches: tuple[int, bytes]) -> bytes:
     """The first row of each distinct identifier set of a shard (in event-time order), what identity needs of it."""
-    table = unpack(shard_touches[1])
-    first: dict[tuple[str | None, ...], int] = {}
-    for row, identity in enumerate(identities(table)):
-        first.setdefault(identity, row)
-    return pack(table.select(IDENTITY_COLUMNS).take(pa.array(list(first.values()), pa.int64())))
+    return pack(first_rows(unpack(shard_touches[1]).select(IDENTITY_COLUMNS), IDENTITY_FIELDS))
 
 
+@paused_gc()
 def _accounts(parts: list[bytes]) -> Identities:
     """The surviving account of each identifier set, from the earliest touch of each across all shards."""
-    table = in_event_order(unpack_all(parts)) if parts else None
-    if table is None:
+    if not parts:
         return Identities()
-    first: dict[tuple[str | None, ...], int] = {}
-    for row, identity in enumerate(identities(table)):
-        first.setdefault(identity, row)
-    rows = table.take(pa.array(list(first.values()), pa.int64()))
-    columns = zip(rows["event_id"].to_pylist(), rows["source"].to_pylist(), rows["event_type"].to_pylist(),
-                  times(rows["occurred_at"]), strict=True)
-    earliest = (Touch(event_id, source, event_type, occurred_at, *identity)
-                for identity, (event_id, source, event_type, occurred_at) in zip(first, columns, strict=True))
+    rows = first_rows(in_event_order(unpack_all(parts)), IDENTITY_FIELDS)
+    earliest = map(Touch, rows["event_id"].to_pylist(), rows["source"].to_pylist(), rows["event_type"].to_pylist(),
+                   times(rows["occurred_at"]), *(rows[name].to_pylist() for name in IDENTITY_FIELDS))
     return Identities(accounts_by_identity(earliest))
 
 
-def _assign(shard_touches: tuple[int, bytes], accounts: dict[Any, str], shards: int) -> Iterator[tuple[int, bytes]]:
+@paused_gc()
+def _assign(shard_touches: tuple[int, bytes], accounts: dict[Any, str], shards: int) -> list[tuple[int, bytes]]:
     """A shard's journey touches with their accounts, split by the account's shard."""
     table = unpack(shard_touches[1])
     assigned = [None if kind in IDENTITY_EVENTS else accounts.get(identity)
                 for kind, identity in zip(table["event_type"].to_pylist(), identities(table), strict=True)]
     table = table.append_column(ACCOUNT, pa.array(assigned, pa.string()))
-    table = table.filter(pa.array([account is not None for account in assigned], pa.bool_()))
-    keys = [shard_of(account, shards) for account in table[ACCOUNT].to_pylist()]
-    for shard, part in split(table, keys):
-        yield shard, pack(part)
+    table = table.filter(pc.is_valid(table[ACCOUNT]))
+    return [(shard, pack(part)) for shard, part in split(table, shards_of(table[ACCOUNT], shards))]
+
+
+def shards_of(keys: pa.ChunkedArray, shards: int) -> pa.Array:
+    """:func:`shard_of` each key, computed once per distinct key."""
+    encoded = keys.combine_chunks().dictionary_encode()
+    of_each = np.array([shard_of(key, shards) for key in encoded.dictionary.to_pylist()], np.int64)
+    return pa.array(of_each[encoded.indices.to_numpy(zero_copy_only=False)])
 
 
 class ResolveAccounts(beam.PTransform):
@@ -220,6 +224,7 @@ def journey_table(touches: pa.Table, settings: JourneySettings, schema: pa.Schem
          else touches[OWN.get(f.name, f.name)] for f in schema], schema=schema)
 
 
+@paused_gc()
 def _fold_shard(pair: tuple[int, Iterable[bytes]], settings: JourneySettings, schema: pa.Schema) -> bytes:
     return pack(journey_table(in_event_order(unpack_all(pair[1]), ACCOUNT), settings, schema))
 

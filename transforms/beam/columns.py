@@ -13,9 +13,9 @@ import json
 import typing
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,14 +26,16 @@ from transforms.types import EVENT_RANK
 IDENTITY_FIELDS = ("account_id", "anonymous_id", "user_id", "email", "crm_contact_id", "account_domain")
 #: The lake's version columns: a backfill writes every row once, as version (-1, 0).
 VERSION = {"_partition": -1, "_offset": 0}
-NO_DATE = "1970-01-01"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+_IPC = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
 def pack(table: pa.Table) -> bytes:
     """A table as the bytes of an Arrow IPC stream."""
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    with pa.ipc.new_stream(sink, table.schema, options=_IPC) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue())
 
@@ -106,33 +108,35 @@ def in_event_order(table: pa.Table, *first: str) -> pa.Table:
     return ranked.sort_by([(key, "ascending") for key in keys]).drop_columns(["_rank"])
 
 
+def first_rows(table: pa.Table, keys: Sequence[str]) -> pa.Table:
+    """The first row of each distinct combination of ``keys`` (nulls alike), in the table's order."""
+    numbered = table.select(list(keys)).append_column("_row", pa.array(np.arange(table.num_rows)))
+    first = numbered.group_by(list(keys), use_threads=False).aggregate([("_row", "min")])["_row_min"]
+    return table.take(pa.array(np.sort(first.to_numpy())))
+
+
 def first_of_each_event(table: pa.Table) -> pa.Table:
     """The first row of each ``(source, event_id)``, in the table's order."""
-    seen: set[tuple[str, str]] = set()
-    keep = []
-    for key in zip(table["source"].to_pylist(), table["event_id"].to_pylist(), strict=True):
-        keep.append(key not in seen)
-        seen.add(key)
-    return table.filter(pa.array(keep, pa.bool_()))
+    return first_rows(table, ["source", "event_id"])
 
 
-def split(table: pa.Table, keys: Sequence[Any]) -> Iterator[tuple[Any, pa.Table]]:
+def split(table: pa.Table, keys: pa.Array | Sequence[Any]) -> Iterator[tuple[Any, pa.Table]]:
     """The table's rows grouped by ``keys`` (one key per row), one table per key.
 
     One ``take`` sorts the rows by key; each group is then a zero-copy slice.
     """
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    rows = table.take(pa.array(order, pa.int64()))
+    encoded = (keys if isinstance(keys, pa.Array) else pa.array(keys)).dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    rows = table.take(pa.array(np.argsort(codes, kind="stable")))
     start = 0
-    for key, group in groupby(keys[index] for index in order):
-        length = sum(1 for _ in group)
+    for key, length in zip(encoded.dictionary.to_pylist(), np.bincount(codes, minlength=len(encoded.dictionary)),
+                           strict=True):
         yield key, rows.slice(start, length)
         start += length
 
 
-def days(table: pa.Table, field: str | None) -> list[str]:
-    """The ``event_date`` partition of each row: the UTC date of ``field``."""
+def days(table: pa.Table, field: str | None) -> pa.Array:
+    """The ``event_date`` partition of each row: the UTC date of ``field`` (1970-01-01 if it has none)."""
     if field is None:
-        return [NO_DATE] * table.num_rows
-    text = pc.strftime(table[field], format="%Y-%m-%d").to_pylist()
-    return [day or NO_DATE for day in text]
+        return pa.array([0] * table.num_rows, pa.int32()).cast(pa.date32())
+    return pc.fill_null(pc.cast(table[field], pa.date32()), pa.scalar(0, pa.int32()).cast(pa.date32())).combine_chunks()
