@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sinks.tables import Table
+from sinks.tables import FEW_VALUES, Table
 
 _PART = re.compile(r"^part-(?P<topic>.+)-(?P<partition>\d+)-(?P<first>\d{12})-(?P<last>\d{12})\.parquet$")
 
@@ -35,7 +35,8 @@ def write_atomically(path: Path, table: pa.Table) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        pq.write_table(table, temporary, compression="zstd")
+        pq.write_table(table, temporary, compression="zstd",
+                       use_dictionary=[name for name in table.column_names if name in FEW_VALUES])
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from sinks.lake import write_atomically
 from sinks.tables import TABLES
 from streams.runtime import paused_gc
 from transforms.beam.backfill import (
@@ -97,9 +98,8 @@ class _WriteDays(beam.DoFn):
     def process(self, writer_parts: tuple[int, Iterable[bytes]]) -> list[int]:
         rows = unpack_all(writer_parts[1])
         for day, part in split(rows, days(rows, TABLES[self.table].date_field)):
-            directory = Path(self.root) / self.table / f"event_date={day.isoformat()}"
-            directory.mkdir(parents=True, exist_ok=True)
-            pq.write_table(part, directory / "part-backfill.parquet", compression="zstd")
+            write_atomically(Path(self.root) / self.table / f"event_date={day.isoformat()}" / "part-backfill.parquet",
+                             part)
         return [rows.num_rows]
 
 
