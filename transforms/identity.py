@@ -260,6 +260,7 @@ class Components(NamedTuple):
 
     ordered: list[Touch]  # event-time order
     touch_nodes: list[int]
+    heads: dict[tuple[str | None, ...], int]  # each distinct identifier set -> its head node (or -1)
     labels: list[int]
     oldest: dict[int, tuple[datetime, str]]  # component -> (first seen, surviving account)
     accounts: dict[int, tuple[datetime, str]]  # account node -> (first seen, account id)
@@ -309,18 +310,15 @@ def components(touches: Iterable[Touch]) -> Components:
         label = labels[node_id]
         if label not in oldest or seen < oldest[label]:
             oldest[label] = seen
-    return Components(ordered, touch_nodes, labels, oldest, accounts)
+    return Components(ordered, touch_nodes, first_node, labels, oldest, accounts)
 
 
 def accounts_by_identity(touches: Iterable[Touch]) -> dict[tuple[str | None, ...], str]:
     """The surviving account of each distinct identifier set (for runners that assign accounts apart)."""
     found = components(touches)
-    accounts = {}
-    for touch, node_id in zip(found.ordered, found.touch_nodes, strict=True):
-        account = found.account(node_id)
-        if account is not None:
-            accounts[identity_of(touch)] = account
-    return accounts
+    labels, oldest = found.labels, found.oldest
+    return {identity: survivor[1] for identity, head in found.heads.items()
+            if head >= 0 and (survivor := oldest.get(labels[head])) is not None}
 
 
 def resolve_all(touches: Iterable[Touch]) -> tuple[list[tuple[str, Touch]], list[Touch], list[Merge]]:
