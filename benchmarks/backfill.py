@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +20,12 @@ from streams.backfill import run
 from streams.commands.backfill import _beam_args
 from transforms.generator import GeneratorSettings, generate
 from transforms.settings import JourneySettings
+
+
+def _cpu_seconds() -> float:
+    """User + system time of this process and of its finished children (Beam's worker processes)."""
+    return sum(getattr(resource.getrusage(who), kind) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+               for kind in ("ru_utime", "ru_stime"))
 
 
 def main() -> None:
@@ -33,14 +40,18 @@ def main() -> None:
         with raw.open("w") as handle:
             for event in events:
                 handle.write((json.dumps(event.record) if event.record else event.raw or "") + "\n")
-        print(f"input: {len(events):,} raw touches")
+        count = len(events)
+        del events  # the backfill's processes, not the generator's million objects, are measured
+        print(f"input: {count:,} raw touches")
         for workers in (int(w) for w in args.workers.split(",")):
             lake = Path(tmp) / f"lake-{workers}"
+            cpu_before = _cpu_seconds()
             started = time.perf_counter()
             run([str(raw)], lake, JourneySettings(), beam_args=_beam_args("DirectRunner", workers, ()))
             seconds = time.perf_counter() - started
-            print(f"backfill, DirectRunner, {workers} worker(s): {seconds:.1f} s = {len(events) / seconds:,.0f} "
-                  "touches/s")
+            cpu = _cpu_seconds() - cpu_before
+            print(f"backfill, DirectRunner, {workers} worker(s): {seconds:.1f} s = {count / seconds:,.0f} "
+                  f"touches/s ({cpu:.0f} CPU-s, {cpu / seconds:.2f} cores busy)")
 
 
 if __name__ == "__main__":
