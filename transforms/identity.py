@@ -249,8 +249,12 @@ class Resolver:
         return [touch for buffer in self.pending.values() for touch in buffer]
 
 
+#: The identifiers a touch can carry, in the order :func:`identity_of` gives them.
+IDENTITY_FIELDS = ("account_id", "anonymous_id", "user_id", "email", "crm_contact_id", "account_domain")
+
+
 def identity_of(touch: Touch) -> tuple[str | None, ...]:
-    """Every identifier a touch carries: touches with the same ones link nothing new."""
+    """Every identifier a touch carries (:data:`IDENTITY_FIELDS`): touches with the same ones link nothing new."""
     return (touch.account_id, touch.anonymous_id, touch.user_id, touch.email, touch.crm_contact_id,
             touch.account_domain)
 

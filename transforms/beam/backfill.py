@@ -24,7 +24,8 @@ from __future__ import annotations
 import pickle
 import zlib
 from collections.abc import Iterable
-from itertools import groupby, repeat
+from datetime import datetime
+from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
@@ -38,7 +39,6 @@ from schemas.touch import TouchEvent, parse_touch
 from schemas.vocabulary import IDENTITY_EVENTS
 from streams.runtime import paused_gc
 from transforms.beam.columns import (
-    IDENTITY_FIELDS,
     VERSION,
     first_of_each_event,
     first_rows,
@@ -51,7 +51,7 @@ from transforms.beam.columns import (
     unpack,
     unpack_all,
 )
-from transforms.identity import accounts_by_identity
+from transforms.identity import IDENTITY_FIELDS, accounts_by_identity
 from transforms.settings import JourneySettings
 from transforms.stitching import fold_journey
 from transforms.types import JourneyTouch, Touch
@@ -207,13 +207,17 @@ FOLDED = ("account_id", "journey_id", "cycle", "seq", "stage", "stage_before", "
 OWN = {"touch_account_id": "account_id"}  # journey column -> touches column, where the names differ
 
 
+def _for_the_fold(event_id: str, source: str, event_type: str, occurred_at: datetime, team: str | None) -> Touch:
+    """What ``step`` reads of a touch; the rest of its row stays in Arrow."""
+    return Touch(event_id, source, event_type, occurred_at, team=team)
+
+
 def journey_table(touches: pa.Table, settings: JourneySettings, schema: pa.Schema) -> pa.Table:
-    """Fold each account's touches (sorted by account, then event time) into ``journey_touches`` rows."""
+    """Fold each account's touches (sorted by account, then event time) into ``journey_touches`` rows, row for row."""
     if not touches.num_rows:
         return schema.empty_table()
-    light = map(Touch, touches["event_id"].to_pylist(), touches["source"].to_pylist(),
-                touches["event_type"].to_pylist(), times(touches["occurred_at"]),
-                *[repeat(None)] * (Touch._fields.index("team") - 4), touches["team"].to_pylist())
+    light = map(_for_the_fold, touches["event_id"].to_pylist(), touches["source"].to_pylist(),
+                touches["event_type"].to_pylist(), times(touches["occurred_at"]), touches["team"].to_pylist())
     rows: list[JourneyTouch] = []
     for account_id, group in groupby(zip(touches[ACCOUNT].to_pylist(), light, strict=True), key=itemgetter(0)):
         rows += fold_journey(account_id, map(itemgetter(1), group), settings)[1]

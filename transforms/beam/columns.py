@@ -20,20 +20,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.touch import TouchEvent
+from transforms.identity import IDENTITY_FIELDS
 from transforms.types import EVENT_RANK
 
-#: identity_of's fields, in its order.
-IDENTITY_FIELDS = ("account_id", "anonymous_id", "user_id", "email", "crm_contact_id", "account_domain")
 #: The lake's version columns: a backfill writes every row once, as version (-1, 0).
 VERSION = {"_partition": -1, "_offset": 0}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
+#: lz4 costs little and more than halves what multi-process runners move between workers.
 _IPC = pa.ipc.IpcWriteOptions(compression="lz4")
 
 
 def pack(table: pa.Table) -> bytes:
-    """A table as the bytes of an Arrow IPC stream."""
+    """A table as the bytes of an (lz4-compressed) Arrow IPC stream."""
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema, options=_IPC) as writer:
         writer.write_table(table)
