@@ -156,7 +156,11 @@ def wait_until_landed(lake: Lake, touches: int, dead_letters: int, journeys: int
     while time.monotonic() < deadline:
         if not alive():
             raise RuntimeError("a stage of the worker died; see its log")
-        counts = landed_counts(lake)
+        try:
+            counts = landed_counts(lake)
+        except duckdb.IOException:  # a file vanished between listing and reading (a restart's cleanup)
+            time.sleep(0.5)
+            continue
         if counts != last:
             last, stable_since = counts, time.monotonic()
         done = counts["touches"] >= touches and counts["dead_letters"] >= dead_letters \

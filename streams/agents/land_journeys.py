@@ -138,8 +138,10 @@ class LandJourneys:
                     key = (message.topic(), message.partition())
                     self.buffer.setdefault(key, []).append((message.offset(), json.loads(message.value())))
                     self.buffered += 1
-                if self.buffered and (self.buffered >= self.max_rows
-                                      or time.monotonic() - self.oldest >= self.max_seconds):
+                # While paused, go on trying even with nothing buffered: a flush before a rebalance
+                # may have landed (or dropped) the buffer, and only a successful try resumes consuming.
+                if self.paused or (self.buffered and (self.buffered >= self.max_rows
+                                                      or time.monotonic() - self.oldest >= self.max_seconds)):
                     self._flush_or_pause(consumer, stop)
             self._flush_or_pause(consumer, stop)
         finally:
