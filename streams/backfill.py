@@ -106,7 +106,7 @@ class _WriteDays(beam.DoFn):
 def _write(batches: beam.PCollection, root: str, table: str, writers: int = SHARDS) -> beam.PCollection:
     """Packed tables of ``table``'s schema → one Parquet file per event date."""
     return (batches
-            | f"SplitByDay[{table}]" >> beam.FlatMap(_by_writer, table, writers)
+            | f"ByWriter[{table}]" >> beam.FlatMap(_by_writer, table, writers)
             | f"GroupByWriter[{table}]" >> beam.GroupByKey()
             | f"Write[{table}]" >> beam.ParDo(_WriteDays(root, table)))
 
