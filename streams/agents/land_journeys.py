@@ -59,10 +59,18 @@ class LandJourneys:
         self.salt = salt_of(settings)
 
     def flush(self) -> None:
+        """Land everything buffered, then tell ``on_landed`` which tables changed."""
+        self._notify(self._land())
+
+    def _notify(self, tables: set[str]) -> None:
+        if tables and self.on_landed:
+            self.on_landed(tables)
+
+    def _land(self) -> set[str]:
         """Land everything buffered; each topic-partition leaves the buffer once it has landed.
 
         An ``OSError`` (a full disk, say) propagates with the rest still buffered; landing it
-        again rewrites the same file names, so a retry never duplicates.
+        again rewrites the same file names, so a retry never duplicates. Returns the tables landed.
         """
         tables = set()
         suppressions = self.suppressions.get()  # forgotten people never land again
@@ -79,24 +87,29 @@ class LandJourneys:
                 tables.add(table.name)
             self.buffered -= len(records)
             del self.buffer[(topic, partition)]
-        if tables and self.on_landed:
-            self.on_landed(tables)
+        return tables
 
     def _flush_or_pause(self, consumer: Any, stop: threading.Event) -> None:
         """Flush; while the lake cannot be written (disk full), pause consuming and retry.
 
         Stopped while paused, it gives up: what is buffered is read again after the manifests.
+        Consuming resumes as soon as the files are written, before ``on_landed`` (a catalog
+        refresh) runs.
         """
+        tables: set[str] = set()
+        reported: tuple[type, int | None] | None = None
         while not stop.is_set() or not self.paused:
             try:
-                self.flush()
+                tables = self._land()
                 break
             except OSError as error:
                 if not self.paused:
-                    log.warning("land-journeys: cannot write the lake (%s); paused, retrying every %.0fs",
-                                error, self.retry_seconds)
                     consumer.pause(consumer.assignment())
                     self.paused = True
+                if (type(error), error.errno) != reported:  # the first error, and each different one after it
+                    log.warning("land-journeys: cannot write the lake (%s); paused, retrying every %.0fs",
+                                error, self.retry_seconds)
+                    reported = (type(error), error.errno)
                 # Polling keeps the group membership; paused partitions return nothing, and anything
                 # else is put back to be read again after the pause.
                 message = consumer.poll(self.retry_seconds)
@@ -107,6 +120,7 @@ class LandJourneys:
             log.warning("land-journeys: the lake is writable again; resumed")
             consumer.resume(consumer.assignment())
             self.paused = False
+        self._notify(tables)
 
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         # Resume after what the lake holds, whatever Kafka remembers.
