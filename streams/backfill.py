@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
@@ -28,6 +29,7 @@ from sinks.tables import TABLES
 from streams.runtime import KEEP_FREED_MEMORY, paused_gc, worker_environment
 from transforms.beam.backfill import (
     DEAD_LETTERS,
+    OWN,
     SHARDS,
     DedupeTouches,
     ParseTouches,
@@ -35,6 +37,7 @@ from transforms.beam.backfill import (
     StitchJourneys,
 )
 from transforms.beam.columns import days, pack, split, unpack, unpack_all
+from transforms.identity import IDENTITY_FIELDS
 from transforms.settings import JourneySettings
 
 BATCH_LINES = 20_000
@@ -111,6 +114,24 @@ def _write(batches: beam.PCollection, root: str, table: str, writers: int = SHAR
             | f"Write[{table}]" >> beam.ParDo(_WriteDays(root, table)))
 
 
+def erased_touch_accounts(lake: Path) -> dict[tuple[str, str], str]:
+    """The account of each journey touch left with no identifier by ``touchline forget``, by (source, event_id)."""
+    table = lake.resolve() / "journey_touches"
+    if not any(table.glob("event_date=*/*.parquet")):
+        return {}
+    own = {touches: journeys for journeys, touches in OWN.items()}
+    identifiers = ", ".join(own.get(name, name) for name in IDENTITY_FIELDS)
+    connection = duckdb.connect()
+    try:
+        rows = connection.execute(
+            f"select source, event_id, account_id from read_parquet(?) where coalesce({identifiers}) is null "
+            "qualify row_number() over (partition by source, event_id order by _offset desc) = 1",
+            [str(table / "event_date=*" / "*.parquet")]).fetchall()
+    finally:
+        connection.close()
+    return {(source, event_id): account for source, event_id, account in rows}
+
+
 def swap_in(lake: Path, staging: Path, tables: Sequence[str]) -> None:
     """Replace each table of the lake with the staged one (rename, then drop the old)."""
     for table in tables:
@@ -150,7 +171,8 @@ def run(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay:
             dead = outputs[DEAD_LETTERS] | "DeadLetterRows" >> beam.Map(_dead_letter_table)
             _write(dead, str(staging), "dead_letters")
         touches = parsed | "DedupeTouches" >> DedupeTouches()  # (shard, touches)
-        resolved = touches | "ResolveAccounts" >> ResolveAccounts()  # (account shard, touches)
+        erased = erased_touch_accounts(lake) if replay else {}
+        resolved = touches | "ResolveAccounts" >> ResolveAccounts(erased=erased)  # (account shard, touches)
         journeys = resolved | "StitchJourneys" >> StitchJourneys(settings, TABLES["journey_touches"].schema)
         _write(journeys, str(staging), "journey_touches")
         if not replay:

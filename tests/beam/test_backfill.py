@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import shutil
 from datetime import timedelta
 
 import apache_beam as beam
@@ -13,9 +14,10 @@ from click.testing import CliRunner
 
 from sinks.tables import TABLES
 from streams.commands import main
-from tests.integration.pipeline import COMPARED, expected, lake_rows, population
+from tests.integration.pipeline import COMPARED, attribution_totals, expected, lake_rows, population
 from transforms.beam.backfill import ParseTouches
 from transforms.beam.columns import unpack
+from transforms.identity import IDENTITY_FIELDS
 from transforms.stitching import stitch
 from transforms.types import Touch
 
@@ -111,6 +113,23 @@ def test_replay_after_changing_dormancy_changes_exactly_the_affected_accounts(ev
               if any(timedelta(days=30) <= b - a < timedelta(days=90) for a, b in itertools.pairwise(times))}
     assert changed == gapped
     assert changed  # the test means something only if some accounts had such gaps
+
+
+def test_replay_after_forget_keeps_every_touch_and_dollar(backfilled, tmp_path):
+    lake = tmp_path / "lake"
+    shutil.copytree(backfilled, lake)
+    assert CliRunner().invoke(main, ["replay", "--lake", str(lake)]).exit_code == 0  # default settings, whatever ran
+    before, credited = lake_rows(lake), attribution_totals(lake)
+    # Someone whose touches carry nothing but their own identifiers: erased, they name no account.
+    email = count(lake, "touches", "min(email) filter (where account_id is null and account_domain is null)")
+    result = CliRunner().invoke(main, ["forget", "--email", email, "--lake", str(lake), "--requested-by", "test"])
+    assert result.exit_code == 0, result.output
+    nameless = count(lake, "touches", f"count(*) filter (where coalesce({', '.join(IDENTITY_FIELDS)}) is null)")
+    assert nameless > 0
+    result = CliRunner().invoke(main, ["replay", "--lake", str(lake)])
+    assert result.exit_code == 0, result.output
+    assert lake_rows(lake) == before
+    assert attribution_totals(lake) == credited
 
 
 @pytest.mark.parametrize("split", [1, 7, 64, 10_000])

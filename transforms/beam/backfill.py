@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pickle
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
@@ -169,11 +169,15 @@ def _accounts(parts: list[bytes]) -> Identities:
 
 
 @paused_gc()
-def _assign(shard_touches: tuple[int, bytes], accounts: dict[Any, str], shards: int) -> list[tuple[int, bytes]]:
+def _assign(shard_touches: tuple[int, bytes], accounts: dict[Any, str], shards: int,
+            erased: Mapping[tuple[str, str], str]) -> list[tuple[int, bytes]]:
     """A shard's journey touches with their accounts, split by the account's shard."""
     table = unpack(shard_touches[1])
     assigned = [None if kind in IDENTITY_EVENTS else accounts.get(identity)
                 for kind, identity in zip(table["event_type"].to_pylist(), identities(table), strict=True)]
+    if erased:
+        keys = zip(table["source"].to_pylist(), table["event_id"].to_pylist(), strict=True)
+        assigned = [account or erased.get(key) for account, key in zip(assigned, keys, strict=True)]
     table = table.append_column(ACCOUNT, pa.array(assigned, pa.string()))
     table = table.filter(pc.is_valid(table[ACCOUNT]))
     return [(shard, pack(part)) for shard, part in split(table, shards_of(table[ACCOUNT], shards))]
@@ -187,18 +191,24 @@ def shards_of(keys: pa.ChunkedArray, shards: int) -> pa.Array:
 
 
 class ResolveAccounts(beam.PTransform):
-    """(shard, touches) → (account shard, touches with their ``_account``), identity calls and strangers dropped."""
+    """(shard, touches) → (account shard, touches with their ``_account``), identity calls and strangers dropped.
 
-    def __init__(self, shards: int = SHARDS) -> None:
+    ``erased`` maps ``(source, event_id)`` to the account of each touch whose identifiers
+    ``touchline forget`` erased: identity can no longer place those, so they stay where they were.
+    """
+
+    def __init__(self, shards: int = SHARDS, erased: Mapping[tuple[str, str], str] | None = None) -> None:
         super().__init__()
         self.shards = shards
+        self.erased = dict(erased or {})
 
     def expand(self, shards: beam.PCollection) -> beam.PCollection:
         accounts = (shards
                     | "IdentitySets" >> beam.Map(_first_of_each_identity)
                     | "AllIdentitySets" >> beam.combiners.ToList()
                     | "BuildGraph" >> beam.Map(_accounts))
-        return shards | "AssignAccount" >> beam.FlatMap(_assign, pvalue.AsSingleton(accounts), self.shards)
+        return shards | "AssignAccount" >> beam.FlatMap(_assign, pvalue.AsSingleton(accounts), self.shards,
+                                                         self.erased)
 
 
 #: journey_touches columns the fold computes (named as in JourneyTouch); every other column is the touch's own.
