@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sinks.lake import write_atomically
+from transforms.beam.columns import empty_where
 from transforms.privacy import (
     FREE_FORM_FIELDS,
     PERSON_FIELDS,
@@ -80,6 +81,10 @@ def redact_for_landing(table: str, record: dict[str, Any], suppressions: Suppres
         return record
     if table in PERSONAL_TABLES:
         return suppressions.redact(record)
+    if table == "dead_letters":
+        raw = base64.b64decode(record.get("raw_base64") or "").decode("utf-8", errors="replace")
+        if suppressions.mentioned_in(f"{raw or record.get('raw_text') or ''}\n{record.get('reason') or ''}"):
+            return {**record, **dict.fromkeys(MENTIONING_TABLES["dead_letters"][1])}
     if table == "identity_merges":
         for column in ("kept_identity", "merged_identity"):
             prefix, _, value = str(record.get(column) or "").partition(":")
@@ -93,12 +98,16 @@ def scrub_dead_letter(record: dict[str, Any], salt: str | None) -> dict[str, Any
     """A dead letter with the e-mail addresses in its raw bytes and messages pseudonymized."""
     if not salt:
         return record
-    raw = base64.b64decode(record.get("raw_base64") or "").decode("utf-8", errors="surrogateescape")
     scrubbed = {name: pseudonymize_text(record[name], salt) for name in ("raw_text", "reason")
                 if isinstance(record.get(name), str)}
-    errors = [{**e, "problem": pseudonymize_text(str(e.get("problem")), salt)} for e in record.get("errors") or []]
-    raw_bytes = pseudonymize_text(raw, salt).encode("utf-8", errors="surrogateescape")
-    return {**record, **scrubbed, "errors": errors, "raw_base64": base64.b64encode(raw_bytes).decode()}
+    if record.get("errors"):
+        scrubbed["errors"] = [{**e, "problem": pseudonymize_text(str(e.get("problem")), salt)}
+                              for e in record["errors"]]
+    if record.get("raw_base64"):
+        raw = base64.b64decode(record["raw_base64"]).decode("utf-8", errors="surrogateescape")
+        raw_bytes = pseudonymize_text(raw, salt).encode("utf-8", errors="surrogateescape")
+        scrubbed["raw_base64"] = base64.b64encode(raw_bytes).decode()
+    return {**record, **scrubbed}
 
 
 def _suppress(lake: Path, digests: set[str]) -> None:
@@ -120,21 +129,13 @@ def _identifiers_of(lake: Path, kind: str, value: str) -> set[tuple[str, str]]:
     return person_identifiers(seed, linked.to_pylist())
 
 
-def _empty_where(table: pa.Table, hit: pa.Array, columns: tuple[str, ...]) -> pa.Table:
-    for name in columns:
-        index = table.column_names.index(name)
-        table = table.set_column(index, table.field(index),
-                                 pc.if_else(hit, pa.scalar(None, table[name].type), table[name]))
-    return table
-
-
 def _rewrite(path: Path, hit_of: Callable[[pa.Table], pa.Array], columns: tuple[str, ...]) -> int:
     """Empty ``columns`` of the rows ``hit_of`` selects; rewrite the file atomically if any."""
     table = pq.read_table(path)
     hit = pc.fill_null(hit_of(table), False)
     count = int(pc.sum(hit).as_py() or 0)
     if count:
-        write_atomically(path, _empty_where(table, hit, columns))
+        write_atomically(path, empty_where(table, hit, columns))
     return count
 
 

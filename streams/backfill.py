@@ -25,6 +25,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from sinks.lake import write_atomically
+from sinks.privacy import PERSONAL_TABLES, load_suppressions, redact_for_landing, scrub_dead_letter
 from sinks.tables import TABLES
 from streams.runtime import KEEP_FREED_MEMORY, paused_gc, worker_environment
 from transforms.beam.backfill import (
@@ -37,7 +38,9 @@ from transforms.beam.backfill import (
     StitchJourneys,
 )
 from transforms.beam.columns import days, pack, split, unpack, unpack_all
+from transforms.beam.privacy import redact_table
 from transforms.identity import IDENTITY_FIELDS
+from transforms.privacy import Suppressions
 from transforms.settings import JourneySettings
 
 BATCH_LINES = 20_000
@@ -78,9 +81,11 @@ def _read_lake_file(path: str) -> bytes:
     return pack(pq.read_table(path, columns=schema.names).cast(schema))
 
 
-def _dead_letter_table(named: tuple[str, list[dict[str, Any]]]) -> bytes:
+def _dead_letter_table(named: tuple[str, list[dict[str, Any]]], salt: str | None, suppressions: Suppressions) -> bytes:
+    """Dead letters as lake rows, a forgotten person's emptied and e-mails pseudonymized as the sink lands them."""
     spec = TABLES["dead_letters"]
-    return pack(pa.Table.from_pylist([spec.row(record, -1, 0)[1] for record in named[1]], schema=spec.schema))
+    records = [redact_for_landing(spec.name, scrub_dead_letter(record, salt), suppressions) for record in named[1]]
+    return pack(pa.Table.from_pylist([spec.row(record, -1, 0)[1] for record in records], schema=spec.schema))
 
 
 @paused_gc()
@@ -92,26 +97,32 @@ def _by_writer(packed: bytes, table: str, writers: int) -> list[tuple[int, bytes
 
 
 class _WriteDays(beam.DoFn):
-    """Writes the event dates of one writer: a Parquet file in the lake's schema per date."""
+    """Writes the event dates of one writer: a Parquet file in the lake's schema per date.
 
-    def __init__(self, root: str, table: str) -> None:
-        self.root, self.table = root, table
+    Rows that carry a forgotten person's identifier land without them, as the sink lands them.
+    """
+
+    def __init__(self, root: str, table: str, suppressions: Suppressions) -> None:
+        self.root, self.table, self.suppressions = root, table, suppressions
 
     @paused_gc()
     def process(self, writer_parts: tuple[int, Iterable[bytes]]) -> list[int]:
         rows = unpack_all(writer_parts[1])
+        if self.table in PERSONAL_TABLES:
+            rows = redact_table(rows, self.suppressions)
         for day, part in split(rows, days(rows, TABLES[self.table].date_field)):
             write_atomically(Path(self.root) / self.table / f"event_date={day.isoformat()}" / "part-backfill.parquet",
                              part)
         return [rows.num_rows]
 
 
-def _write(batches: beam.PCollection, root: str, table: str, writers: int = SHARDS) -> beam.PCollection:
+def _write(batches: beam.PCollection, root: str, table: str, suppressions: Suppressions,
+           writers: int = SHARDS) -> beam.PCollection:
     """Packed tables of ``table``'s schema → one Parquet file per event date."""
     return (batches
             | f"ByWriter[{table}]" >> beam.FlatMap(_by_writer, table, writers)
             | f"GroupByWriter[{table}]" >> beam.GroupByKey()
-            | f"Write[{table}]" >> beam.ParDo(_WriteDays(root, table)))
+            | f"Write[{table}]" >> beam.ParDo(_WriteDays(root, table, suppressions)))
 
 
 def erased_touch_accounts(lake: Path) -> dict[tuple[str, str], str]:
@@ -147,9 +158,15 @@ def swap_in(lake: Path, staging: Path, tables: Sequence[str]) -> None:
 
 
 def run(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay: bool = False,
-        beam_args: Sequence[str] = ()) -> None:
-    """Build and run the pipeline, then swap the new tables into the lake."""
+        beam_args: Sequence[str] = (), salt: str | None = None) -> None:
+    """Build and run the pipeline, then swap the new tables into the lake.
+
+    Personal data is handled as the streaming pipeline handles it: with a ``salt``, e-mails are
+    pseudonymized as touches are parsed; whoever the lake's suppression list names lands
+    without their identifiers.
+    """
     lake.mkdir(parents=True, exist_ok=True)
+    suppressions = load_suppressions(lake)
     staging = lake / f".staging-{uuid.uuid4().hex}"
     options = PipelineOptions(list(beam_args))
     # Beam's worker processes (``--workers N``) shuffle megabyte batches: glibc keeps their freed memory
@@ -166,15 +183,15 @@ def run(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay:
                    | "Ranges" >> beam.Create(ranges)
                    | "Reshuffle" >> beam.Reshuffle()  # spread the ranges over the workers
                    | "ReadLines" >> beam.FlatMap(_read_range))
-            outputs = raw | "ParseTouches" >> ParseTouches(TABLES["touches"].schema)
+            outputs = raw | "ParseTouches" >> ParseTouches(TABLES["touches"].schema, salt)
             parsed = outputs.touches
-            dead = outputs[DEAD_LETTERS] | "DeadLetterRows" >> beam.Map(_dead_letter_table)
-            _write(dead, str(staging), "dead_letters")
+            dead = outputs[DEAD_LETTERS] | "DeadLetterRows" >> beam.Map(_dead_letter_table, salt, suppressions)
+            _write(dead, str(staging), "dead_letters", suppressions)
         touches = parsed | "DedupeTouches" >> DedupeTouches()  # (shard, touches)
         erased = erased_touch_accounts(lake) if replay else {}
         resolved = touches | "ResolveAccounts" >> ResolveAccounts(erased=erased)  # (account shard, touches)
         journeys = resolved | "StitchJourneys" >> StitchJourneys(settings, TABLES["journey_touches"].schema)
-        _write(journeys, str(staging), "journey_touches")
+        _write(journeys, str(staging), "journey_touches", suppressions)
         if not replay:
-            _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), str(staging), "touches")
+            _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), str(staging), "touches", suppressions)
     swap_in(lake, staging, ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"])

@@ -39,6 +39,8 @@ def pseudonymize(record: Mapping[str, Any], salt: str | None) -> dict[str, Any]:
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_WORDS = re.compile(r"""[\s"'{}\[\](),;]+""")
+_PARTS = re.compile(r"[:=&?]+")
 
 
 def pseudonymize_text(text: str, salt: str) -> str:
@@ -69,6 +71,24 @@ class Suppressions:
         if not self.matches(record):
             return dict(record)
         return {**record, **dict.fromkeys(PERSON_FIELDS + FREE_FORM_FIELDS)}
+
+    def names(self, kind: str, value: str) -> bool:
+        """Whether ``value``, as a ``kind`` of identifier, is a forgotten person's."""
+        return identifier_digest(kind, value) in self.digests
+
+    def mentioned_in(self, text: str) -> bool:
+        """Whether free text (a dead letter's raw record) holds a forgotten person's identifier.
+
+        Every word of it is tried as each kind of identifier: between quotes, brackets, commas
+        and spaces, and again between colons, equals signs, ampersands and question marks (``anonymous_id=a1&x=1``).
+        """
+        if not self.digests:
+            return False
+        words = set(_EMAIL.findall(text))
+        for word in _WORDS.split(text):
+            words.add(word)
+            words.update(_PARTS.split(word))
+        return any(self.names(kind, word) for word in words if word for kind in PERSON_FIELDS)
 
 
 def person_identifiers(seed: tuple[str, str], touches: Iterable[Mapping[str, Any]]) -> set[tuple[str, str]]:

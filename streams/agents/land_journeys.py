@@ -78,11 +78,11 @@ class LandJourneys:
             if records:
                 table = TABLES[TOPIC_TABLES[topic]]
                 landing = records
+                if self.salt and table.name == "dead_letters":  # raw bytes: e-mails pseudonymized
+                    landing = [(offset, scrub_dead_letter(record, self.salt)) for offset, record in landing]
                 if suppressions.digests:  # nobody forgotten: nothing to redact, no pass over the batch
                     landing = [(offset, redact_for_landing(table.name, record, suppressions))
                                for offset, record in landing]
-                if self.salt and table.name == "dead_letters":  # raw bytes: e-mails pseudonymized
-                    landing = [(offset, scrub_dead_letter(record, self.salt)) for offset, record in landing]
                 self.landed_rows += self.lake.write(table, topic, partition, landing)
                 tables.add(table.name)
             self.buffered -= len(records)

@@ -47,11 +47,13 @@ def backfill_command(inputs: tuple[str, ...], lake: Path, runner: str, workers: 
                      lead_sla_hours: float, allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
     """Rebuild touches, journey_touches and dead_letters of a lake from raw touch files."""
     from streams.backfill import run
+    from streams.settings import Settings, salt_of
 
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
+    salt = salt_of(Settings())  # TOUCHLINE_EMAIL_HASH_SALT, as the streaming pipeline reads it
     _run_with_progress(f"backfilling {lake} on {runner}", lake, ("touches", "journey_touches", "dead_letters"),
-                       lambda: run(inputs, lake, settings, beam_args=_beam_args(runner, workers, beam_args)))
+                       lambda: run(inputs, lake, settings, beam_args=_beam_args(runner, workers, beam_args), salt=salt))
 
 
 @click.command(name="replay", context_settings={"ignore_unknown_options": True})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,13 @@ import click
 
 from schemas.touch import FieldError, TouchEvent, decode_json_object, to_touch, validate_touch
 from sinks.lake import Lake
+from sinks.privacy import load_suppressions
 from sinks.tables import TABLES
 from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
 from streams.runtime import paused_gc
+from streams.settings import Settings, salt_of
+from transforms.privacy import pseudonymize
 from transforms.settings import JourneySettings
 from transforms.stitching import dedupe, stitch
 from transforms.types import Touch, unresolved_row
@@ -42,13 +46,24 @@ def read_touches(files: tuple[str, ...]) -> tuple[list[Touch], int]:
     return touches, invalid
 
 
-def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, Any]]) -> None:
-    """Replace the lake's touches and journey_touches with a batch result."""
+def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, Any]], salt: str | None = None) -> None:
+    """Replace the lake's touches and journey_touches with a batch result.
+
+    Personal data lands as the sink lands it: with a ``salt`` e-mails are pseudonymized, and
+    whoever the lake's suppression list names lands without their identifiers.
+    """
+    suppressions = load_suppressions(lake.root)
+
+    def landing(records: Iterable[dict[str, Any]]) -> Iterable[tuple[int, dict[str, Any]]]:
+        if salt or suppressions.digests:
+            records = (suppressions.redact(pseudonymize(record, salt)) for record in records)
+        return enumerate(records)
+
     for name in ("touches", "journey_touches"):
         shutil.rmtree(lake.root / name, ignore_errors=True)
         shutil.rmtree(lake.root / "_manifests" / name, ignore_errors=True)
-    lake.write(TABLES["touches"], "stitch", 0, enumerate(t.to_wire() for t in dedupe(touches)))
-    lake.write(TABLES["journey_touches"], "stitch", 0, enumerate(journey_rows))
+    lake.write(TABLES["touches"], "stitch", 0, landing(t.to_wire() for t in dedupe(touches)))
+    lake.write(TABLES["journey_touches"], "stitch", 0, landing(journey_rows))
 
 
 def journey_options(command: click.decorators.FC) -> click.decorators.FC:
@@ -90,6 +105,6 @@ def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str 
             write_records((r.transition_row() for r in result.rows if r.is_transition), handle,
                           "csv" if transitions.endswith(".csv") else "jsonl")
     if lake is not None:
-        write_lake(Lake(lake), touches, rows[: len(result.rows)])
+        write_lake(Lake(lake), touches, rows[: len(result.rows)], salt_of(Settings()))
     click.echo(f"{len(result.rows)} journey touches on {len(result.cursors)} accounts, "
                f"{len(result.unresolved)} unresolved, {invalid} invalid skipped", err=True)

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import re
 import shutil
 from datetime import timedelta
 
@@ -14,12 +15,15 @@ from click.testing import CliRunner
 
 from sinks.tables import TABLES
 from streams.commands import main
-from tests.integration.pipeline import COMPARED, attribution_totals, expected, lake_rows, population
+from tests.integration.pipeline import COMPARED, attribution_totals, expected, lake_rows, lake_strings, population
 from transforms.beam.backfill import ParseTouches
 from transforms.beam.columns import unpack
 from transforms.identity import IDENTITY_FIELDS
+from transforms.privacy import pseudonymize_email
 from transforms.stitching import stitch
 from transforms.types import Touch
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 
 
 def test_parse_touches_routes_bad_lines_to_dead_letters():
@@ -40,13 +44,21 @@ def events():
 
 
 @pytest.fixture(scope="module")
-def backfilled(events, tmp_path_factory):
-    root = tmp_path_factory.mktemp("backfill")
-    raw = root / "raw.jsonl"
+def raw_file(events, tmp_path_factory):
+    raw = tmp_path_factory.mktemp("raw") / "raw.jsonl"
     raw.write_bytes(b"\n".join((e.record and json.dumps(e.record).encode()) or e.raw.encode() for e in events))
-    result = CliRunner().invoke(main, ["backfill", "--input", str(raw), "--lake", str(root / "lake")])
+    return raw
+
+
+def backfill(raw_file, lake, **env):
+    result = CliRunner(env=env).invoke(main, ["backfill", "--input", str(raw_file), "--lake", str(lake)])
     assert result.exit_code == 0, result.output
-    return root / "lake"
+    return lake
+
+
+@pytest.fixture(scope="module")
+def backfilled(raw_file, tmp_path_factory):
+    return backfill(raw_file, tmp_path_factory.mktemp("backfill") / "lake")
 
 
 def count(lake, table, expression):
@@ -63,13 +75,21 @@ def test_backfill_lands_what_the_stream_and_stitch_land(events, backfilled):
 
 
 @pytest.fixture(scope="module")
-def stitched(events, tmp_path_factory):
-    root = tmp_path_factory.mktemp("stitched")
-    touches = root / "touches.jsonl"
+def touches_file(events, tmp_path_factory):
+    touches = tmp_path_factory.mktemp("touches") / "touches.jsonl"
     touches.write_text("\n".join(json.dumps(e.record) for e in events if not e.malformed))
-    result = CliRunner().invoke(main, ["stitch", str(touches), "--lake", str(root / "lake"), "-o", "/dev/null"])
+    return touches
+
+
+def stitch_into(touches_file, lake, **env):
+    result = CliRunner(env=env).invoke(main, ["stitch", str(touches_file), "--lake", str(lake), "-o", "/dev/null"])
     assert result.exit_code == 0, result.output
-    return root / "lake"
+    return lake
+
+
+@pytest.fixture(scope="module")
+def stitched(touches_file, tmp_path_factory):
+    return stitch_into(touches_file, tmp_path_factory.mktemp("stitched") / "lake")
 
 
 def every_column(lake, table):
@@ -130,6 +150,40 @@ def test_replay_after_forget_keeps_every_touch_and_dollar(backfilled, tmp_path):
     assert result.exit_code == 0, result.output
     assert lake_rows(lake) == before
     assert attribution_totals(lake) == credited
+
+
+def test_a_backfill_with_a_salt_lands_no_email_in_clear(events, raw_file, touches_file, tmp_path):
+    records = [e.record for e in events if isinstance(e.record, dict)]
+    emails = {r["email"].lower() for r in records if "@" in str(r.get("email"))}
+    lake = backfill(raw_file, tmp_path / "lake", TOUCHLINE_EMAIL_HASH_SALT="pepper")
+    text = "\n".join(lake_strings(lake)).lower()
+    assert [email for email in emails if email in text] == []
+    assert len(set(re.findall(r"h\.[0-9a-f]{32}@[\w.-]+", text))) >= len(emails)  # pseudonyms are there instead
+    assert lake_rows(lake) == expected(events)[2]  # same domains, same people: the same journeys
+    stitched = stitch_into(touches_file, tmp_path / "stitched", TOUCHLINE_EMAIL_HASH_SALT="pepper")
+    for table in ("touches", "journey_touches"):  # the columnar pseudonyms are the sink's, value for value
+        assert every_column(lake, table) == every_column(stitched, table)
+
+
+@pytest.mark.parametrize("salt", [None, "pepper"])
+def test_after_forget_neither_backfill_nor_stitch_brings_them_back(events, raw_file, touches_file, tmp_path, salt):
+    env = {"TOUCHLINE_EMAIL_HASH_SALT": salt} if salt else {}
+    # Someone also named in a malformed line: the dead letters must not bring them back either.
+    valid_emails = {str(e.record.get("email")).lower() for e in events if not e.malformed and e.record}
+    named = sorted(email for e in events if e.malformed for email in EMAIL.findall(e.raw or json.dumps(e.record))
+                   if email.lower() in valid_emails)
+    assert named
+    landed_as = pseudonymize_email(named[0], salt) if salt else named[0]
+    lake = backfill(raw_file, tmp_path / "lake", **env)
+    assert "\n".join(lake_strings(lake)).lower().count(landed_as) > 1
+    forgotten = CliRunner(env=env).invoke(main, ["forget", "--email", named[0], "--lake", str(lake)])
+    assert forgotten.exit_code == 0, forgotten.output
+    assert landed_as not in "\n".join(lake_strings(lake)).lower()
+    backfill(raw_file, lake, **env)  # history again, from the raw files that still name them
+    assert landed_as not in "\n".join(lake_strings(lake)).lower()
+    assert lake_rows(lake) == expected(events)[2]  # identity saw them; the journeys are whole
+    stitch_into(touches_file, lake, **env)
+    assert landed_as not in "\n".join(lake_strings(lake)).lower()
 
 
 @pytest.mark.parametrize("split", [1, 7, 64, 10_000])

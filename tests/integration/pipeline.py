@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 from sinks.lake import Lake
+from sinks.tables import TABLES
 from streams.commands.generate import wire_line
 from streams.worker import wait_until_landed
 from transforms.generator import Emitted, GeneratorSettings, generate
@@ -79,3 +81,21 @@ def attribution_totals(lake: Path) -> dict[tuple[str, str], tuple[float, float]]
     finally:
         connection.close()
     return {(m, c): (round(float(n), 6), round(float(r or 0), 2)) for m, c, n, r in rows}
+
+
+def lake_strings(lake: Path) -> list[str]:
+    """Every text value in every lake table (dead letters' raw bytes decoded)."""
+    found: list[str] = []
+    connection = duckdb.connect()
+    for name, table in TABLES.items():
+        files = sorted((lake / name).glob("event_date=*/*.parquet"))
+        if not files:
+            continue
+        columns = [f.name for f in table.schema if str(f.type) == "string"]
+        rows = connection.execute(f"select {', '.join(columns)} from read_parquet(?)", [[str(f) for f in files]])
+        for row in rows.fetchall():
+            for column, value in zip(columns, row, strict=True):
+                if value is not None:
+                    found.append(base64.b64decode(value).decode("utf-8", "replace") if column == "raw_base64"
+                                 else value)
+    return found

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from sinks.tables import TABLES
 from streams.producing import produce_raw
 from streams.settings import Settings
 from streams.worker import Worker
-from tests.integration.pipeline import attribution_totals, expected, lake_rows, lines, population, wait_for_lake
+from tests.integration.pipeline import (
+    attribution_totals,
+    expected,
+    lake_rows,
+    lake_strings,
+    lines,
+    population,
+    wait_for_lake,
+)
 from transforms.privacy import PERSON_FIELDS
 
 pytestmark = pytest.mark.integration
@@ -24,24 +29,6 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def events():
     return population(4_000, seed=11)
-
-
-def _strings(lake: Path) -> list[str]:
-    """Every text value in every lake table (dead letters' raw bytes decoded)."""
-    found: list[str] = []
-    connection = duckdb.connect()
-    for name, table in TABLES.items():
-        files = sorted((lake / name).glob("event_date=*/*.parquet"))
-        if not files:
-            continue
-        columns = [f.name for f in table.schema if str(f.type) == "string"]
-        rows = connection.execute(f"select {', '.join(columns)} from read_parquet(?)", [[str(f) for f in files]])
-        for row in rows.fetchall():
-            for column, value in zip(columns, row, strict=True):
-                if value is not None:
-                    found.append(base64.b64decode(value).decode("utf-8", "replace") if column == "raw_base64"
-                                 else value)
-    return found
 
 
 def test_with_a_salt_no_email_lands_in_clear(events, fresh_broker, tmp_path):
@@ -56,7 +43,7 @@ def test_with_a_salt_no_email_lands_in_clear(events, fresh_broker, tmp_path):
         wait_for_lake(settings.lake, valid, malformed, len(journey_rows))
     finally:
         worker.close()
-    text = "\n".join(_strings(settings.lake)).lower()
+    text = "\n".join(lake_strings(settings.lake)).lower()
     leaked = [email for email in emails if email in text]
     assert leaked == []
     assert text.count("@") > len(emails)  # pseudonyms (h.<hash>@domain) are there instead
@@ -84,7 +71,7 @@ def test_forget_erases_a_person_keeps_the_dollars_and_suppresses_what_comes_next
         assert audit["rows_changed"]["touches"] > 0 and audit["requested_by"] == "dpo@example.com"
         assert any(line.startswith("email:") for line in audit["identifiers"])  # linked through identify
         assert email not in result.stdout and anonymous_id not in result.stdout  # digests only
-        text = "\n".join(_strings(settings.lake))
+        text = "\n".join(lake_strings(settings.lake))
         assert email not in text and anonymous_id not in text
         assert attribution_totals(settings.lake) == before  # not a touch or a cent lost
         assert (settings.lake / "_privacy" / "audit.jsonl").read_text().count("\n") == 1
@@ -102,5 +89,5 @@ def test_forget_erases_a_person_keeps_the_dollars_and_suppresses_what_comes_next
         f"select {', '.join(PERSON_FIELDS)}, account_id from read_parquet(?) where event_id like 'after-forget-%'",
         [str(settings.lake / "touches" / "*" / "*.parquet")]).fetchall()
     assert len(landed) == 3 and all(row == (None, None, None, None, account_id) for row in landed)
-    text = "\n".join(_strings(settings.lake))
+    text = "\n".join(lake_strings(settings.lake))
     assert email not in text and anonymous_id not in text

@@ -1,5 +1,7 @@
 """Pseudonymous e-mails, suppression and the person closure behind `touchline forget`."""
 
+import json
+
 from transforms.privacy import (
     PERSON_FIELDS,
     Suppressions,
@@ -52,3 +54,26 @@ def test_person_closure_follows_person_links_only():
     assert person_identifiers(("anonymous_id", "a1"), touches) == {
         ("anonymous_id", "a1"), ("email", "ann@acme.com"), ("crm_contact_id", "c1"), ("user_id", "u1")}
     assert person_identifiers(("email", "nobody@x.com"), touches) == {("email", "nobody@x.com")}
+
+
+def test_free_text_mentions_are_found_word_by_word():
+    suppressions = Suppressions(frozenset({identifier_digest("anonymous_id", "anon-7"),
+                                           identifier_digest("email", "ann@acme.com")}))
+    assert suppressions.mentioned_in('{"event_id": "e1", "anonymous_id": "anon-7", truncated')
+    assert suppressions.mentioned_in("anonymous_id=anon-7&x=1")
+    assert suppressions.mentioned_in("email: $.email: 'Ann@Acme.com' is not valid")
+    assert not suppressions.mentioned_in('{"anonymous_id": "anon-77", "email": "bob@acme.com"}')
+    assert not Suppressions().mentioned_in("anon-7")
+
+
+def test_a_dead_letter_naming_a_forgotten_person_lands_emptied():
+    from sinks.privacy import redact_for_landing
+    from streams.records import dead_letter
+
+    suppressions = Suppressions(frozenset({identifier_digest("email", "ann@acme.com")}))
+    _, naming = dead_letter(b'{"email": "Ann@acme.com", "event_id": 7', [], "touches-raw-v1", 0, 5, None)
+    _, other = dead_letter(b'{"email": "bob@acme.com", "event_id": 7', [], "touches-raw-v1", 0, 6, None)
+    landed = redact_for_landing("dead_letters", json.loads(naming), suppressions)
+    assert landed["raw_base64"] is None and landed["raw_text"] is None and landed["reason"] is None
+    assert landed["source_offset"] == 5  # the dead letter stays: only what names the person goes
+    assert redact_for_landing("dead_letters", json.loads(other), suppressions) == json.loads(other)

@@ -30,7 +30,6 @@ from operator import itemgetter
 from typing import Any
 
 import apache_beam as beam
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam import pvalue
@@ -44,6 +43,7 @@ from transforms.beam.columns import (
     first_rows,
     identities,
     in_event_order,
+    map_distinct,
     pack,
     split,
     times,
@@ -51,6 +51,7 @@ from transforms.beam.columns import (
     unpack,
     unpack_all,
 )
+from transforms.beam.privacy import pseudonymize_emails
 from transforms.identity import IDENTITY_FIELDS, accounts_by_identity
 from transforms.settings import JourneySettings
 from transforms.stitching import fold_journey
@@ -89,8 +90,8 @@ def shard_of(text: str, shards: int) -> int:
 
 
 class _Parse(beam.DoFn):
-    def __init__(self, schema: pa.Schema) -> None:
-        self.schema = schema
+    def __init__(self, schema: pa.Schema, salt: str | None) -> None:
+        self.schema, self.salt = schema, salt
 
     @paused_gc()
     def process(self, batch: tuple[str, list[bytes]]) -> list[Any]:
@@ -106,21 +107,30 @@ class _Parse(beam.DoFn):
             else:
                 dead.append({"reason": "; ".join(str(e) for e in event),
                              "raw_text": raw.decode("utf-8", errors="replace")})
-        outputs: list[Any] = [pack(touches_table(events, self.schema))] if events else []
+        outputs: list[Any] = []
+        if events:
+            table = touches_table(events, self.schema)
+            email = table.schema.get_field_index("email")
+            outputs.append(pack(table.set_column(email, "email", pseudonymize_emails(table["email"], self.salt))))
         if dead:
             outputs.append(pvalue.TaggedOutput(DEAD_LETTERS, (name, dead)))
         return outputs
 
 
 class ParseTouches(beam.PTransform):
-    """(name, raw JSON lines) → packed ``touches`` tables; rejects to ``dead_letters`` as (name, dicts)."""
+    """(name, raw JSON lines) → packed ``touches`` tables; rejects to ``dead_letters`` as (name, dicts).
 
-    def __init__(self, schema: pa.Schema) -> None:
+    With a ``salt``, e-mails are pseudonymized before anything downstream sees them, as the
+    streaming resolve stage does.
+    """
+
+    def __init__(self, schema: pa.Schema, salt: str | None = None) -> None:
         super().__init__()
-        self.schema = schema
+        self.schema, self.salt = schema, salt
 
     def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
-        return batches | "Validate" >> beam.ParDo(_Parse(self.schema)).with_outputs(DEAD_LETTERS, main="touches")
+        return batches | "Validate" >> beam.ParDo(_Parse(self.schema, self.salt)).with_outputs(DEAD_LETTERS,
+                                                                                               main="touches")
 
 
 @paused_gc()
@@ -185,9 +195,7 @@ def _assign(shard_touches: tuple[int, bytes], accounts: dict[Any, str], shards: 
 
 def shards_of(keys: pa.ChunkedArray, shards: int) -> pa.Array:
     """:func:`shard_of` each key, computed once per distinct key."""
-    encoded = keys.combine_chunks().dictionary_encode()
-    of_each = np.array([shard_of(key, shards) for key in encoded.dictionary.to_pylist()], np.int64)
-    return pa.array(of_each[encoded.indices.to_numpy(zero_copy_only=False)])
+    return map_distinct(keys, lambda key: shard_of(key, shards), pa.int64())
 
 
 class ResolveAccounts(beam.PTransform):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import typing
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -138,3 +138,21 @@ def days(table: pa.Table, field: str | None) -> pa.Array:
     if field is None:
         return pa.array([0] * table.num_rows, pa.int32()).cast(pa.date32())
     return pc.fill_null(pc.cast(table[field], pa.date32()), pa.scalar(0, pa.int32()).cast(pa.date32())).combine_chunks()
+
+
+def map_distinct(values: pa.Array | pa.ChunkedArray, function: Callable[[Any], Any], kind: pa.DataType) -> pa.Array:
+    """``function`` of each value, called once per distinct value; nulls stay null."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    encoded = values.dictionary_encode()
+    return pa.array([function(value) for value in encoded.dictionary.to_pylist()], kind).take(encoded.indices)
+
+
+def empty_where(table: pa.Table, mask: pa.Array, columns: Sequence[str]) -> pa.Table:
+    """``table`` with ``columns`` set to null on the rows ``mask`` selects (null in the mask selects none)."""
+    mask = pc.fill_null(mask, False)
+    for name in columns:
+        index = table.column_names.index(name)
+        table = table.set_column(index, table.field(index), pc.if_else(mask, pa.scalar(None, table[name].type),
+                                                                       table[name]))
+    return table

@@ -1,0 +1,29 @@
+"""Personal data in Arrow batches agrees with the record rules of transforms.privacy."""
+
+import pyarrow as pa
+
+from transforms.beam.privacy import pseudonymize_emails, redact_table
+from transforms.privacy import Suppressions, identifier_digest, pseudonymize_email
+
+
+def test_a_table_is_redacted_row_by_row_as_records_are():
+    suppressions = Suppressions(frozenset({identifier_digest("anonymous_id", "a1"),
+                                           identifier_digest("email", "x@y.com")}))
+    rows = [{"event_id": "e1", "anonymous_id": "a1", "email": None, "user_id": "u1", "crm_contact_id": None,
+             "properties": "{}", "utm": None},
+            {"event_id": "e2", "anonymous_id": "a2", "email": "X@Y.com ", "user_id": None, "crm_contact_id": "c",
+             "properties": None, "utm": "{}"},
+            {"event_id": "e3", "anonymous_id": "a2", "email": "z@y.com", "user_id": None, "crm_contact_id": None,
+             "properties": "{}", "utm": None}]
+    redacted = redact_table(pa.Table.from_pylist(rows), suppressions).to_pylist()
+    assert redacted == [suppressions.redact(row) for row in rows]
+    assert [row["event_id"] for row in redacted if row["anonymous_id"] is None] == ["e1", "e2"]
+    assert redact_table(pa.Table.from_pylist(rows), Suppressions()).to_pylist() == rows
+
+
+def test_an_email_column_is_pseudonymized_value_by_value():
+    emails = pa.chunked_array([["Ann@Acme.com", None], ["bo@initech.io", "Ann@Acme.com"]])
+    assert pseudonymize_emails(emails, "k").to_pylist() == [
+        pseudonymize_email("ann@acme.com", "k"), None, pseudonymize_email("bo@initech.io", "k"),
+        pseudonymize_email("ann@acme.com", "k")]
+    assert pseudonymize_emails(emails, None) is emails
