@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from streams.backfill import run
+from streams.backfill import run_pipeline
 from streams.commands.backfill import _beam_args
 from transforms.generator import GeneratorSettings, generate
 from transforms.settings import JourneySettings
@@ -47,7 +47,7 @@ def main() -> None:
             lake = Path(tmp) / f"lake-{workers}"
             cpu_before = _cpu_seconds()
             started = time.perf_counter()
-            run([str(raw)], lake, JourneySettings(), beam_args=_beam_args("DirectRunner", workers, ()))
+            run_pipeline([str(raw)], lake, JourneySettings(), beam_args=_beam_args("DirectRunner", workers, ()))
             seconds = time.perf_counter() - started
             cpu = _cpu_seconds() - cpu_before
             print(f"backfill, DirectRunner, {workers} worker(s): {seconds:.1f} s = {count / seconds:,.0f} "

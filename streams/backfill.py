@@ -10,6 +10,8 @@ pipeline has finished, so readers never see half a table. DirectRunner by defaul
 
 from __future__ import annotations
 
+import argparse
+import logging
 import shutil
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +30,7 @@ from sinks.lake import write_atomically
 from sinks.privacy import PERSONAL_TABLES, load_suppressions, redact_for_landing, scrub_dead_letter
 from sinks.tables import TABLES
 from streams.runtime import KEEP_FREED_MEMORY, paused_gc, worker_environment
+from streams.settings import Settings, salt_of
 from transforms.beam.backfill import (
     DEAD_LETTERS,
     OWN,
@@ -52,6 +55,17 @@ def _ranges(pattern: str) -> Iterator[tuple[str, int, int]]:
     for match in FileSystems.match([pattern])[0].metadata_list:
         for start in range(0, max(match.size_in_bytes, 1), SPLIT_BYTES):
             yield match.path, start, min(start + SPLIT_BYTES, match.size_in_bytes)
+
+
+def input_ranges(patterns: Sequence[str]) -> list[tuple[str, int, int]]:
+    """The byte ranges of every input; an input that matches no file is an error, not an empty table."""
+    ranges = []
+    for pattern in patterns:
+        found = list(_ranges(pattern))
+        if not found:
+            raise FileNotFoundError(f"--input {pattern!r} matches no file; the lake was not changed")
+        ranges += found
+    return ranges
 
 
 def _read_range(split_range: tuple[str, int, int]) -> Iterator[tuple[str, list[bytes]]]:
@@ -157,18 +171,30 @@ def swap_in(lake: Path, staging: Path, tables: Sequence[str]) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
-def run(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay: bool = False,
-        beam_args: Sequence[str] = (), salt: str | None = None) -> None:
+def run_pipeline(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay: bool = False,
+                 beam_args: Sequence[str] = (), salt: str | None = None) -> None:
     """Build and run the pipeline, then swap the new tables into the lake.
 
     Personal data is handled as the streaming pipeline handles it: with a ``salt``, e-mails are
     pseudonymized as touches are parsed; whoever the lake's suppression list names lands
     without their identifiers.
     """
+    if replay and not any((lake / "touches").glob("*/*.parquet")):
+        raise FileNotFoundError(f"{lake} has no touches to replay")
+    ranges = [] if replay else input_ranges(inputs)
     lake.mkdir(parents=True, exist_ok=True)
-    suppressions = load_suppressions(lake)
     staging = lake / f".staging-{uuid.uuid4().hex}"
-    options = PipelineOptions(list(beam_args))
+    try:
+        _build_and_run(ranges, lake, staging, settings, replay, PipelineOptions(list(beam_args)), salt)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # the lake keeps its tables
+        raise
+    swap_in(lake, staging, ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"])
+
+
+def _build_and_run(ranges: list[tuple[str, int, int]], lake: Path, staging: Path, settings: JourneySettings,
+                   replay: bool, options: PipelineOptions, salt: str | None) -> None:
+    suppressions = load_suppressions(lake)
     # Beam's worker processes (``--workers N``) shuffle megabyte batches: glibc keeps their freed memory
     # (about 10% of a 2-worker run here was page faults).
     with paused_gc(), worker_environment(KEEP_FREED_MEMORY), beam.Pipeline(options=options) as pipeline:
@@ -178,7 +204,6 @@ def run(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay:
                       | "LakeTouchFiles" >> beam.Create(files)
                       | "ReadLakeTouches" >> beam.Map(_read_lake_file))
         else:
-            ranges = [split_range for pattern in inputs for split_range in _ranges(pattern)]
             raw = (pipeline
                    | "Ranges" >> beam.Create(ranges)
                    | "Reshuffle" >> beam.Reshuffle()  # spread the ranges over the workers
@@ -194,4 +219,32 @@ def run(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay:
         _write(journeys, str(staging), "journey_touches", suppressions)
         if not replay:
             _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), str(staging), "touches", suppressions)
-    swap_in(lake, staging, ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"])
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    """The backfill as a Beam program: ``python -m transforms.beam --input GLOB --lake DIR [beam options]``.
+
+    ``--replay`` re-stitches the lake from its own touches instead; the journey rules'
+    options are the CLI's. Every other option goes to Beam (``--runner FlinkRunner`` ...).
+    """
+    defaults = JourneySettings()
+    parser = argparse.ArgumentParser(prog="python -m transforms.beam", description=run.__doc__)
+    parser.add_argument("--input", dest="inputs", action="append", default=[],
+                        help="Touch JSON Lines: path or glob (repeatable).")
+    parser.add_argument("--lake", type=Path, default=Path("lake"), help="The lake to (re)build (default: lake).")
+    parser.add_argument("--replay", action="store_true", help="Re-stitch the lake from its own touches.")
+    parser.add_argument("--dormancy-days", type=int, default=defaults.dormancy_days)
+    parser.add_argument("--lead-sla-hours", type=float, default=defaults.lead_sla_hours)
+    parser.add_argument("--allowed-lateness-hours", type=float, default=defaults.allowed_lateness_hours)
+    known, beam_args = parser.parse_known_args(argv)
+    if not known.inputs and not known.replay:
+        parser.error("give --input (one or more) or --replay")
+    settings = JourneySettings(dormancy_days=known.dormancy_days, lead_sla_hours=known.lead_sla_hours,
+                               allowed_lateness_hours=known.allowed_lateness_hours)
+    run_pipeline(known.inputs, known.lake, settings, replay=known.replay, beam_args=beam_args,
+                 salt=salt_of(Settings()))
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    run()

@@ -29,7 +29,10 @@ def _run_with_progress(what: str, lake: Path, tables: tuple[str, ...], job: Call
     console = Console(stderr=True)
     started = time.monotonic()
     with console.status(what):
-        job()
+        try:
+            job()
+        except FileNotFoundError as error:  # an input that matches nothing, a lake with nothing to replay
+            raise click.UsageError(str(error)) from None
     counts = {t: sum(pq.ParquetFile(f).metadata.num_rows for f in (lake / t).glob("*/*.parquet")) for t in tables}
     console.print(f"{what.replace('ing', 'ed', 1)} in {time.monotonic() - started:.1f}s: "
                   + ", ".join(f"{rows:,} {table}" for table, rows in counts.items()))
@@ -46,14 +49,15 @@ def _run_with_progress(what: str, lake: Path, tables: tuple[str, ...], job: Call
 def backfill_command(inputs: tuple[str, ...], lake: Path, runner: str, workers: int | None, dormancy_days: int,
                      lead_sla_hours: float, allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
     """Rebuild touches, journey_touches and dead_letters of a lake from raw touch files."""
-    from streams.backfill import run
+    from streams.backfill import run_pipeline
     from streams.settings import Settings, salt_of
 
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
     salt = salt_of(Settings())  # TOUCHLINE_EMAIL_HASH_SALT, as the streaming pipeline reads it
     _run_with_progress(f"backfilling {lake} on {runner}", lake, ("touches", "journey_touches", "dead_letters"),
-                       lambda: run(inputs, lake, settings, beam_args=_beam_args(runner, workers, beam_args), salt=salt))
+                       lambda: run_pipeline(inputs, lake, settings, beam_args=_beam_args(runner, workers, beam_args),
+                                            salt=salt))
 
 
 @click.command(name="replay", context_settings={"ignore_unknown_options": True})
@@ -65,11 +69,10 @@ def backfill_command(inputs: tuple[str, ...], lake: Path, runner: str, workers: 
 def replay_command(lake: Path, runner: str, workers: int | None, dormancy_days: int, lead_sla_hours: float,
                    allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
     """Re-stitch journey_touches from the lake's own touches (e.g. after changing the rules)."""
-    from streams.backfill import run
+    from streams.backfill import run_pipeline
 
-    if not list((lake / "touches").glob("*/*.parquet")):
-        raise click.UsageError(f"{lake} has no touches to replay")
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
     _run_with_progress(f"replaying {lake} on {runner}", lake, ("journey_touches",),
-                       lambda: run((), lake, settings, replay=True, beam_args=_beam_args(runner, workers, beam_args)))
+                       lambda: run_pipeline((), lake, settings, replay=True,
+                                            beam_args=_beam_args(runner, workers, beam_args)))

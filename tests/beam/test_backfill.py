@@ -186,6 +186,30 @@ def test_after_forget_neither_backfill_nor_stitch_brings_them_back(events, raw_f
     assert landed_as not in "\n".join(lake_strings(lake)).lower()
 
 
+def test_the_backfill_runs_as_a_beam_program_with_its_own_argv(events, raw_file, tmp_path):
+    from transforms.beam import run
+
+    lake = tmp_path / "lake"
+    run(["--input", str(raw_file), "--lake", str(lake), "--direct_running_mode=in_memory"])
+    assert lake_rows(lake) == expected(events)[2]
+    run(["--replay", "--lake", str(lake), "--dormancy-days", "30"])
+    assert lake_rows(lake) != expected(events)[2]  # re-stitched with other rules
+    with pytest.raises(SystemExit):
+        run(["--lake", str(lake)])  # neither --input nor --replay
+
+
+def test_an_input_that_matches_nothing_leaves_the_lake_alone(backfilled, tmp_path):
+    lake = tmp_path / "lake"
+    shutil.copytree(backfilled, lake)
+    touches = count(lake, "touches", "count(*)")
+    result = CliRunner().invoke(main, ["backfill", "--input", str(tmp_path / "typo-*.jsonl"), "--lake", str(lake)])
+    assert result.exit_code == 2 and "typo-*.jsonl" in result.output and "matches no file" in result.output
+    assert count(lake, "touches", "count(*)") == touches
+    assert not list(lake.glob(".staging-*"))
+    result = CliRunner().invoke(main, ["replay", "--lake", str(tmp_path / "empty")])
+    assert result.exit_code == 2 and "no touches to replay" in result.output
+
+
 @pytest.mark.parametrize("split", [1, 7, 64, 10_000])
 def test_byte_ranges_read_every_line_exactly_once(tmp_path, monkeypatch, split):
     from streams import backfill

@@ -17,6 +17,7 @@ EXAMPLES:
     touchline backfill --input 'touches/*.jsonl' --lake lake
     touchline backfill --input touches.jsonl --lake lake --workers 2
     touchline replay --lake lake --dormancy-days 60
+    python -m transforms.beam --input 'gs://bucket/touches/*.jsonl' --lake /mnt/lake --runner FlinkRunner
 """
 
 from __future__ import annotations
