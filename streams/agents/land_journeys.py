@@ -55,24 +55,27 @@ class LandJourneys:
         self.buffered = 0
         self.oldest = 0.0
         self.landed_rows = 0
+        self.unannounced: set[str] = set()  # tables landed that on_landed has not been told of
         self.suppressions = SuppressionWatch(lake.root)
         self.salt = salt_of(settings)
 
     def flush(self) -> None:
         """Land everything buffered, then tell ``on_landed`` which tables changed."""
-        self._notify(self._land())
+        self._land()
+        self._announce()
 
-    def _notify(self, tables: set[str]) -> None:
-        if tables and self.on_landed:
-            self.on_landed(tables)
+    def _announce(self) -> None:
+        """Tell ``on_landed`` the tables landed since it was last told (a failed flush may have landed some)."""
+        if self.unannounced and self.on_landed:
+            self.on_landed(set(self.unannounced))
+        self.unannounced.clear()
 
-    def _land(self) -> set[str]:
+    def _land(self) -> None:
         """Land everything buffered; each topic-partition leaves the buffer once it has landed.
 
         An ``OSError`` (a full disk, say) propagates with the rest still buffered; landing it
-        again rewrites the same file names, so a retry never duplicates. Returns the tables landed.
+        again rewrites the same file names, so a retry never duplicates.
         """
-        tables = set()
         suppressions = self.suppressions.get()  # forgotten people never land again
         for (topic, partition), records in list(self.buffer.items()):
             if records:
@@ -84,10 +87,9 @@ class LandJourneys:
                     landing = [(offset, redact_for_landing(table.name, record, suppressions))
                                for offset, record in landing]
                 self.landed_rows += self.lake.write(table, topic, partition, landing)
-                tables.add(table.name)
+                self.unannounced.add(table.name)
             self.buffered -= len(records)
             del self.buffer[(topic, partition)]
-        return tables
 
     def _flush_or_pause(self, consumer: Any, stop: threading.Event) -> None:
         """Flush; while the lake cannot be written (disk full), pause consuming and retry.
@@ -96,11 +98,10 @@ class LandJourneys:
         Consuming resumes as soon as the files are written, before ``on_landed`` (a catalog
         refresh) runs.
         """
-        tables: set[str] = set()
         reported: tuple[type, int | None] | None = None
         while not stop.is_set() or not self.paused:
             try:
-                tables = self._land()
+                self._land()
                 break
             except OSError as error:
                 if not self.paused:
@@ -120,7 +121,7 @@ class LandJourneys:
             log.warning("land-journeys: the lake is writable again; resumed")
             consumer.resume(consumer.assignment())
             self.paused = False
-        self._notify(tables)
+        self._announce()
 
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         # Resume after what the lake holds, whatever Kafka remembers.
