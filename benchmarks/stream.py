@@ -176,12 +176,16 @@ def faust_baseline(lines: list[bytes]) -> None:
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tempfile.mkdtemp())
         try:
             assert process.stderr is not None
+            log: list[bytes] = []
             for raw in process.stderr:  # Faust sends print() to its log on stderr
                 match = re.search(rb"processed (\d+) in ([\d.]+)", raw)
                 if match:
                     print(f"baseline, minimal Faust agent (re-key + table count): "
                           f"{int(match[1]) / float(match[2]):,.0f} events/s")
                     break
+                log = [*log[-30:], raw]
+            else:  # it exited without a figure: say why instead of printing nothing
+                print("baseline, minimal Faust agent: FAILED\n" + b"".join(log).decode(errors="replace"))
         finally:
             process.kill()
             process.wait()

@@ -74,3 +74,34 @@ def test_tansu_high_watermark_bug_is_still_present(fresh_broker):
     end = consumer.end_offsets([partition])[partition]
     consumer.close()
     assert end == 1, f"end offset {end}: the high-watermark bug is fixed, remove the workaround"
+
+
+def test_aiokafka_under_faust_reads_what_the_pipeline_produces(kafka_bootstrap):
+    # The pipeline's producers compress with lz4; aiokafka (Faust's client) decodes it only with cramjam.
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    from streams.fast_clients import fast_producer
+    from streams.settings import Settings
+
+    create_topics(kafka_bootstrap, ["lz4-for-aiokafka-v1"], partitions=1)
+    producer = fast_producer(kafka_bootstrap, Settings())
+    for i in range(500):
+        producer.produce("lz4-for-aiokafka-v1", value=str(i).encode())
+    producer.flush()
+
+    async def read() -> list[int]:
+        consumer = AIOKafkaConsumer("lz4-for-aiokafka-v1", bootstrap_servers=kafka_bootstrap,
+                                    auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            got: list[int] = []
+            while len(got) < 500:
+                batches = await consumer.getmany(timeout_ms=1000)
+                got += [int(message.value) for messages in batches.values() for message in messages]
+            return got
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(asyncio.wait_for(read(), 60)) == list(range(500))
