@@ -94,6 +94,14 @@ def redact_for_landing(table: str, record: dict[str, Any], suppressions: Suppres
     return record
 
 
+def for_landing(table: str, record: dict[str, Any], salt: str | None, suppressions: Suppressions) -> dict[str, Any]:
+    """A record about to land: a dead letter's e-mails pseudonymized first (so a suppressed pseudonym matches),
+    then a forgotten person's identifiers removed."""
+    if salt and table == "dead_letters":
+        record = scrub_dead_letter(record, salt)
+    return redact_for_landing(table, record, suppressions)
+
+
 def scrub_dead_letter(record: dict[str, Any], salt: str | None) -> dict[str, Any]:
     """A dead letter with the e-mail addresses in its raw bytes and messages pseudonymized."""
     if not salt:

@@ -26,8 +26,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from sinks.lake import write_atomically
-from sinks.privacy import PERSONAL_TABLES, load_suppressions, redact_for_landing, scrub_dead_letter
+from sinks.lake import Lake, write_atomically
+from sinks.privacy import PERSONAL_TABLES, for_landing, load_suppressions
 from sinks.tables import TABLES
 from streams.runtime import KEEP_FREED_MEMORY, paused_gc, worker_environment
 from streams.settings import Settings, salt_of
@@ -98,7 +98,7 @@ def _read_lake_file(path: str) -> bytes:
 def _dead_letter_table(named: tuple[str, list[dict[str, Any]]], salt: str | None, suppressions: Suppressions) -> bytes:
     """Dead letters as lake rows, a forgotten person's emptied and e-mails pseudonymized as the sink lands them."""
     spec = TABLES["dead_letters"]
-    records = [redact_for_landing(spec.name, scrub_dead_letter(record, salt), suppressions) for record in named[1]]
+    records = [for_landing(spec.name, record, salt, suppressions) for record in named[1]]
     return pack(pa.Table.from_pylist([spec.row(record, -1, 0)[1] for record in records], schema=spec.schema))
 
 
@@ -141,8 +141,8 @@ def _write(batches: beam.PCollection, root: str, table: str, suppressions: Suppr
 
 def erased_touch_accounts(lake: Path) -> dict[tuple[str, str], str]:
     """The account of each journey touch left with no identifier by ``touchline forget``, by (source, event_id)."""
-    table = lake.resolve() / "journey_touches"
-    if not any(table.glob("event_date=*/*.parquet")):
+    files = Lake(lake).files("journey_touches")
+    if not files:
         return {}
     own = {touches: journeys for journeys, touches in OWN.items()}
     identifiers = ", ".join(own.get(name, name) for name in IDENTITY_FIELDS)
@@ -151,7 +151,7 @@ def erased_touch_accounts(lake: Path) -> dict[tuple[str, str], str]:
         rows = connection.execute(
             f"select source, event_id, account_id from read_parquet(?) where coalesce({identifiers}) is null "
             "qualify row_number() over (partition by source, event_id order by _offset desc) = 1",
-            [str(table / "event_date=*" / "*.parquet")]).fetchall()
+            [[str(path) for path in files]]).fetchall()
     finally:
         connection.close()
     return {(source, event_id): account for source, event_id, account in rows}
@@ -179,29 +179,31 @@ def run_pipeline(inputs: Sequence[str], lake: Path, settings: JourneySettings, *
     pseudonymized as touches are parsed; whoever the lake's suppression list names lands
     without their identifiers.
     """
-    if replay and not any((lake / "touches").glob("*/*.parquet")):
+    touch_files = [str(path) for path in Lake(lake).files("touches")] if replay else []
+    if replay and not touch_files:
         raise FileNotFoundError(f"{lake} has no touches to replay")
     ranges = [] if replay else input_ranges(inputs)
     lake.mkdir(parents=True, exist_ok=True)
     staging = lake / f".staging-{uuid.uuid4().hex}"
     try:
-        _build_and_run(ranges, lake, staging, settings, replay, PipelineOptions(list(beam_args)), salt)
+        _build_and_run(touch_files, ranges, lake, staging, settings, PipelineOptions(list(beam_args)), salt)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)  # the lake keeps its tables
         raise
     swap_in(lake, staging, ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"])
 
 
-def _build_and_run(ranges: list[tuple[str, int, int]], lake: Path, staging: Path, settings: JourneySettings,
-                   replay: bool, options: PipelineOptions, salt: str | None) -> None:
+def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], lake: Path, staging: Path,
+                   settings: JourneySettings, options: PipelineOptions, salt: str | None) -> None:
+    """A replay reads ``touch_files`` (the lake's own); a backfill reads the byte ``ranges`` of raw files."""
+    replay = bool(touch_files)
     suppressions = load_suppressions(lake)
     # Beam's worker processes (``--workers N``) shuffle megabyte batches: glibc keeps their freed memory
     # (about 10% of a 2-worker run here was page faults).
     with paused_gc(), worker_environment(KEEP_FREED_MEMORY), beam.Pipeline(options=options) as pipeline:
         if replay:
-            files = sorted(str(p) for p in (lake / "touches").glob("*/*.parquet"))
             parsed = (pipeline
-                      | "LakeTouchFiles" >> beam.Create(files)
+                      | "LakeTouchFiles" >> beam.Create(touch_files)
                       | "ReadLakeTouches" >> beam.Map(_read_lake_file))
         else:
             raw = (pipeline

@@ -17,7 +17,7 @@ from typing import Any
 from confluent_kafka import TopicPartition
 
 from sinks.lake import Lake
-from sinks.privacy import SuppressionWatch, redact_for_landing, scrub_dead_letter
+from sinks.privacy import SuppressionWatch, for_landing
 from sinks.tables import TABLES
 from streams import topics
 from streams.fast_clients import fast_consumer
@@ -81,11 +81,9 @@ class LandJourneys:
             if records:
                 table = TABLES[TOPIC_TABLES[topic]]
                 landing = records
-                if self.salt and table.name == "dead_letters":  # raw bytes: e-mails pseudonymized
-                    landing = [(offset, scrub_dead_letter(record, self.salt)) for offset, record in landing]
-                if suppressions.digests:  # nobody forgotten: nothing to redact, no pass over the batch
-                    landing = [(offset, redact_for_landing(table.name, record, suppressions))
-                               for offset, record in landing]
+                if suppressions.digests or (self.salt and table.name == "dead_letters"):  # else no pass over the batch
+                    landing = [(offset, for_landing(table.name, record, self.salt, suppressions))
+                               for offset, record in records]
                 self.landed_rows += self.lake.write(table, topic, partition, landing)
                 self.unannounced.add(table.name)
             self.buffered -= len(records)
