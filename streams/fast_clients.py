@@ -9,7 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicCollection
+from confluent_kafka.admin import AdminClient
 
 from streams.settings import Settings
 
@@ -55,3 +56,10 @@ def fast_consumer(bootstrap: str, settings: Settings, group_id: str | None, **ov
         **librdkafka_security(settings),
         **overrides,
     })
+
+
+def topic_epoch(bootstrap: str, settings: Settings, topic: str) -> str:
+    """The topic's identity (its topic id): a topic deleted and created again, or on a new broker, has a new one."""
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 3, **librdkafka_security(settings)})
+    (future,) = admin.describe_topics(TopicCollection([topic]), request_timeout=30).values()
+    return str(future.result().topic_id).replace("/", "_").replace("+", "-")  # base64 made safe for file names

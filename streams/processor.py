@@ -1,52 +1,67 @@
-"""A consume-process-produce loop with exactly-once results over at-least-once delivery.
+"""A consume-process-produce loop with durable state: exactly-once results over at-least-once delivery.
 
-Each stage keeps its state in memory, per input partition, and that state is always the
-fold of the partition's records before the committed offset:
+Each stage keeps its state per input partition in a local RocksDB store (``streams.state``).
+After each poll:
 
-* after each poll the outputs are flushed to the broker, *then* the offsets are committed;
-* when a partition is assigned (start, restart, rebalance) the stage's state for it is
-  rebuilt by replaying the partition from its beginning up to the committed offset, with
-  outputs suppressed.
+1. the outputs are flushed to the broker;
+2. the state of every partition that moved is checkpointed with the next offset to read, in
+   one atomic write (so the store is always the fold of its partition up to that offset);
+3. the offsets are committed to Kafka (for lag monitoring; the store decides where to resume).
 
-So the state is never ahead of the outputs (the trap of a changelog written before the
-outputs were sent cannot happen), a crash replays at most the records after the last
-commit, and the outputs they repeat carry deterministic keys that the sinks absorb.
-The price is recovery time proportional to the partition's length; snapshots would bound it.
+When a partition is assigned, its state is opened from the local store, or restored from the
+newest durable copy beside the lake (``streams.checkpoints``) when that one is further along
+(a new host, a lost disk, a partition that moved), and consuming starts at the state's
+position. No input before that position is read again, so topics may carry any retention
+longer than the checkpoint interval. A crash between (1) and (2) processes the records after
+the checkpoint once more: the stage emits the same deterministic records again, which the
+next stage and the lake absorb by key. Durable copies are written every
+``checkpoint_seconds`` in the background, and when a partition is revoked or the loop stops.
+
+The position names the topic's incarnation (its topic id): a topic created anew, on a new
+broker say, is read from its beginning, the state carried on, and the log says so.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Protocol
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
-from streams.fast_clients import fast_consumer, fast_producer
-from streams.settings import Settings
+from streams.checkpoints import DurableCheckpoints
+from streams.fast_clients import fast_consumer, fast_producer, topic_epoch
+from streams.settings import Settings, state_dir_of
+from streams.state import Position, StateStore
 
 log = logging.getLogger(__name__)
 
-#: emit(topic, key, value): send one output record; None while rebuilding.
+#: emit(topic, key, value): send one output record.
 Emit = Callable[[str, bytes | None, bytes], None]
 
 
 class Stage(Protocol):
-    """What a stage implements; the loop does the Kafka part."""
+    """What a stage implements; the loop does the Kafka and the state-store part."""
 
     name: str
     source: str
 
-    def assign(self, partition: int) -> None:
-        """Start empty state for a partition (it is about to be rebuilt)."""
+    def open(self, partition: int, store: StateStore) -> None:
+        """Take up a partition whose state lives in ``store``."""
 
-    def revoke(self, partition: int) -> None:
-        """Drop the state of a partition that moved elsewhere."""
+    def close(self, partition: int) -> None:
+        """Let go of a partition (its store is closed after this)."""
 
-    def apply(self, partition: int, message: Any, emit: Emit | None) -> None:
-        """Process one message; ``emit`` is None while the state is rebuilt."""
+    def apply(self, partition: int, message: Any, emit: Emit) -> None:
+        """Process one message."""
+
+    def save(self, partition: int) -> None:
+        """Put what the stage keeps outside the store's tables into it: a checkpoint follows."""
 
 
 class StageRunner:
@@ -60,33 +75,118 @@ class StageRunner:
         self.group = group or f"touchline-{stage.name}"
         self.max_records = max_records
         self.processed = 0
-        self._assigned: list[TopicPartition] = []
-        self._revoked: list[TopicPartition] = []
+        self.state_root = state_dir_of(settings) / self.group
+        self.durable = DurableCheckpoints(settings.lake, self.group)
+        self.stores: dict[int, StateStore] = {}
+        self.epoch = ""
+        self.restored: dict[int, Position] = {}  # where each partition's state stood when it was taken up
+        self.first_read: dict[int, int] = {}  # the first offset read after that
+        self._copying: Future[Any] | None = None
+        self._last_copy = time.monotonic()
 
-    def rebuild(self, consumer: Consumer, tp: TopicPartition) -> None:
-        """Replay a partition from offset 0 up to its committed offset, outputs suppressed."""
-        self.stage.assign(tp.partition)
-        (committed_tp,) = consumer.committed([TopicPartition(tp.topic, tp.partition)], timeout=30)
-        committed = max(committed_tp.offset, 0)
-        started, replayed = time.monotonic(), 0
-        if committed:
-            reader = fast_consumer(self.bootstrap, self.settings, None)
-            reader.assign([TopicPartition(tp.topic, tp.partition, 0)])
-            position = 0
-            while position < committed:
-                for message in reader.consume(5000, 1.0):
-                    if message.error():
-                        continue
-                    if message.offset() < committed:
-                        self.stage.apply(tp.partition, message, None)
-                        replayed += 1
-                    position = message.offset() + 1
-            reader.close()
-        log.log(logging.INFO if replayed else logging.DEBUG, "%s: rebuilt partition %s from %s records in %.1fs",
-                self.stage.name, tp.partition, replayed, time.monotonic() - started)
+    # --- taking up and letting go of partitions -------------------------------------------
+
+    def _open_store(self, partition: int) -> StateStore:
+        """The partition's store: the local one, or the durable copy when that one is further along."""
+        local_path = self.state_root / f"{self.stage.source}-{partition}"
+        local = StateStore(local_path, cache_entries=self.settings.state_cache_entries) \
+            if local_path.exists() else None
+        local_position = local.position if local else None
+        copies = self.durable.copies(self.stage.source, partition)
+        newest = copies[-1] if copies else None
+        same_epoch = [c for c in copies if c.position.epoch == self.epoch]
+        best = max(same_epoch, key=lambda c: c.position.offset) if same_epoch else newest
+        use_copy = best is not None and (
+            local_position is None
+            or (best.position.epoch == self.epoch and
+                (local_position.epoch != self.epoch or best.position.offset > local_position.offset)))
+        if use_copy and best is not None:
+            if local is not None:
+                local.close()
+            self.durable.restore(best, local_path)
+            log.info("%s: restored partition %s from the durable copy %s", self.stage.name, partition, best.path)
+        elif local is not None:
+            return local
+        return StateStore(local_path, cache_entries=self.settings.state_cache_entries)
+
+    def _take_up(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            try:
+                store = self._open_store(tp.partition)
+            except ValueError as error:  # a store of another format: start over, loudly
+                log.error("%s: %s; the partition's state starts empty", self.stage.name, error)
+                shutil.rmtree(self.state_root / f"{self.stage.source}-{tp.partition}", ignore_errors=True)
+                store = self._open_store(tp.partition)
+            position = store.position
+            low, _ = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=30)
+            if position is None:
+                tp.offset = OFFSET_BEGINNING
+                if low > 0:
+                    log.error("%s: partition %s has no saved state and its first %s records are gone (retention): "
+                              "state is built from offset %s", self.stage.name, tp.partition, low, low)
+            elif position.epoch != self.epoch:
+                tp.offset = OFFSET_BEGINNING
+                log.warning("%s: %s is a new topic (id %s; the state was at offset %s of id %s): reading it from "
+                            "its beginning, the state carried on", self.stage.name, tp.topic, self.epoch,
+                            position.offset, position.epoch)
+            else:
+                tp.offset = position.offset
+                if position.offset < low:
+                    log.error("%s: partition %s: records %s..%s were deleted (retention) before this state read "
+                              "them; reading on from %s", self.stage.name, tp.partition, position.offset, low - 1,
+                              low)
+            self.stores[tp.partition] = store
+            self.restored[tp.partition] = position or Position(self.epoch, 0)
+            self.first_read.pop(tp.partition, None)
+            self.stage.open(tp.partition, store)
+            log.info("%s: took up partition %s at %s", self.stage.name, tp.partition,
+                     f"offset {position.offset}" if position else "its beginning")
+        consumer.assign(partitions)
+
+    def _let_go(self, partitions: list[TopicPartition]) -> None:
+        """Close the partitions' state, leaving a durable copy for whoever takes them up."""
+        self._wait_for_copy()
+        for tp in partitions:
+            store = self.stores.pop(tp.partition, None)
+            if store is None:
+                continue
+            self.stage.close(tp.partition)
+            try:
+                self.durable.save(store, self.stage.source, tp.partition)
+            except OSError as error:
+                log.warning("%s: no durable copy of partition %s (%s)", self.stage.name, tp.partition, error)
+            store.close()
+
+    # --- durable copies -------------------------------------------------------------------
+
+    def _wait_for_copy(self) -> None:
+        if self._copying is not None:
+            self._copying.result()
+            self._copying = None
+
+    def _copy_in_background(self, pool: ThreadPoolExecutor) -> None:
+        """Every ``state_checkpoint_seconds``: durable copies of every partition, off the hot path."""
+        if self._copying is not None and not self._copying.done():
+            return
+        if time.monotonic() - self._last_copy < self.settings.state_checkpoint_seconds:
+            return
+        self._last_copy = time.monotonic()
+        stores = list(self.stores.items())
+
+        def copy_all() -> None:
+            for partition, store in stores:
+                try:
+                    self.durable.save(store, self.stage.source, partition)
+                except Exception as error:  # a failed copy must not stop the stage: the next one retries
+                    log.warning("%s: durable copy of partition %s failed (%s)", self.stage.name, partition, error)
+
+        self._copying = pool.submit(copy_all)
+
+    # --- the loop -------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """Consume, process, flush, commit; until ``stop``."""
+        """Consume, process, flush, checkpoint, commit; until ``stop``."""
+        self.epoch = topic_epoch(self.bootstrap, self.settings, self.stage.source)
         consumer = fast_consumer(self.bootstrap, self.settings, self.group)
         producer = fast_producer(self.bootstrap, self.settings)
         produce = producer.produce
@@ -99,29 +199,38 @@ class StageRunner:
                 except BufferError:  # the local queue is full: let it drain
                     producer.poll(0.05)
 
-        # Assignment callbacks run inside consume(); the work happens after it returns.
-        consumer.subscribe([self.stage.source], on_assign=lambda _, tps: self._assigned.extend(tps),
-                           on_revoke=lambda _, tps: self._revoked.extend(tps))
+        consumer.subscribe([self.stage.source], on_assign=self._take_up,
+                           on_revoke=lambda _, partitions: self._let_go(partitions),
+                           on_lost=lambda _, partitions: self._let_go(partitions))
+        pool = ThreadPoolExecutor(1, thread_name_prefix=f"{self.stage.name}-copy")
         try:
             while not stop.is_set():
                 messages = consumer.consume(self.max_records, 0.2)
-                while self._revoked:
-                    self.stage.revoke(self._revoked.pop().partition)
-                while self._assigned:  # before any of their records is applied
-                    self.rebuild(consumer, self._assigned.pop())
-                offsets: dict[tuple[str, int], int] = {}
+                offsets: dict[int, int] = {}
                 for message in messages:
                     if message.error():
                         log.warning("%s: %s", self.stage.name, message.error())
                         continue
-                    self.stage.apply(message.partition(), message, emit)
-                    offsets[(message.topic(), message.partition())] = message.offset() + 1
+                    partition = message.partition()
+                    if partition not in self.stores:
+                        continue  # revoked during this poll: its next owner reads it
+                    if partition not in self.first_read:
+                        self.first_read[partition] = message.offset()
+                    self.stage.apply(partition, message, emit)
+                    offsets[partition] = message.offset() + 1
                     self.processed += 1
-                if offsets:
-                    if producer.flush(60) > 0:  # outputs first ...
-                        raise KafkaException("outputs not delivered within 60 s; not committing")
-                    consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
-                                    asynchronous=False)  # ... then the offsets
+                if not offsets:
+                    continue
+                if producer.flush(60) > 0:  # outputs first ...
+                    raise KafkaException("outputs not delivered within 60 s; not checkpointing")
+                for partition, offset in offsets.items():  # ... then the state, at the offset it reached ...
+                    self.stage.save(partition)
+                    self.stores[partition].checkpoint(Position(self.epoch, offset))
+                consumer.commit(offsets=[TopicPartition(self.stage.source, p, o) for p, o in offsets.items()],
+                                asynchronous=True)  # ... then Kafka's offsets, for monitoring
+                self._copy_in_background(pool)
         finally:
             producer.flush(10)
-            consumer.close()
+            consumer.close()  # revokes: every partition's state is closed with a durable copy
+            self._let_go([TopicPartition(self.stage.source, p) for p in list(self.stores)])
+            pool.shutdown()

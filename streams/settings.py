@@ -35,8 +35,17 @@ class Settings(BaseSettings):
     # Storage
     lake: Path = Path("lake")
     catalog: Path = Path("touchline.duckdb")
+    # Stage state: local RocksDB stores, durable copies beside the lake
+    state_dir: Path | None = None  # unset: <lake>/_state/local
+    state_checkpoint_seconds: float = 60.0  # how often durable copies are written (and so the replay bound)
+    state_cache_entries: int = 500_000  # state entries each stage partition keeps in memory
 
 
 def salt_of(settings: Settings) -> str | None:
     """The e-mail hashing salt, if one is set."""
     return settings.email_hash_salt.get_secret_value() if settings.email_hash_salt else None
+
+
+def state_dir_of(settings: Settings) -> Path:
+    """Where the stages keep their local state stores."""
+    return settings.state_dir or Path(settings.lake) / "_state" / "local"

@@ -15,13 +15,14 @@ from schemas.touch import TouchEvent, parse_touch, to_touch
 from streams import topics
 from streams.processor import Emit
 from streams.records import dead_letter, dumps, touch_key
-from transforms.identity import Resolver
+from streams.state import RecentKeys, StateStore
+from transforms.identity import IdentityGraph, Resolver
 from transforms.privacy import pseudonymize_email
 from transforms.settings import JourneySettings
 
 
 class ResolveTouches:
-    """Stage state: the keys seen and the identity resolver, for the one raw partition."""
+    """Stage state, in the partition's store: the recent touch keys and the identity graph with its waiting touches."""
 
     name = "resolve-touches"
     source = topics.TOUCHES_RAW
@@ -29,36 +30,33 @@ class ResolveTouches:
     def __init__(self, settings: JourneySettings, salt: str | None = None) -> None:
         self.settings = settings
         self.salt = salt  # e-mails are pseudonymized before state or any output sees them
-        self.seen: set[tuple[str, str]] = set()
-        self.resolver = Resolver(settings)
         self.invalid = 0
 
-    def assign(self, partition: int) -> None:
-        self.seen = set()
-        self.resolver = Resolver(self.settings)
+    def open(self, partition: int, store: StateStore) -> None:
+        self.seen = RecentKeys(store, "seen", self.settings.allowed_lateness)
+        graph = IdentityGraph(store.table("roots"), store.table("components"))
+        self.resolver = Resolver(self.settings, graph, store.table("pending"))
 
-    def revoke(self, partition: int) -> None:
-        self.seen = set()
-        self.resolver = Resolver(self.settings)
+    def close(self, partition: int) -> None:
+        del self.seen, self.resolver
 
-    def apply(self, partition: int, message: Any, emit: Emit | None) -> None:
+    def save(self, partition: int) -> None:
+        """Everything lives in the store's tables."""
+
+    def apply(self, partition: int, message: Any, emit: Emit) -> None:
         raw = message.value()
         event = parse_touch(raw)
         if not isinstance(event, TouchEvent):
             self.invalid += 1
-            if emit:
-                emit(topics.TOUCHES_DLQ, *dead_letter(raw, event, message.topic(), partition, message.offset(),
-                                                      message.timestamp()[1]))
+            emit(topics.TOUCHES_DLQ, *dead_letter(raw, event, message.topic(), partition, message.offset(),
+                                                  message.timestamp()[1]))
             return
         if self.salt and event.email:
             event = event.model_copy(update={"email": pseudonymize_email(event.email, self.salt)})
         touch = to_touch(event)
-        if touch.key in self.seen:
+        if not self.seen.add(touch.key, touch.occurred_at):
             return
-        self.seen.add(touch.key)
         resolution = self.resolver.add(touch)
-        if emit is None:
-            return
         emit(topics.TOUCHES_VALID, touch_key(*touch.key), dumps(touch.to_wire()))
         for merge in resolution.merges:
             emit(topics.IDENTITY_MERGES, merge.event_id.encode(), dumps(merge.to_row()))

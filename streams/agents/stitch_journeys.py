@@ -1,37 +1,42 @@
 """``stitch_journeys`` and ``watch_lead_sla``: account-keyed touches in, journey rows out.
 
-State per partition of ``touches-by-account-v1``: each account's :class:`Journey` (settled
-cursor and lateness window), the touch keys seen, and the open marketing leads with their
-SLA deadlines. Rows are re-emitted when a late touch is placed before them; the sink keeps
-the latest version of each row. Breaches are judged on event time (the partition's
-watermark), so a replay of history flags the same leads as the live run did.
+State per partition of ``touches-by-account-v1``, in the partition's store: each account's
+:class:`Journey` (settled cursor and lateness window) with the last lead given a deadline,
+the touch keys of the lateness window, and the open marketing leads' SLA deadlines. Rows are
+re-emitted when a late touch is placed before them; the lake keeps one row per key. Breaches
+are judged on event time (the partition's watermark), so a replay of history flags the same
+leads as the live run did.
 """
 
 from __future__ import annotations
 
 import heapq
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from streams import topics
 from streams.processor import Emit
 from streams.records import dumps
+from streams.state import RecentKeys, StateStore, StoreTable
 from transforms.settings import JourneySettings
 from transforms.stitching import Journey, place
 from transforms.types import Touch
 
+Deadline = tuple[datetime, str, str]  # (due, account, lead event id)
 
-@dataclass
+
 class PartitionState:
-    """Everything one partition remembers."""
+    """Everything one partition remembers, in its store."""
 
-    journeys: dict[str, Journey] = field(default_factory=dict)
-    seen: set[tuple[str, str]] = field(default_factory=set)
-    watermark: datetime | None = None
-    deadlines: list[tuple[datetime, str, str]] = field(default_factory=list)  # (due, account, lead)
-    scheduled: set[str] = field(default_factory=set)  # leads with a deadline
+    def __init__(self, store: StateStore, settings: JourneySettings) -> None:
+        self.store = store
+        self.journeys: StoreTable = store.table("journeys")  # account -> (Journey, lead given a deadline)
+        self.seen = RecentKeys(store, "seen", settings.allowed_lateness)
+        self.deadlines: list[Deadline] = list(store.value("deadlines", []))
+
+    def save(self) -> None:
+        self.store.set_value("deadlines", self.deadlines)
 
 
 class StitchJourneys:
@@ -44,32 +49,32 @@ class StitchJourneys:
         self.settings = settings
         self.partitions: dict[int, PartitionState] = {}
 
-    def assign(self, partition: int) -> None:
-        self.partitions[partition] = PartitionState()
+    def open(self, partition: int, store: StateStore) -> None:
+        self.partitions[partition] = PartitionState(store, self.settings)
 
-    def revoke(self, partition: int) -> None:
+    def close(self, partition: int) -> None:
         self.partitions.pop(partition, None)
 
-    def apply(self, partition: int, record: Any, emit: Emit | None) -> None:
+    def save(self, partition: int) -> None:
+        self.partitions[partition].save()
+
+    def apply(self, partition: int, record: Any, emit: Emit) -> None:
         state = self.partitions[partition]
         message = json.loads(record.value())
         account_id = message["account_id"]
         touch = Touch.from_wire(message["touch"])
-        if touch.key in state.seen:
+        watermark = state.seen.watermark
+        if not state.seen.add(touch.key, touch.occurred_at):
             return  # a repeat from an upstream replay
-        state.seen.add(touch.key)
-        if state.watermark is None or touch.occurred_at > state.watermark:
-            state.watermark = touch.occurred_at
+        if state.seen.watermark != watermark:
             self._watch_lead_sla(state, emit)
-        journey, rows, late = place(state.journeys.get(account_id), touch, account_id, self.settings)
-        state.journeys[account_id] = journey
+        journey, scheduled = state.journeys.get(account_id) or (None, None)
+        journey, rows, late = place(journey, touch, account_id, self.settings)
         head = journey.head
-        if head.lead_at is not None and head.lead_event_id and head.lead_event_id not in state.scheduled:
-            state.scheduled.add(head.lead_event_id)
-            heapq.heappush(state.deadlines, (head.lead_at + self.settings.lead_sla, account_id,
-                                             head.lead_event_id))
-        if emit is None:
-            return
+        if head.lead_at is not None and head.lead_event_id and head.lead_event_id != scheduled:
+            scheduled = head.lead_event_id
+            heapq.heappush(state.deadlines, (head.lead_at + self.settings.lead_sla, account_id, scheduled))
+        state.journeys[account_id] = (journey, scheduled)
         key = account_id.encode()
         for row in rows:
             emit(topics.JOURNEY_TOUCHES, key, dumps(row.to_row()))
@@ -78,22 +83,21 @@ class StitchJourneys:
         if late is not None:
             emit(topics.TOUCHES_LATE, key, dumps({"account_id": account_id, "touch": late.to_wire()}))
 
-    def _watch_lead_sla(self, state: PartitionState, emit: Emit | None) -> None:
+    def _watch_lead_sla(self, state: PartitionState, emit: Emit) -> None:
         """Flag leads whose SLA ran out (on event time) without a sales or SDR touch."""
-        watermark = state.watermark
+        watermark = state.seen.watermark
         while state.deadlines and watermark and state.deadlines[0][0] < watermark:
             due, account_id, lead_event_id = heapq.heappop(state.deadlines)
-            journey = state.journeys[account_id]
+            journey, _ = state.journeys[account_id]
             head = journey.head
             if head.lead_event_id != lead_event_id:
                 continue  # answered in time
-            if emit is not None:
-                emit(topics.SLA_BREACHES, account_id.encode(), dumps({
-                    "lead_event_id": lead_event_id,
-                    "account_id": account_id,
-                    "journey_id": journey.journey_id,
-                    "lead_at": head.lead_at,
-                    "due_at": due,
-                    "detected_at": watermark,
-                    "lead_sla_hours": self.settings.lead_sla_hours,
-                }))
+            emit(topics.SLA_BREACHES, account_id.encode(), dumps({
+                "lead_event_id": lead_event_id,
+                "account_id": account_id,
+                "journey_id": journey.journey_id,
+                "lead_at": head.lead_at,
+                "due_at": due,
+                "detected_at": watermark,
+                "lead_sla_hours": self.settings.lead_sla_hours,
+            }))

@@ -52,9 +52,9 @@ def lines(events: list[Emitted]) -> list[bytes]:
     return [wire_line(e) for e in events]
 
 
-def start_worker(bootstrap: str, lake: Path, catalog: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(bootstrap: str, lake: Path, catalog: Path, log: Path, **settings: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TOUCHLINE_KAFKA_BOOTSTRAP": bootstrap, "TOUCHLINE_LAKE": str(lake),
-           "TOUCHLINE_CATALOG": str(catalog)}
+           "TOUCHLINE_CATALOG": str(catalog), **settings}
     return subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=env, stdout=log.open("ab"),
                             stderr=subprocess.STDOUT)
 

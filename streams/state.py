@@ -1,0 +1,270 @@
+"""Stage state in RocksDB (``rocksdict``): larger than RAM, checkpointed with the input position.
+
+A :class:`StateStore` holds one stage partition's state as named tables of pickled values.
+The stage reads and writes them as ordinary mappings (:class:`StoreTable`); writes stay in
+memory until :meth:`StateStore.checkpoint`, which writes every change of every table and the
+input position in one atomic RocksDB write batch. So the store on disk is always the state
+after some input offset, never between two, and a restart resumes at that offset.
+
+Reads go through a bounded cache: after each checkpoint the oldest cached entries are
+dropped (they are on disk), so memory holds the recently used state, not all of it.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Iterator, MutableMapping
+from datetime import datetime, timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from rocksdict import Checkpoint, Options, Rdict, WriteBatch
+
+#: Bumped when the pickled shape of any stage's state changes: an older store is not read.
+STATE_FORMAT = 1
+_META = b"\x00meta:"  # scalars: position, format, a stage's small state
+_ABSENT = object()  # cached knowledge that a key has no value
+_UNKNOWN = object()  # not cached
+
+
+class Position(NamedTuple):
+    """Where a partition's state stands: the next offset to read, on which incarnation of the topic."""
+
+    epoch: str  # the topic's identity: a topic re-created on a new broker has a new one
+    offset: int
+
+
+def _dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class StoreTable(MutableMapping[Any, Any]):
+    """One table of a store: a mapping whose writes reach disk at the store's next checkpoint.
+
+    Keys are strings or tuples of strings; values anything picklable.
+    """
+
+    def __init__(self, db: Rdict, name: str) -> None:
+        self._db = db
+        self._prefix = name.encode() + b"\x00"
+        self._cache: dict[Any, Any] = {}
+        self._dirty: set[Any] = set()
+
+    def _encode(self, key: Any) -> bytes:
+        if isinstance(key, tuple):  # (source, event_id): length-prefixed, so no separator can be forged
+            first, second = key
+            key = f"\x01{len(first)}:{first}{second}"
+        return self._prefix + key.encode()
+
+    @staticmethod
+    def _decode(text: str) -> Any:
+        if not text.startswith("\x01"):
+            return text
+        size, _, rest = text[1:].partition(":")
+        return rest[:int(size)], rest[int(size):]
+
+    def _load(self, key: Any) -> Any:
+        value = self._cache.get(key, _UNKNOWN)
+        if value is _UNKNOWN:
+            raw = self._db.get(self._encode(key))
+            value = _ABSENT if raw is None else pickle.loads(raw)
+            self._cache[key] = value
+        return value
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self._load(key)
+        if value is _ABSENT:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        value = self._load(key)
+        return default if value is _ABSENT else value
+
+    def __contains__(self, key: object) -> bool:
+        return self._load(key) is not _ABSENT
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._cache[key] = value
+        self._dirty.add(key)
+
+    def __delitem__(self, key: Any) -> None:
+        if self._load(key) is _ABSENT:
+            raise KeyError(key)
+        self._cache[key] = _ABSENT
+        self._dirty.add(key)
+
+    def pop(self, key: Any, default: Any = _UNKNOWN) -> Any:
+        value = self._load(key)
+        if value is _ABSENT:
+            if default is _UNKNOWN:
+                raise KeyError(key)
+            return default
+        self._cache[key] = _ABSENT
+        self._dirty.add(key)
+        return value
+
+    def _stored_keys(self) -> Iterator[Any]:
+        prefix = self._prefix
+        for raw in self._db.keys(from_key=prefix):
+            if not raw.startswith(prefix):
+                return
+            yield self._decode(raw[len(prefix):].decode())
+
+    def __iter__(self) -> Iterator[Any]:
+        """Every key (a scan of the table on disk plus unsaved changes); for tests and tools, not the hot path."""
+        unsaved = {key for key in self._dirty if self._cache[key] is not _ABSENT}
+        for key in self._stored_keys():
+            unsaved.discard(key)
+            if key not in self._dirty or self._cache[key] is not _ABSENT:
+                yield key
+        yield from unsaved
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def _save_into(self, batch: WriteBatch) -> int:
+        for key in self._dirty:
+            value = self._cache[key]
+            if value is _ABSENT:
+                batch.delete(self._encode(key))
+            else:
+                batch.put(self._encode(key), _dumps(value))
+        saved = len(self._dirty)
+        self._dirty.clear()
+        return saved
+
+    def _trim(self, keep: int) -> None:
+        """Forget the oldest cached entries beyond ``keep`` (only after a checkpoint: nothing is unsaved)."""
+        excess = len(self._cache) - keep
+        if excess > 0:
+            for key in list(islice(self._cache, excess)):
+                del self._cache[key]
+
+
+class StateStore:
+    """A stage partition's state on local disk: tables, small values, and the input position."""
+
+    def __init__(self, path: Path, *, cache_entries: int = 200_000) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        options = Options(raw_mode=True)
+        options.create_if_missing(True)
+        self.path = path
+        self.db = Rdict(str(path), options)
+        self.cache_entries = cache_entries
+        self.tables: dict[str, StoreTable] = {}
+        self.values: dict[str, Any] = {}  # small state saved whole at each checkpoint
+        self.savers: list[Callable[[WriteBatch], None]] = []  # write what they keep outside the tables
+        stored_format = self._get_meta("format")
+        if stored_format not in (None, STATE_FORMAT):
+            raise ValueError(f"state store {path} has format {stored_format}, this version reads {STATE_FORMAT}")
+
+    def _get_meta(self, name: str) -> Any:
+        raw = self.db.get(_META + name.encode())
+        return None if raw is None else pickle.loads(raw)
+
+    def table(self, name: str) -> StoreTable:
+        """The table called ``name`` (created empty on first use)."""
+        if name not in self.tables:
+            self.tables[name] = StoreTable(self.db, name)
+        return self.tables[name]
+
+    def value(self, name: str, default: Any = None) -> Any:
+        """A small value saved whole at each checkpoint (a watermark, a heap of deadlines)."""
+        if name not in self.values:
+            stored = self._get_meta("value:" + name)
+            self.values[name] = default if stored is None else stored
+        return self.values[name]
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Replace a small value; saved at the next checkpoint."""
+        self.values[name] = value
+
+    @property
+    def position(self) -> Position | None:
+        """The input position the saved state stands at (None for a new store)."""
+        stored = self._get_meta("position")
+        return Position(*stored) if stored else None
+
+    def checkpoint(self, position: Position) -> int:
+        """Save every change and ``position`` in one atomic write; return how many entries changed."""
+        batch = WriteBatch(raw_mode=True)
+        for save in self.savers:
+            save(batch)
+        changed = sum(table._save_into(batch) for table in self.tables.values())
+        for name, value in self.values.items():
+            batch.put(_META + b"value:" + name.encode(), _dumps(value))
+        batch.put(_META + b"position", _dumps(tuple(position)))
+        batch.put(_META + b"format", _dumps(STATE_FORMAT))
+        self.db.write(batch)
+        keep = self.cache_entries // max(len(self.tables), 1)
+        for table in self.tables.values():
+            table._trim(keep)
+        return changed
+
+    def snapshot(self, directory: Path) -> None:
+        """A consistent copy of the saved state in ``directory`` (RocksDB hard-links its files)."""
+        self.db.flush()
+        Checkpoint(self.db).create_checkpoint(str(directory))
+
+    def close(self) -> None:
+        """Close the database (unsaved changes are dropped: the input after the position is read again)."""
+        self.db.close()
+
+
+def _stamp(at: datetime) -> bytes:
+    """An event time as fixed-width text that sorts as time does (UTC)."""
+    return at.strftime("%Y%m%d%H%M%S%f").encode()
+
+
+class RecentKeys:
+    """The dedupe memory of a stage: the keys seen within ``window`` of event time before the newest.
+
+    A key is a duplicate when it was seen and its event time is still within the window, so the
+    answer depends only on the input, never on when old keys were pruned. Keys older than the
+    window are forgotten (pruned at checkpoints through a time-ordered index), which bounds the
+    store: a repeat that old is passed on, and downstream it is absorbed by the lake's key (a
+    journey takes it as a late touch).
+    """
+
+    def __init__(self, store: StateStore, name: str, window: timedelta) -> None:
+        self.store, self.name, self.window = store, name, window
+        self.times = store.table(name)  # key -> event time
+        self.watermark: datetime | None = store.value(name + ":watermark")
+        self._index = _META + name.encode() + b":by-time:"
+        self._new: list[bytes] = []
+        store.savers.append(self._save_into)
+
+    def add(self, key: tuple[str, str], at: datetime) -> bool:
+        """Whether ``key`` (event time ``at``) is new; remembers it."""
+        if self.watermark is None or at > self.watermark:
+            self.watermark = at
+        horizon = self.watermark - self.window
+        if at < horizon:
+            return True  # older than anything remembered: nothing to compare with
+        seen_at = self.times.get(key)
+        if seen_at is not None and seen_at >= horizon:
+            return False
+        self.times[key] = at
+        self._new.append(self._index + _stamp(at) + self.times._encode(key)[len(self.times._prefix):])
+        return True
+
+    def _save_into(self, batch: WriteBatch) -> None:
+        """At a checkpoint: index the new keys, forget those past the window."""
+        self.store.set_value(self.name + ":watermark", self.watermark)
+        for index_key in self._new:
+            batch.put(index_key, b"")
+        self._new.clear()
+        if self.watermark is None:
+            return
+        horizon = self.watermark - self.window
+        end, skip = self._index + _stamp(horizon), len(self._index) + len(_stamp(horizon))
+        for index_key in self.store.db.keys(from_key=self._index):
+            if index_key >= end or not index_key.startswith(self._index):
+                break
+            batch.delete(index_key)
+            key = self.times._decode(index_key[skip:].decode())
+            seen_at = self.times.get(key)
+            if seen_at is not None and seen_at < horizon:
+                del self.times[key]

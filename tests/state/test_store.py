@@ -1,0 +1,110 @@
+"""The stage state store: atomic checkpoints, a bounded cache, a bounded dedupe memory, durable copies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from streams.checkpoints import DurableCheckpoints
+from streams.state import Position, RecentKeys, StateStore
+
+DAY = timedelta(days=1)
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def contents(store: StateStore, *tables: str) -> dict[str, dict[object, object]]:
+    return {name: dict(store.table(name).items()) for name in tables}
+
+
+def test_a_checkpoint_saves_every_change_with_the_position_and_nothing_after_it(tmp_path):
+    store = StateStore(tmp_path / "db")
+    roots, seen = store.table("roots"), store.table("seen")
+    roots["anon:1"] = "anon:1"
+    roots["user:2"] = "anon:1"
+    seen[("segment:web", "m-1")] = START
+    store.set_value("deadlines", [(START, "acme", "lead-1")])
+    store.checkpoint(Position("topic-a", 42))
+    del roots["user:2"]  # after the checkpoint: lost with the process
+    roots["email:x@y.com"] = "anon:1"
+    store.close()
+
+    reopened = StateStore(tmp_path / "db")
+    assert reopened.position == Position("topic-a", 42)
+    assert contents(reopened, "roots", "seen") == {
+        "roots": {"anon:1": "anon:1", "user:2": "anon:1"}, "seen": {("segment:web", "m-1"): START}}
+    assert reopened.value("deadlines") == [(START, "acme", "lead-1")]
+
+
+def test_keys_that_look_alike_stay_apart(tmp_path):
+    table = StateStore(tmp_path / "db").table("seen")
+    table[("a\x1fb", "c")] = 1
+    table[("a", "b\x1fc")] = 2
+    table["\x01plain"] = 3
+    assert (table[("a\x1fb", "c")], table[("a", "b\x1fc")]) == (1, 2)
+    assert sorted(map(str, table)) == sorted(map(str, [("a\x1fb", "c"), ("a", "b\x1fc"), "\x01plain"]))
+
+
+def test_the_cache_keeps_a_bounded_number_of_entries_and_reads_the_rest_from_disk(tmp_path):
+    store = StateStore(tmp_path / "db", cache_entries=1_000)
+    journeys = store.table("journeys")
+    for i in range(20_000):
+        journeys[f"account-{i}"] = ("journey", i)
+        if i % 5_000 == 4_999:
+            store.checkpoint(Position("t", i))
+    assert len(journeys._cache) <= 1_000
+    assert journeys["account-7"] == ("journey", 7) and journeys.get("account-20000") is None
+    assert len(journeys) == 20_000
+
+
+def test_recent_keys_catch_repeats_within_the_window_and_forget_older_ones(tmp_path):
+    store = StateStore(tmp_path / "db")
+    seen = RecentKeys(store, "seen", DAY)
+    assert seen.add(("s", "a"), START) is True
+    assert seen.add(("s", "a"), START) is False  # a repeat
+    for hour in range(1, 24 * 30):  # a month of one key an hour
+        assert seen.add(("s", f"k{hour}"), START + timedelta(hours=hour))
+        store.checkpoint(Position("t", hour))
+    assert seen.add(("s", "k100"), START + timedelta(hours=100)) is True  # older than the window: passed on
+    assert seen.add(("s", f"k{24 * 30 - 2}"), START + timedelta(hours=24 * 30 - 2)) is False
+    store.checkpoint(Position("t", 10_000))
+    assert len(store.table("seen")) <= 26  # one day of keys (and the ones of the last two checkpoints)
+
+
+def test_recent_keys_answer_the_same_after_a_restart(tmp_path):
+    store = StateStore(tmp_path / "db")
+    seen = RecentKeys(store, "seen", DAY)
+    seen.add(("s", "a"), START)
+    seen.add(("s", "b"), START + timedelta(hours=5))
+    store.checkpoint(Position("t", 2))
+    store.close()
+    reopened = StateStore(tmp_path / "db")
+    seen = RecentKeys(reopened, "seen", DAY)
+    assert seen.watermark == START + timedelta(hours=5)
+    assert seen.add(("s", "a"), START) is False
+    assert seen.add(("s", "c"), START) is True
+
+
+def test_a_durable_copy_restores_the_saved_state_and_only_the_newest_copies_stay(tmp_path):
+    store = StateStore(tmp_path / "db")
+    durable = DurableCheckpoints(tmp_path / "lake", "touchline-stitch-journeys", keep=2)
+    assert durable.save(store, "touches-by-account-v1", 3) is None  # nothing saved yet: no copy
+    for offset in (10, 20, 30):
+        store.table("journeys")[f"acct-{offset}"] = offset
+        store.checkpoint(Position("topic-a", offset))
+        durable.save(store, "touches-by-account-v1", 3)
+    copies = durable.copies("touches-by-account-v1", 3)
+    assert [c.position for c in copies] == [Position("topic-a", 20), Position("topic-a", 30)]
+    durable.restore(copies[-1], tmp_path / "elsewhere" / "db")
+    restored = StateStore(tmp_path / "elsewhere" / "db")
+    assert restored.position == Position("topic-a", 30)
+    assert contents(restored, "journeys") == contents(store, "journeys")
+
+
+def test_a_store_of_another_format_is_refused(tmp_path, monkeypatch):
+    store = StateStore(tmp_path / "db")
+    store.checkpoint(Position("t", 1))
+    store.close()
+    monkeypatch.setattr("streams.state.STATE_FORMAT", 99)
+    with pytest.raises(ValueError, match="format 1"):
+        StateStore(tmp_path / "db")
