@@ -6,10 +6,16 @@ Prints, on one broker and one generated population:
     to the last journey row landed, so group joins are included);
   * p50/p99 latency from produce to landed Parquet at a fixed rate (default 2k touches/s);
   * the worker's peak RSS;
+  * restart recovery with durable stage state: after 100k and after 1M touches of the same
+    accounts (history grows, accounts don't), the time from a SIGKILLed worker's restart until
+    every stage has taken up its partitions and until new touches land, with the local stores
+    kept and with them deleted (restored from the durable copies beside the lake); the worker's
+    RSS after each history, and with the state of 1M accounts;
   * baselines on the same broker: the raw kafka-python consume rate, and a minimal Faust agent
     that re-keys and counts in a table.
 
     .venv/bin/python benchmarks/stream.py [--touches 100000] [--rate 2000] [--latency-seconds 20]
+        [--history 100000,1000000] [--state-accounts 1000000] [--skip one,two,latency,raw,faust,recovery,state]
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -46,9 +54,9 @@ def population(touches: int, seed: int) -> tuple[list[bytes], int, int]:
     return [wire_line(e) for e in events], valid, sum(e.malformed for e in events)
 
 
-def start_workers(count: int, bootstrap: str, lake: Path, log: Path) -> list[subprocess.Popen[bytes]]:
+def start_workers(count: int, bootstrap: str, lake: Path, log: Path, **settings: str) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "TOUCHLINE_KAFKA_BOOTSTRAP": bootstrap, "TOUCHLINE_LAKE": str(lake),
-           "TOUCHLINE_CATALOG": str(lake.parent / "touchline.duckdb")}
+           "TOUCHLINE_CATALOG": str(lake.parent / "touchline.duckdb"), **settings}
     return [subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=env, stdout=log.open("ab"),
                              stderr=subprocess.STDOUT) for _ in range(count)]
 
@@ -191,13 +199,111 @@ def faust_baseline(lines: list[bytes]) -> None:
             process.wait()
 
 
+def later_years(lines: list[bytes], years: range) -> list[bytes]:
+    """The same accounts' touches again for each of ``years``, a year later each time, with new ids."""
+    shifted = []
+    for year in years:
+        for line in lines:
+            record = json.loads(line)
+            record["event_id"] = f"{record['event_id']}-y{year}"
+            moment = datetime.fromisoformat(record["occurred_at"]) + timedelta(days=365 * year)
+            record["occurred_at"] = moment.isoformat()
+            shifted.append(json.dumps(record).encode())
+    return shifted
+
+
+def wait_for_touches(lake: Path, touches: int, timeout: float = 1800) -> float:
+    """Seconds until the lake holds ``touches`` distinct touches."""
+    started = time.monotonic()
+    while landed_counts(Lake(lake))["touches"] < touches:
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(f"{touches:,} touches did not land in {timeout:.0f} s")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def restart(bootstrap: str, lake: Path, log: Path, stage_partitions: int, touches: int) -> tuple[float, float, float]:
+    """Start a worker; (seconds until every stage partition is taken up, until ``touches`` landed, its RSS MB)."""
+    started = time.monotonic()
+    (worker,) = start_workers(1, bootstrap, lake, log, TOUCHLINE_STATE_CHECKPOINT_SECONDS="5")
+    while log.read_text().count("took up partition") < stage_partitions:
+        if worker.poll() is not None or time.monotonic() - started > 300:
+            raise RuntimeError("the worker did not take up its partitions:\n" + log.read_text()[-3000:])
+        time.sleep(0.02)
+    ready = time.monotonic() - started
+    wait_for_touches(lake, touches)
+    landed = time.monotonic() - started
+    rss = tree_rss_mb(worker.pid)
+    worker.kill()
+    worker.wait()
+    return ready, landed, rss
+
+
+def recovery(base: list[bytes], histories: list[int]) -> None:
+    """Restart recovery after growing histories of the same accounts, local stores kept and lost."""
+    per_year = len(base)
+    for history in histories:
+        years = max(1, round(history / per_year))
+        with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+            lake, folder = Path(tmp) / "lake", Path(tmp)
+            produce_raw(later_years(base, range(years)), broker.bootstrap)
+            total = per_year * years
+            (worker,) = start_workers(1, broker.bootstrap, lake, folder / "first.log",
+                                      TOUCHLINE_STATE_CHECKPOINT_SECONDS="5")
+            seconds = wait_for_touches(lake, total)
+            rss = tree_rss_mb(worker.pid)
+            time.sleep(6)  # a durable copy of the final state
+            worker.kill()
+            worker.wait()
+            print(f"history of {total:,} touches ({years} year(s) of the same {per_year:,}-touch population): "
+                  f"processed in {seconds:.0f} s, worker RSS {rss:.0f} MB")
+            stage_partitions = 1 + Settings().topic_partitions
+            for step, mode in enumerate(("local stores kept", "local stores deleted: durable copies"), start=1):
+                if step == 2:
+                    shutil.rmtree(lake / "_state" / "local")
+                new = later_years(base[:1000], range(years + step - 1, years + step))
+                produce_raw(new, broker.bootstrap)
+                total += len(new)
+                ready, landed, rss = restart(broker.bootstrap, lake, folder / f"restart-{step}.log",
+                                             stage_partitions, total)
+                print(f"  restart after SIGKILL, {mode}: every stage ready in {ready:.1f} s, "
+                      f"1,000 new touches landed {landed:.1f} s after the start (worker RSS {rss:.0f} MB)")
+
+
+def state_rss(accounts: int) -> None:
+    """Worker RSS holding the state of ``accounts`` accounts (one touch each)."""
+    lines = [json.dumps({"event_id": f"a{i}", "source": "bench", "event_type": "site_visit",
+                         "occurred_at": f"2026-01-{1 + i % 28:02d}T10:00:00Z", "account_id": f"acct-{i}",
+                         "email": f"p{i}@acct{i}.example", "channel": "direct", "team": "marketing"}).encode()
+             for i in range(accounts)]
+    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+        lake = Path(tmp) / "lake"
+        produce_raw(lines, broker.bootstrap)
+        (worker,) = start_workers(1, broker.bootstrap, lake, Path(tmp) / "worker.log")
+        started, peak = time.monotonic(), 0.0
+        while landed_counts(Lake(lake))["touches"] < accounts:
+            peak = max(peak, tree_rss_mb(worker.pid))
+            if time.monotonic() - started > 3600:
+                raise TimeoutError("the accounts did not land in an hour")
+            time.sleep(1)
+        seconds = time.monotonic() - started
+        rss = tree_rss_mb(worker.pid)
+        state = sum(f.stat().st_size for f in (lake / "_state" / "local").rglob("*") if f.is_file())
+        worker.kill()
+        worker.wait()
+    print(f"state of {accounts:,} accounts: worker RSS {rss:.0f} MB at the end (peak {peak:.0f} MB), "
+          f"local stores {state / 2**20:.0f} MB on disk; {accounts / seconds:,.0f} touches/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--touches", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=2000)
     parser.add_argument("--latency-seconds", type=float, default=20)
     parser.add_argument("--seed", type=int, default=3)
-    parser.add_argument("--skip", default="", help="comma-separated: one,two,latency,raw,faust")
+    parser.add_argument("--history", default="100000,1000000", help="histories for the recovery figures")
+    parser.add_argument("--state-accounts", type=int, default=1_000_000)
+    parser.add_argument("--skip", default="", help="comma-separated: one,two,latency,raw,faust,recovery,state")
     args = parser.parse_args()
     skip = set(args.skip.split(","))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -217,6 +323,10 @@ def main() -> None:
         throughput(2, lines, journeys, len(lines))
     if "latency" not in skip:
         latency(lines, args.rate, args.latency_seconds)
+    if "recovery" not in skip:
+        recovery(lines, [int(h) for h in args.history.split(",")])
+    if "state" not in skip:
+        state_rss(args.state_accounts)
 
 
 if __name__ == "__main__":

@@ -78,10 +78,18 @@ class DurableCheckpoints:
             with archive.open("rb") as source, self.filesystem.open_output_stream(temporary) as target:
                 shutil.copyfileobj(source, target, 1024 * 1024)
             self.filesystem.move(temporary, f"{folder}/{name}")
+        self._remove_torn(folder, keep=temporary)
         copies = self.copies(topic, partition)
         for old in copies[:-self.keep]:
             self.filesystem.delete_file(old.path)
         return copies[-1] if copies else None
+
+    def _remove_torn(self, folder: str, keep: str) -> None:
+        """Delete copies that a killed process left half-written (only the partition's owner writes here)."""
+        for info in self.filesystem.get_file_info(pafs.FileSelector(folder)):
+            if info.base_name.endswith(".tmp") and info.path != keep:
+                self.filesystem.delete_file(info.path)
+                log.info("removed a torn durable copy %s", info.path)
 
     def restore(self, copy: Copy, target: Path) -> None:
         """Unpack a copy as the store at ``target`` (replacing whatever is there)."""

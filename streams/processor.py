@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Protocol
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
@@ -115,8 +114,9 @@ class StageRunner:
                 store = self._open_store(tp.partition)
             except ValueError as error:  # a store of another format: start over, loudly
                 log.error("%s: %s; the partition's state starts empty", self.stage.name, error)
-                shutil.rmtree(self.state_root / f"{self.stage.source}-{tp.partition}", ignore_errors=True)
-                store = self._open_store(tp.partition)
+                path = self.state_root / f"{self.stage.source}-{tp.partition}"
+                shutil.rmtree(path, ignore_errors=True)
+                store = StateStore(path, cache_entries=self.settings.state_cache_entries)
             position = store.position
             low, _ = consumer.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=30)
             if position is None:

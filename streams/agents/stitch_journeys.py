@@ -20,7 +20,7 @@ from streams.processor import Emit
 from streams.records import dumps
 from streams.state import RecentKeys, StateStore, StoreTable
 from transforms.settings import JourneySettings
-from transforms.stitching import Journey, place
+from transforms.stitching import place
 from transforms.types import Touch
 
 Deadline = tuple[datetime, str, str]  # (due, account, lead event id)

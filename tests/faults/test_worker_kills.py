@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -90,3 +91,52 @@ def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, 
                   f"{rebuilds} resumptions from saved state); "
                   f"{valid:,} touches, {malformed:,} dead letters, {len(journey_rows):,} journey rows = batch; "
                   f"attribution equal to the cent (closed-won revenue {revenue:,.2f}); {seconds:.0f} s")
+
+
+def _torn_copies(lake: Path) -> list[Path]:
+    return [path for path in (lake / "_state").glob("touchline-*/*/.*.tmp")]
+
+
+def test_kills_while_state_is_copied_and_lost_local_stores(fresh_broker, tmp_path, report):
+    """Half the rounds kill the worker while a durable copy is being written; the others delete its local stores."""
+    events = population(60_000, seed=22)
+    valid, malformed, journey_rows = expected(events)
+    records = lines(events)
+    lake, catalog, log = tmp_path / "lake", tmp_path / "touchline.duckdb", tmp_path / "worker.log"
+    settings = {"TOUCHLINE_STATE_CHECKPOINT_SECONDS": "0.2"}  # copies are written all the time
+    rounds = 6
+    size = len(records) // (rounds + 1) + 1
+    chunks = [records[i:i + size] for i in range(0, len(records), size)]
+    started = time.monotonic()
+    worker = start_worker(fresh_broker.bootstrap, lake, catalog, log, **settings)
+    torn = deleted = 0
+    try:
+        for round_ in range(rounds):
+            before = _landed_offset(lake)
+            produce_raw(chunks[round_], fresh_broker.bootstrap)
+            _wait_for_progress(lake, before)
+            if round_ % 2 == 0:
+                deadline = time.monotonic() + 20
+                while not _torn_copies(lake) and time.monotonic() < deadline:
+                    time.sleep(0.001)
+                kill(worker)  # as soon as a copy is being written
+                torn += bool(_torn_copies(lake))
+            else:
+                kill(worker)
+                shutil.rmtree(lake / "_state" / "local")  # a new host
+                deleted += 1
+            worker = start_worker(fresh_broker.bootstrap, lake, catalog, log, **settings)
+        for chunk in chunks[rounds:]:
+            produce_raw(chunk, fresh_broker.bootstrap)
+        counts = wait_for_lake(lake, valid, malformed, len(journey_rows), timeout=600)
+    finally:
+        kill(worker)
+    text = log.read_text()
+    restored = len(re.findall(r"restored partition \d+ from the durable copy", text))
+    assert restored >= deleted, "a worker with no local store did not restore from the durable copies"
+    assert counts["touches"] == valid and counts["dead_letters"] == malformed
+    assert lake_rows(lake) == journey_rows
+    report.append(f"state faults: {rounds}/{rounds} rounds on {len(records):,} records, "
+                  f"{torn} kills left a half-written durable copy behind, {deleted} local stores deleted "
+                  f"({restored} partitions restored from durable copies); {len(journey_rows):,} journey rows = batch; "
+                  f"{time.monotonic() - started:.0f} s")
