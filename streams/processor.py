@@ -1,7 +1,7 @@
 """A consume-process-produce loop with durable state: exactly-once results over at-least-once delivery.
 
 Each stage keeps its state per input partition in a local RocksDB store (``streams.state``).
-After each poll:
+Every ``state_commit_seconds`` (and when a partition is revoked, and at a clean stop):
 
 1. the outputs are flushed to the broker;
 2. the state of every partition that moved is checkpointed with the next offset to read, in
@@ -12,10 +12,10 @@ When a partition is assigned, its state is opened from the local store, or resto
 newest durable copy beside the lake (``streams.checkpoints``) when that one is further along
 (a new host, a lost disk, a partition that moved), and consuming starts at the state's
 position. No input before that position is read again, so topics may carry any retention
-longer than the checkpoint interval. A crash between (1) and (2) processes the records after
-the checkpoint once more: the stage emits the same deterministic records again, which the
-next stage and the lake absorb by key. Durable copies are written every
-``checkpoint_seconds`` in the background, and when a partition is revoked or the loop stops.
+longer than the checkpoint interval. A crash repeats the records after the last checkpoint:
+the stage emits the same deterministic records again, which the next stage and the lake
+absorb by key. Durable copies are written every ``state_checkpoint_seconds`` in the
+background, and when a partition is revoked or the loop stops.
 
 The position names the topic's incarnation (its topic id): a topic created anew, on a new
 broker say, is read from its beginning, the state carried on, and the log says so.
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Protocol
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
 from streams.checkpoints import DurableCheckpoints
 from streams.fast_clients import fast_consumer, fast_producer, topic_epoch
@@ -82,6 +82,8 @@ class StageRunner:
         self.first_read: dict[int, int] = {}  # the first offset read after that
         self._copying: Future[Any] | None = None
         self._last_copy = time.monotonic()
+        self._unsaved: dict[int, int] = {}  # partition -> offset after the last record applied, not yet saved
+        self._producer: Producer | None = None
 
     # --- taking up and letting go of partitions -------------------------------------------
 
@@ -144,7 +146,8 @@ class StageRunner:
         consumer.assign(partitions)
 
     def _let_go(self, partitions: list[TopicPartition]) -> None:
-        """Close the partitions' state, leaving a durable copy for whoever takes them up."""
+        """Save and close the partitions' state, leaving a durable copy for whoever takes them up."""
+        self._checkpoint([tp.partition for tp in partitions])
         self._wait_for_copy()
         for tp in partitions:
             store = self.stores.pop(tp.partition, None)
@@ -184,11 +187,22 @@ class StageRunner:
 
     # --- the loop -------------------------------------------------------------------------
 
+    def _checkpoint(self, partitions: list[int]) -> None:
+        """Outputs delivered, then the state of ``partitions`` saved at the offset each reached."""
+        partitions = [p for p in partitions if p in self._unsaved]
+        if not partitions:
+            return
+        if self._producer is not None and self._producer.flush(60) > 0:
+            raise KafkaException("outputs not delivered within 60 s; not checkpointing")
+        for partition in partitions:
+            self.stage.save(partition)
+            self.stores[partition].checkpoint(Position(self.epoch, self._unsaved.pop(partition)))
+
     def run(self, stop: threading.Event) -> None:
-        """Consume, process, flush, checkpoint, commit; until ``stop``."""
+        """Consume and process; every ``state_commit_seconds`` flush, checkpoint, commit; until ``stop``."""
         self.epoch = topic_epoch(self.bootstrap, self.settings, self.stage.source)
         consumer = fast_consumer(self.bootstrap, self.settings, self.group)
-        producer = fast_producer(self.bootstrap, self.settings)
+        producer = self._producer = fast_producer(self.bootstrap, self.settings)
         produce = producer.produce
 
         def emit(topic: str, key: bytes | None, value: bytes) -> None:
@@ -203,11 +217,11 @@ class StageRunner:
                            on_revoke=lambda _, partitions: self._let_go(partitions),
                            on_lost=lambda _, partitions: self._let_go(partitions))
         pool = ThreadPoolExecutor(1, thread_name_prefix=f"{self.stage.name}-copy")
+        unsaved = self._unsaved
+        last_commit = time.monotonic()
         try:
             while not stop.is_set():
-                messages = consumer.consume(self.max_records, 0.2)
-                offsets: dict[int, int] = {}
-                for message in messages:
+                for message in consumer.consume(self.max_records, 0.2):
                     if message.error():
                         log.warning("%s: %s", self.stage.name, message.error())
                         continue
@@ -217,18 +231,18 @@ class StageRunner:
                     if partition not in self.first_read:
                         self.first_read[partition] = message.offset()
                     self.stage.apply(partition, message, emit)
-                    offsets[partition] = message.offset() + 1
+                    unsaved[partition] = message.offset() + 1
                     self.processed += 1
-                if not offsets:
-                    continue
-                if producer.flush(60) > 0:  # outputs first ...
-                    raise KafkaException("outputs not delivered within 60 s; not checkpointing")
-                for partition, offset in offsets.items():  # ... then the state, at the offset it reached ...
-                    self.stage.save(partition)
-                    self.stores[partition].checkpoint(Position(self.epoch, offset))
-                consumer.commit(offsets=[TopicPartition(self.stage.source, p, o) for p, o in offsets.items()],
-                                asynchronous=True)  # ... then Kafka's offsets, for monitoring
-                self._copy_in_background(pool)
+                if unsaved and time.monotonic() - last_commit >= self.settings.state_commit_seconds:
+                    committed = [TopicPartition(self.stage.source, p, o) for p, o in unsaved.items()]
+                    self._checkpoint(list(unsaved))
+                    consumer.commit(offsets=committed, asynchronous=True)  # for monitoring: the stores decide
+                    last_commit = time.monotonic()
+                    self._copy_in_background(pool)
+            self._checkpoint(list(unsaved))
+        except BaseException:
+            unsaved.clear()  # a failed record may have left its state half-changed: never save it
+            raise
         finally:
             producer.flush(10)
             consumer.close()  # revokes: every partition's state is closed with a durable copy

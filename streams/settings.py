@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     catalog: Path = Path("touchline.duckdb")
     # Stage state: local RocksDB stores, durable copies beside the lake
     state_dir: Path | None = None  # unset: <lake>/_state/local
-    state_checkpoint_seconds: float = 60.0  # how often durable copies are written (and so the replay bound)
-    state_cache_entries: int = 500_000  # state entries each stage partition keeps in memory
+    state_commit_seconds: float = 5.0  # how often stage state is checkpointed locally (what a crash repeats)
+    state_checkpoint_seconds: float = 60.0  # how often durable copies are written beside the lake
+    state_cache_entries: int = 200_000  # state entries each stage partition keeps in memory
 
 
 def salt_of(settings: Settings) -> str | None:

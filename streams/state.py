@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable, Iterator, MutableMapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,6 +26,8 @@ STATE_FORMAT = 1
 _META = b"\x00meta:"  # scalars: position, format, a stage's small state
 _ABSENT = object()  # cached knowledge that a key has no value
 _UNKNOWN = object()  # not cached
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class Position(NamedTuple):
@@ -45,8 +47,9 @@ class StoreTable(MutableMapping[Any, Any]):
     Keys are strings or tuples of strings; values anything picklable.
     """
 
-    def __init__(self, db: Rdict, name: str) -> None:
+    def __init__(self, db: Rdict, name: str, codec: Any = None) -> None:
         self._db = db
+        self._codec = codec  # (encode, decode): values to what is pickled, and back
         self._prefix = name.encode() + b"\x00"
         self._cache: dict[Any, Any] = {}
         self._dirty: set[Any] = set()
@@ -68,7 +71,12 @@ class StoreTable(MutableMapping[Any, Any]):
         value = self._cache.get(key, _UNKNOWN)
         if value is _UNKNOWN:
             raw = self._db.get(self._encode(key))
-            value = _ABSENT if raw is None else pickle.loads(raw)
+            if raw is None:
+                value = _ABSENT
+            else:
+                value = pickle.loads(raw)
+                if self._codec is not None:
+                    value = self._codec.decode(value)
             self._cache[key] = value
         return value
 
@@ -86,7 +94,9 @@ class StoreTable(MutableMapping[Any, Any]):
         return self._load(key) is not _ABSENT
 
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._cache[key] = value
+        cache = self._cache
+        cache.pop(key, None)  # to the end: the last entries dropped from the cache are the ones written last
+        cache[key] = value
         self._dirty.add(key)
 
     def __delitem__(self, key: Any) -> None:
@@ -125,12 +135,13 @@ class StoreTable(MutableMapping[Any, Any]):
         return sum(1 for _ in self)
 
     def _save_into(self, batch: WriteBatch) -> int:
+        encode = self._codec.encode if self._codec is not None else None
         for key in self._dirty:
             value = self._cache[key]
             if value is _ABSENT:
                 batch.delete(self._encode(key))
             else:
-                batch.put(self._encode(key), _dumps(value))
+                batch.put(self._encode(key), _dumps(encode(value) if encode else value))
         saved = len(self._dirty)
         self._dirty.clear()
         return saved
@@ -150,6 +161,7 @@ class StateStore:
         path.mkdir(parents=True, exist_ok=True)
         options = Options(raw_mode=True)
         options.create_if_missing(True)
+        options.optimize_for_point_lookup(64)  # bloom filters and a block cache: most reads are of one key
         self.path = path
         self.db = Rdict(str(path), options)
         self.cache_entries = cache_entries
@@ -164,10 +176,10 @@ class StateStore:
         raw = self.db.get(_META + name.encode())
         return None if raw is None else pickle.loads(raw)
 
-    def table(self, name: str) -> StoreTable:
-        """The table called ``name`` (created empty on first use)."""
+    def table(self, name: str, codec: Any = None) -> StoreTable:
+        """The table called ``name`` (created empty on first use); ``codec`` turns values into what is pickled."""
         if name not in self.tables:
-            self.tables[name] = StoreTable(self.db, name)
+            self.tables[name] = StoreTable(self.db, name, codec)
         return self.tables[name]
 
     def value(self, name: str, default: Any = None) -> Any:
@@ -213,58 +225,75 @@ class StateStore:
         self.db.close()
 
 
-def _stamp(at: datetime) -> bytes:
-    """An event time as fixed-width text that sorts as time does (UTC)."""
-    return at.strftime("%Y%m%d%H%M%S%f").encode()
+def _micros(at: datetime) -> int:
+    """An aware event time as microseconds since 1970 (negative before)."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
+_HOUR = 3_600_000_000  # microseconds
+
+
+def _bucket(micros: int) -> bytes:
+    """The hour of an event time, as 8 bytes that sort as time does."""
+    return (micros // _HOUR + (1 << 62)).to_bytes(8, "big")
 
 
 class RecentKeys:
     """The dedupe memory of a stage: the keys seen within ``window`` of event time before the newest.
 
-    A key is a duplicate when it was seen and its event time is still within the window, so the
-    answer depends only on the input, never on when old keys were pruned. Keys older than the
-    window are forgotten (pruned at checkpoints through a time-ordered index), which bounds the
-    store: a repeat that old is passed on, and downstream it is absorbed by the lake's key (a
-    journey takes it as a late touch).
+    A key is a duplicate when it was seen with the same event time and that time is still
+    within the window, so the answer depends only on the input, never on when old keys were
+    dropped. Keys are stored by the hour of their event time; hours older than the window are
+    dropped whole at checkpoints (one range delete), which bounds the store. A repeat older
+    than the window is passed on; downstream the lake's key absorbs it (a journey takes it as
+    a late touch).
     """
 
     def __init__(self, store: StateStore, name: str, window: timedelta) -> None:
-        self.store, self.name, self.window = store, name, window
-        self.times = store.table(name)  # key -> event time
-        self.watermark: datetime | None = store.value(name + ":watermark")
-        self._index = _META + name.encode() + b":by-time:"
-        self._new: list[bytes] = []
+        self.store, self.name = store, name
+        self.window = window // _MICROSECOND
+        self.newest: int | None = store.value(name + ":newest")
+        self._saved_newest = -(1 << 62) if self.newest is None else self.newest
+        self._prefix = _META + name.encode() + b":by-hour:"
+        self._new: set[bytes] = set()  # stored at the next checkpoint
+        self._get = store.db.get
         store.savers.append(self._save_into)
+
+    @property
+    def watermark(self) -> datetime | None:
+        """The newest event time seen."""
+        return None if self.newest is None else _EPOCH + self.newest * _MICROSECOND
 
     def add(self, key: tuple[str, str], at: datetime) -> bool:
         """Whether ``key`` (event time ``at``) is new; remembers it."""
-        if self.watermark is None or at > self.watermark:
-            self.watermark = at
-        horizon = self.watermark - self.window
-        if at < horizon:
+        micros = _micros(at)
+        if self.newest is None or micros > self.newest:
+            self.newest = micros
+        if micros < self.newest - self.window:
             return True  # older than anything remembered: nothing to compare with
-        seen_at = self.times.get(key)
-        if seen_at is not None and seen_at >= horizon:
-            return False
-        self.times[key] = at
-        self._new.append(self._index + _stamp(at) + self.times._encode(key)[len(self.times._prefix):])
+        source, event_id = key
+        stored = (self._prefix + _bucket(micros) + micros.to_bytes(8, "big", signed=True)
+                  + f"{len(source)}:{source}{event_id}".encode())
+        if stored in self._new or (micros <= self._saved_newest and self._get(stored) is not None):
+            return False  # (a key newer than every key on disk cannot be on disk)
+        self._new.add(stored)
         return True
 
     def _save_into(self, batch: WriteBatch) -> None:
-        """At a checkpoint: index the new keys, forget those past the window."""
-        self.store.set_value(self.name + ":watermark", self.watermark)
-        for index_key in self._new:
-            batch.put(index_key, b"")
+        """At a checkpoint: store the new keys, drop the hours past the window."""
+        self.store.set_value(self.name + ":newest", self.newest)
+        for stored in self._new:
+            batch.put(stored, b"")
         self._new.clear()
-        if self.watermark is None:
-            return
-        horizon = self.watermark - self.window
-        end, skip = self._index + _stamp(horizon), len(self._index) + len(_stamp(horizon))
-        for index_key in self.store.db.keys(from_key=self._index):
-            if index_key >= end or not index_key.startswith(self._index):
+        if self.newest is not None:
+            self._saved_newest = self.newest
+            batch.delete_range(self._prefix, self._prefix + _bucket(self.newest - self.window))
+
+    def __len__(self) -> int:
+        """How many keys are stored (a scan: for tests and tools)."""
+        count = 0
+        for stored in self.store.db.keys(from_key=self._prefix):
+            if not stored.startswith(self._prefix):
                 break
-            batch.delete(index_key)
-            key = self.times._decode(index_key[skip:].decode())
-            seen_at = self.times.get(key)
-            if seen_at is not None and seen_at < horizon:
-                del self.times[key]
+            count += 1
+        return count + len(self._new)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.touch import TouchEvent, parse_touch, to_touch
+from streams import state_codecs as codecs
 from streams import topics
 from streams.processor import Emit
 from streams.records import dead_letter, dumps, touch_key
@@ -34,8 +35,8 @@ class ResolveTouches:
 
     def open(self, partition: int, store: StateStore) -> None:
         self.seen = RecentKeys(store, "seen", self.settings.allowed_lateness)
-        graph = IdentityGraph(store.table("roots"), store.table("components"))
-        self.resolver = Resolver(self.settings, graph, store.table("pending"))
+        graph = IdentityGraph(store.table("roots"), store.table("components", codecs.COMPONENT))
+        self.resolver = Resolver(self.settings, graph, store.table("pending", codecs.WAITING))
 
     def close(self, partition: int) -> None:
         del self.seen, self.resolver

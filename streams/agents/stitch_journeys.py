@@ -15,6 +15,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from streams import state_codecs as codecs
 from streams import topics
 from streams.processor import Emit
 from streams.records import dumps
@@ -31,12 +32,15 @@ class PartitionState:
 
     def __init__(self, store: StateStore, settings: JourneySettings) -> None:
         self.store = store
-        self.journeys: StoreTable = store.table("journeys")  # account -> (Journey, lead given a deadline)
+        # account -> (Journey, the lead last given a deadline)
+        self.journeys: StoreTable = store.table("journeys", codecs.JOURNEY)
         self.seen = RecentKeys(store, "seen", settings.allowed_lateness)
-        self.deadlines: list[Deadline] = list(store.value("deadlines", []))
+        self.deadlines: list[Deadline] = [(codecs.moment(due), account, lead)  # type: ignore[misc]
+                                          for due, account, lead in store.value("deadlines", [])]
 
     def save(self) -> None:
-        self.store.set_value("deadlines", self.deadlines)
+        self.store.set_value("deadlines", [(codecs.micros(due), account, lead)
+                                           for due, account, lead in self.deadlines])
 
 
 class StitchJourneys:

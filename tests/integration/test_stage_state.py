@@ -6,6 +6,7 @@ import re
 import shutil
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from tests.integration.pipeline import expected, kill, lake_rows, lines, populat
 from transforms.settings import JourneySettings
 
 pytestmark = pytest.mark.integration
-TABLES = ("roots", "components", "pending", "seen")
+TABLES = ("roots", "components", "pending")
 
 
 def run_until(runner: StageRunner, processed: int, timeout: float = 120.0) -> None:
@@ -41,8 +42,10 @@ def state_of(path: Path) -> dict[str, object]:
     store = StateStore(path)
     try:
         state = {"position": store.position, **{name: dict(store.table(name).items()) for name in TABLES}}
-        horizon = store.value("seen:watermark") - JourneySettings().allowed_lateness
-        state["seen"] = {key: at for key, at in state["seen"].items() if at >= horizon}
+        horizon = store.value("seen:newest") - JourneySettings().allowed_lateness // timedelta(microseconds=1)
+        prefix = b"\x00meta:seen:by-hour:"
+        seen = [key[len(prefix):] for key in store.db.keys(from_key=prefix) if key.startswith(prefix)]
+        state["seen"] = {key[8:] for key in seen if int.from_bytes(key[8:16], "big", signed=True) >= horizon}
         return state
     finally:
         store.close()
@@ -74,7 +77,7 @@ def test_a_restart_reads_no_record_before_its_checkpoint_and_ends_with_the_state
     resumed = state_of(store_path)
     unbroken = state_of(tmp_path / "state-once" / "once" / "touches-raw-v1-0")
     assert resumed["position"].offset == unbroken["position"].offset == len(records)
-    for name in TABLES:
+    for name in (*TABLES, "seen"):
         assert resumed[name] == unbroken[name], name
     assert len(resumed["components"]) > 100
 
