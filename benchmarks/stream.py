@@ -6,11 +6,11 @@ Prints, on one broker and one generated population:
     to the last journey row landed, so group joins are included);
   * p50/p99 latency from produce to landed Parquet at a fixed rate (default 2k touches/s);
   * the worker's peak RSS;
-  * restart recovery with durable stage state: after 100k and after 1M touches of the same
-    accounts (history grows, accounts don't), the time from a SIGKILLed worker's restart until
-    every stage has taken up its partitions and until new touches land, with the local stores
-    kept and with them deleted (restored from the durable copies beside the lake); the worker's
-    RSS after each history, and with the state of 1M accounts;
+  * restart recovery of the stateful stages (resolve, stitch): after 100k and after 1M touches
+    of the same accounts (history grows, accounts don't), the time from a SIGKILLed worker's
+    restart until every partition is taken up and until 1,000 new touches are stitched, with the
+    local stores kept and with them deleted (restored from the durable copies beside the lake);
+    the stages' RSS after each history, and with the state of 1M accounts;
   * baselines on the same broker: the raw kafka-python consume rate, and a minimal Faust agent
     that re-keys and counts in a table.
 
@@ -38,8 +38,9 @@ import duckdb
 from sinks.lake import Lake
 from streams.broker import EmbeddedBroker
 from streams.commands.generate import wire_line
-from streams.fast_clients import fast_producer
+from streams.fast_clients import fast_consumer, fast_producer
 from streams.kafka_clients import create_topics, make_consumer
+from streams.processor import local_state_root
 from streams.producing import produce_raw
 from streams.settings import Settings
 from streams.worker import landed_counts
@@ -54,9 +55,9 @@ def population(touches: int, seed: int) -> tuple[list[bytes], int, int]:
     return [wire_line(e) for e in events], valid, sum(e.malformed for e in events)
 
 
-def start_workers(count: int, bootstrap: str, lake: Path, log: Path, **settings: str) -> list[subprocess.Popen[bytes]]:
+def start_workers(count: int, bootstrap: str, lake: Path, log: Path) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "TOUCHLINE_KAFKA_BOOTSTRAP": bootstrap, "TOUCHLINE_LAKE": str(lake),
-           "TOUCHLINE_CATALOG": str(lake.parent / "touchline.duckdb"), **settings}
+           "TOUCHLINE_CATALOG": str(lake.parent / "touchline.duckdb")}
     return [subprocess.Popen([sys.executable, "-m", "streams", "worker"], env=env, stdout=log.open("ab"),
                              stderr=subprocess.STDOUT) for _ in range(count)]
 
@@ -212,66 +213,95 @@ def later_years(lines: list[bytes], years: range) -> list[bytes]:
     return shifted
 
 
-def wait_for_touches(lake: Path, touches: int, timeout: float = 1800) -> float:
-    """Seconds until the lake holds ``touches`` distinct touches."""
+STAGES = {"TOUCHLINE_STATE_COMMIT_SECONDS": "1", "TOUCHLINE_STATE_CHECKPOINT_SECONDS": "5"}
+
+
+def start_stages(bootstrap: str, lake: Path, log: Path) -> subprocess.Popen[bytes]:
+    """A worker running the stateful stages only (resolve, stitch): what recovery is about."""
+    env = {**os.environ, "TOUCHLINE_KAFKA_BOOTSTRAP": bootstrap, "TOUCHLINE_LAKE": str(lake),
+           "TOUCHLINE_CATALOG": str(lake.parent / "touchline.duckdb"), **STAGES}
+    return subprocess.Popen([sys.executable, "-m", "streams", "worker", "--stages", "resolve,stitch"], env=env,
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def stitched_everything(bootstrap: str) -> bool:
+    """Whether both stages have committed every record of their inputs."""
+    from confluent_kafka import TopicPartition
+
+    for group, topic, partitions in (("touchline-resolve-touches", "touches-raw-v1", 1),
+                                     ("touchline-stitch-journeys", "touches-by-account-v1",
+                                      Settings().topic_partitions)):
+        consumer = fast_consumer(bootstrap, Settings(), group)
+        try:
+            wanted = [TopicPartition(topic, p) for p in range(partitions)]
+            committed = consumer.committed(wanted, timeout=10)
+            for tp in committed:
+                if tp.offset < consumer.get_watermark_offsets(tp, timeout=10)[1]:
+                    return False
+        finally:
+            consumer.close()
+    return True
+
+
+def wait_stitched(bootstrap: str, worker: subprocess.Popen[bytes], timeout: float = 3600) -> float:
     started = time.monotonic()
-    while landed_counts(Lake(lake))["touches"] < touches:
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"{touches:,} touches did not land in {timeout:.0f} s")
-        time.sleep(0.2)
+    while not stitched_everything(bootstrap):
+        if worker.poll() is not None or time.monotonic() - started > timeout:
+            raise RuntimeError("the stages did not finish")
+        time.sleep(0.5)
     return time.monotonic() - started
 
 
-def restart(bootstrap: str, lake: Path, log: Path, stage_partitions: int, touches: int) -> tuple[float, float, float]:
-    """Start a worker; (seconds until every stage partition is taken up, until ``touches`` landed, its RSS MB)."""
+def restart(bootstrap: str, lake: Path, log: Path, stage_partitions: int) -> tuple[float, float, float, float]:
+    """Start the stages: seconds until every partition is taken up and until new input is processed, the
+    stages' RSS in MB, and the seconds spent opening (or restoring) state, all partitions together."""
     started = time.monotonic()
-    (worker,) = start_workers(1, bootstrap, lake, log, TOUCHLINE_STATE_CHECKPOINT_SECONDS="5")
+    worker = start_stages(bootstrap, lake, log)
     while log.read_text().count("took up partition") < stage_partitions:
         if worker.poll() is not None or time.monotonic() - started > 300:
             raise RuntimeError("the worker did not take up its partitions:\n" + log.read_text()[-3000:])
         time.sleep(0.02)
     ready = time.monotonic() - started
-    wait_for_touches(lake, touches)
-    landed = time.monotonic() - started
+    wait_stitched(bootstrap, worker)
+    processed = time.monotonic() - started
     rss = tree_rss_mb(worker.pid)
     worker.kill()
     worker.wait()
-    return ready, landed, rss
+    opened = sum(float(s) for s in re.findall(r"state opened in ([\d.]+) s", log.read_text()))
+    return ready, processed, rss, opened
 
 
 def recovery(base: list[bytes], histories: list[int]) -> None:
-    """Restart recovery after growing histories of the same accounts, local stores kept and lost."""
+    """Restart recovery of the stateful stages after growing histories of the same accounts."""
     per_year = len(base)
     for history in histories:
         years = max(1, round(history / per_year))
         with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
             lake, folder = Path(tmp) / "lake", Path(tmp)
             produce_raw(later_years(base, range(years)), broker.bootstrap)
-            total = per_year * years
-            (worker,) = start_workers(1, broker.bootstrap, lake, folder / "first.log",
-                                      TOUCHLINE_STATE_CHECKPOINT_SECONDS="5")
-            seconds = wait_for_touches(lake, total)
+            worker = start_stages(broker.bootstrap, lake, folder / "first.log")
+            seconds = wait_stitched(broker.bootstrap, worker)
             rss = tree_rss_mb(worker.pid)
             time.sleep(6)  # a durable copy of the final state
             worker.kill()
             worker.wait()
-            print(f"history of {total:,} touches ({years} year(s) of the same {per_year:,}-touch population): "
-                  f"processed in {seconds:.0f} s, worker RSS {rss:.0f} MB")
+            print(f"history of {per_year * years:,} touches ({years} year(s) of the same {per_year:,}-touch "
+                  f"population): resolve + stitch in {seconds:.0f} s, their RSS {rss:.0f} MB")
             stage_partitions = 1 + Settings().topic_partitions
-            for step, mode in enumerate(("local stores kept", "local stores deleted: durable copies"), start=1):
+            for step, mode in enumerate(("local stores kept", "local stores deleted, from durable copies"), 1):
                 if step == 2:
-                    shutil.rmtree(lake / "_state" / "local")
-                new = later_years(base[:1000], range(years + step - 1, years + step))
-                produce_raw(new, broker.bootstrap)
-                total += len(new)
-                ready, landed, rss = restart(broker.bootstrap, lake, folder / f"restart-{step}.log",
-                                             stage_partitions, total)
-                print(f"  restart after SIGKILL, {mode}: every stage ready in {ready:.1f} s, "
-                      f"1,000 new touches landed {landed:.1f} s after the start (worker RSS {rss:.0f} MB)")
+                    shutil.rmtree(local_state_root(Settings(lake=lake)))
+                produce_raw(later_years(base[:1000], range(years + step - 1, years + step)), broker.bootstrap)
+                ready, processed, rss, opened = restart(broker.bootstrap, lake, folder / f"restart-{step}.log",
+                                                        stage_partitions)
+                print(f"  restart after SIGKILL, {mode}: state of all {stage_partitions} partitions opened in "
+                      f"{opened:.2f} s; every partition taken up {ready:.1f} s after the process started "
+                      f"(interpreter start and group joins included), 1,000 new touches stitched at "
+                      f"{processed:.1f} s (RSS {rss:.0f} MB)")
 
 
 def state_rss(accounts: int) -> None:
-    """Worker RSS holding the state of ``accounts`` accounts (one touch each)."""
+    """RSS of the stateful stages holding the state of ``accounts`` accounts (one touch each)."""
     lines = [json.dumps({"event_id": f"a{i}", "source": "bench", "event_type": "site_visit",
                          "occurred_at": f"2026-01-{1 + i % 28:02d}T10:00:00Z", "account_id": f"acct-{i}",
                          "email": f"p{i}@acct{i}.example", "channel": "direct", "team": "marketing"}).encode()
@@ -279,19 +309,19 @@ def state_rss(accounts: int) -> None:
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         lake = Path(tmp) / "lake"
         produce_raw(lines, broker.bootstrap)
-        (worker,) = start_workers(1, broker.bootstrap, lake, Path(tmp) / "worker.log")
+        worker = start_stages(broker.bootstrap, lake, Path(tmp) / "worker.log")
         started, peak = time.monotonic(), 0.0
-        while landed_counts(Lake(lake))["touches"] < accounts:
+        while not stitched_everything(broker.bootstrap):
             peak = max(peak, tree_rss_mb(worker.pid))
-            if time.monotonic() - started > 3600:
-                raise TimeoutError("the accounts did not land in an hour")
+            if worker.poll() is not None or time.monotonic() - started > 3600:
+                raise RuntimeError("the stages did not finish in an hour")
             time.sleep(1)
         seconds = time.monotonic() - started
         rss = tree_rss_mb(worker.pid)
-        state = sum(f.stat().st_size for f in (lake / "_state" / "local").rglob("*") if f.is_file())
+        state = sum(f.stat().st_size for f in local_state_root(Settings(lake=lake)).rglob("*") if f.is_file())
         worker.kill()
         worker.wait()
-    print(f"state of {accounts:,} accounts: worker RSS {rss:.0f} MB at the end (peak {peak:.0f} MB), "
+    print(f"state of {accounts:,} accounts: resolve + stitch RSS {rss:.0f} MB at the end (peak {peak:.0f} MB), "
           f"local stores {state / 2**20:.0f} MB on disk; {accounts / seconds:,.0f} touches/s")
 
 

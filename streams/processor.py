@@ -24,24 +24,50 @@ broker say, is read from its beginning, the state carried on, and the log says s
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Protocol
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
 from streams.checkpoints import DurableCheckpoints
 from streams.fast_clients import fast_consumer, fast_producer, topic_epoch
-from streams.settings import Settings, state_dir_of
+from streams.settings import Settings
 from streams.state import Position, StateStore
 
 log = logging.getLogger(__name__)
 
 #: emit(topic, key, value): send one output record.
 Emit = Callable[[str, bytes | None, bytes], None]
+
+
+def local_state_root(settings: Settings) -> Path:
+    """Where the stages keep their local stores: ``TOUCHLINE_STATE_DIR``, else a cache folder of the lake's.
+
+    Local state belongs on the worker's own disk, not the lake's (a full lake disk pauses the
+    sink, it must not stop the stages). The folder is named by an id the lake keeps in
+    ``_state/lake-id``, so a lake deleted and created again never meets the state of the old one.
+    """
+    if settings.state_dir:
+        return Path(settings.state_dir)
+    marker = Path(settings.lake) / "_state" / "lake-id"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with marker.open("x") as handle:  # the first process to get here names the lake
+            handle.write(uuid.uuid4().hex)
+    except FileExistsError:
+        pass
+    lake_id = ""
+    while not lake_id:  # another process may be writing it this instant
+        lake_id = marker.read_text().strip()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "touchline" / "state" / lake_id
 
 
 class Stage(Protocol):
@@ -74,7 +100,7 @@ class StageRunner:
         self.group = group or f"touchline-{stage.name}"
         self.max_records = max_records
         self.processed = 0
-        self.state_root = state_dir_of(settings) / self.group
+        self.state_root = local_state_root(settings) / self.group
         self.durable = DurableCheckpoints(settings.lake, self.group)
         self.stores: dict[int, StateStore] = {}
         self.epoch = ""
@@ -112,6 +138,7 @@ class StageRunner:
 
     def _take_up(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
+            opening = time.monotonic()
             try:
                 store = self._open_store(tp.partition)
             except ValueError as error:  # a store of another format: start over, loudly
@@ -141,8 +168,8 @@ class StageRunner:
             self.restored[tp.partition] = position or Position(self.epoch, 0)
             self.first_read.pop(tp.partition, None)
             self.stage.open(tp.partition, store)
-            log.info("%s: took up partition %s at %s", self.stage.name, tp.partition,
-                     f"offset {position.offset}" if position else "its beginning")
+            log.info("%s: took up partition %s at %s (state opened in %.2f s)", self.stage.name, tp.partition,
+                     f"offset {position.offset}" if position else "its beginning", time.monotonic() - opening)
         consumer.assign(partitions)
 
     def _let_go(self, partitions: list[TopicPartition]) -> None:
@@ -156,7 +183,7 @@ class StageRunner:
             self.stage.close(tp.partition)
             try:
                 self.durable.save(store, self.stage.source, tp.partition)
-            except OSError as error:
+            except Exception as error:  # (RocksDB reports a full disk as a plain Exception) the next owner reads more
                 log.warning("%s: no durable copy of partition %s (%s)", self.stage.name, tp.partition, error)
             store.close()
 

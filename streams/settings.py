@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     lake: Path = Path("lake")
     catalog: Path = Path("touchline.duckdb")
     # Stage state: local RocksDB stores, durable copies beside the lake
-    state_dir: Path | None = None  # unset: <lake>/_state/local
+    state_dir: Path | None = None  # unset: a cache folder of this lake's (see streams.processor.local_state_root)
     state_commit_seconds: float = 5.0  # how often stage state is checkpointed locally (what a crash repeats)
     state_checkpoint_seconds: float = 60.0  # how often durable copies are written beside the lake
     state_cache_entries: int = 200_000  # state entries each stage partition keeps in memory
@@ -45,8 +45,3 @@ class Settings(BaseSettings):
 def salt_of(settings: Settings) -> str | None:
     """The e-mail hashing salt, if one is set."""
     return settings.email_hash_salt.get_secret_value() if settings.email_hash_salt else None
-
-
-def state_dir_of(settings: Settings) -> Path:
-    """Where the stages keep their local state stores."""
-    return settings.state_dir or Path(settings.lake) / "_state" / "local"

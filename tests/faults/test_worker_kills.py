@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from streams.processor import local_state_root
 from streams.producing import produce_raw
+from streams.settings import Settings
 from tests.integration.pipeline import (
     attribution_totals,
     expected,
@@ -123,7 +125,7 @@ def test_kills_while_state_is_copied_and_lost_local_stores(fresh_broker, tmp_pat
                 torn += bool(_torn_copies(lake))
             else:
                 kill(worker)
-                shutil.rmtree(lake / "_state" / "local")  # a new host
+                shutil.rmtree(local_state_root(Settings(lake=lake)))  # a new host
                 deleted += 1
             worker = start_worker(fresh_broker.bootstrap, lake, catalog, log, **settings)
         for chunk in chunks[rounds:]:

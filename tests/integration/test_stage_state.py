@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from streams.agents.resolve_touches import ResolveTouches
-from streams.processor import StageRunner
+from streams.processor import StageRunner, local_state_root
 from streams.producing import produce_raw
 from streams.settings import Settings
 from streams.state import StateStore
@@ -96,7 +96,7 @@ def test_a_worker_on_an_empty_local_disk_restores_from_durable_copies_and_lands_
         wait_for_lake(lake, 1, 0, 1, timeout=120, settle=0)
         time.sleep(3)  # durable copies are written every 0.5 s
         kill(worker)
-        shutil.rmtree(lake / "_state" / "local")  # a new host: nothing local
+        shutil.rmtree(local_state_root(Settings(lake=lake)))  # a new host: nothing local
         produce_raw(records[half:], fresh_broker.bootstrap)
         worker = start_worker(fresh_broker.bootstrap, lake, catalog, log, **env)
         counts = wait_for_lake(lake, valid, malformed, len(journey_rows))
