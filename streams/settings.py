@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     state_dir: Path | None = None  # unset: a cache folder of this lake's (see streams.processor.local_state_root)
     state_commit_seconds: float = 5.0  # how often stage state is checkpointed locally (what a crash repeats)
     state_checkpoint_seconds: float = 60.0  # how often durable copies are written beside the lake
+    state_dedupe_days: int = 400  # repeats of touches this much older than the newest are still recognised
     state_cache_entries: int = 200_000  # state entries each stage partition keeps in memory
 
 

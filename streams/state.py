@@ -231,6 +231,8 @@ def _micros(at: datetime) -> int:
 
 
 _HOUR = 3_600_000_000  # microseconds
+#: How far back (in event time, from the newest touch) repeats are recognised: CRM exports are re-imported.
+DEDUPE_WINDOW = timedelta(days=400)
 
 
 def _bucket(micros: int) -> bytes:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +76,10 @@ class Worker:
         context = multiprocessing.get_context("spawn")
         self.stop: Any = context.Event() if self.processes else threading.Event()
         self._context = context
-        self.resolve = StageRunner(ResolveTouches(self.journey, salt_of(self.settings)), self.bootstrap, self.settings)
-        self.stitch = StageRunner(StitchJourneys(self.journey), self.bootstrap, self.settings)
+        dedupe = timedelta(days=self.settings.state_dedupe_days)
+        self.resolve = StageRunner(ResolveTouches(self.journey, salt_of(self.settings), dedupe), self.bootstrap,
+                                   self.settings)
+        self.stitch = StageRunner(StitchJourneys(self.journey, dedupe), self.bootstrap, self.settings)
         self.land = LandJourneys(self.bootstrap, self.settings, self.lake, on_landed=self._refresh_catalog)
         self._tables_with_files = {t for t in ("touches", "journey_touches") if self.lake.files(t)}
 

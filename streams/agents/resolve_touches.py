@@ -9,6 +9,7 @@ anonymous ones) to ``touches-by-account-v1`` keyed by account.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from schemas.touch import TouchEvent, parse_touch, to_touch
@@ -16,7 +17,7 @@ from streams import state_codecs as codecs
 from streams import topics
 from streams.processor import Emit
 from streams.records import dead_letter, dumps, touch_key
-from streams.state import RecentKeys, StateStore
+from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore
 from transforms.identity import IdentityGraph, Resolver
 from transforms.privacy import pseudonymize_email
 from transforms.settings import JourneySettings
@@ -28,13 +29,15 @@ class ResolveTouches:
     name = "resolve-touches"
     source = topics.TOUCHES_RAW
 
-    def __init__(self, settings: JourneySettings, salt: str | None = None) -> None:
+    def __init__(self, settings: JourneySettings, salt: str | None = None,
+                 dedupe_window: timedelta = DEDUPE_WINDOW) -> None:
         self.settings = settings
+        self.dedupe_window = dedupe_window
         self.salt = salt  # e-mails are pseudonymized before state or any output sees them
         self.invalid = 0
 
     def open(self, partition: int, store: StateStore) -> None:
-        self.seen = RecentKeys(store, "seen", self.settings.allowed_lateness)
+        self.seen = RecentKeys(store, "seen", self.dedupe_window)
         graph = IdentityGraph(store.table("roots"), store.table("components", codecs.COMPONENT))
         self.resolver = Resolver(self.settings, graph, store.table("pending", codecs.WAITING))
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import heapq
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from streams import state_codecs as codecs
 from streams import topics
 from streams.processor import Emit
 from streams.records import dumps
-from streams.state import RecentKeys, StateStore, StoreTable
+from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore, StoreTable
 from transforms.settings import JourneySettings
 from transforms.stitching import place
 from transforms.types import Touch
@@ -30,11 +30,11 @@ Deadline = tuple[datetime, str, str]  # (due, account, lead event id)
 class PartitionState:
     """Everything one partition remembers, in its store."""
 
-    def __init__(self, store: StateStore, settings: JourneySettings) -> None:
+    def __init__(self, store: StateStore, dedupe_window: timedelta) -> None:
         self.store = store
         # account -> (Journey, the lead last given a deadline)
         self.journeys: StoreTable = store.table("journeys", codecs.JOURNEY)
-        self.seen = RecentKeys(store, "seen", settings.allowed_lateness)
+        self.seen = RecentKeys(store, "seen", dedupe_window)
         self.deadlines: list[Deadline] = [(codecs.moment(due), account, lead)  # type: ignore[misc]
                                           for due, account, lead in store.value("deadlines", [])]
 
@@ -49,12 +49,13 @@ class StitchJourneys:
     name = "stitch-journeys"
     source = topics.TOUCHES_BY_ACCOUNT
 
-    def __init__(self, settings: JourneySettings) -> None:
+    def __init__(self, settings: JourneySettings, dedupe_window: timedelta = DEDUPE_WINDOW) -> None:
         self.settings = settings
+        self.dedupe_window = dedupe_window
         self.partitions: dict[int, PartitionState] = {}
 
     def open(self, partition: int, store: StateStore) -> None:
-        self.partitions[partition] = PartitionState(store, self.settings)
+        self.partitions[partition] = PartitionState(store, self.dedupe_window)
 
     def close(self, partition: int) -> None:
         self.partitions.pop(partition, None)

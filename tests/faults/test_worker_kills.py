@@ -48,6 +48,7 @@ def _wait_for_progress(lake: Path, before: int, timeout: float = 180.0) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.timeout(1800)  # 3-8 minutes on this 2-core machine, depending on the day
 def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, report):
     events = population(200_000, seed=21)
     valid, malformed, journey_rows = expected(events)
@@ -99,6 +100,7 @@ def _torn_copies(lake: Path) -> list[Path]:
     return [path for path in (lake / "_state").glob("touchline-*/*/.*.tmp")]
 
 
+@pytest.mark.timeout(1200)
 def test_kills_while_state_is_copied_and_lost_local_stores(fresh_broker, tmp_path, report):
     """Half the rounds kill the worker while a durable copy is being written; the others delete its local stores."""
     events = population(60_000, seed=22)

@@ -15,7 +15,7 @@ from streams.agents.resolve_touches import ResolveTouches
 from streams.processor import StageRunner, local_state_root
 from streams.producing import produce_raw
 from streams.settings import Settings
-from streams.state import StateStore
+from streams.state import DEDUPE_WINDOW, StateStore
 from tests.integration.pipeline import expected, kill, lake_rows, lines, population, start_worker, wait_for_lake
 from transforms.settings import JourneySettings
 
@@ -42,7 +42,7 @@ def state_of(path: Path) -> dict[str, object]:
     store = StateStore(path)
     try:
         state = {"position": store.position, **{name: dict(store.table(name).items()) for name in TABLES}}
-        horizon = store.value("seen:newest") - JourneySettings().allowed_lateness // timedelta(microseconds=1)
+        horizon = store.value("seen:newest") - DEDUPE_WINDOW // timedelta(microseconds=1)
         prefix = b"\x00meta:seen:by-hour:"
         seen = [key[len(prefix):] for key in store.db.keys(from_key=prefix) if key.startswith(prefix)]
         state["seen"] = {key[8:] for key in seen if int.from_bytes(key[8:16], "big", signed=True) >= horizon}
