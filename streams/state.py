@@ -225,9 +225,14 @@ class StateStore:
         self.db.close()
 
 
-def _micros(at: datetime) -> int:
-    """An aware event time as microseconds since 1970 (negative before)."""
-    return (at - _EPOCH) // _MICROSECOND
+def micros(moment: datetime) -> int:
+    """An aware time as microseconds since 1970 (negative before)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def moment(value: int) -> datetime:
+    """Microseconds since 1970 as an aware UTC time."""
+    return _EPOCH + value * _MICROSECOND
 
 
 _HOUR = 3_600_000_000  # microseconds
@@ -264,19 +269,19 @@ class RecentKeys:
     @property
     def watermark(self) -> datetime | None:
         """The newest event time seen."""
-        return None if self.newest is None else _EPOCH + self.newest * _MICROSECOND
+        return None if self.newest is None else moment(self.newest)
 
     def add(self, key: tuple[str, str], at: datetime) -> bool:
         """Whether ``key`` (event time ``at``) is new; remembers it."""
-        micros = _micros(at)
-        if self.newest is None or micros > self.newest:
-            self.newest = micros
-        if micros < self.newest - self.window:
+        at_micros = micros(at)
+        if self.newest is None or at_micros > self.newest:
+            self.newest = at_micros
+        if at_micros < self.newest - self.window:
             return True  # older than anything remembered: nothing to compare with
         source, event_id = key
-        stored = (self._prefix + _bucket(micros) + micros.to_bytes(8, "big", signed=True)
+        stored = (self._prefix + _bucket(at_micros) + at_micros.to_bytes(8, "big", signed=True)
                   + f"{len(source)}:{source}{event_id}".encode())
-        if stored in self._new or (micros <= self._saved_newest and self._get(stored) is not None):
+        if stored in self._new or (at_micros <= self._saved_newest and self._get(stored) is not None):
             return False  # (a key newer than every key on disk cannot be on disk)
         self._new.add(stored)
         return True

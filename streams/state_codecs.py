@@ -8,27 +8,26 @@ rebuilt when a value is read back from disk (values in memory stay the core's ow
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from schemas.vocabulary import Stage
+from streams import state
 from transforms.identity import Component
 from transforms.stitching import Journey
 from transforms.types import Cursor, Touch
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _TIME = Touch._fields.index("occurred_at")
 
 
-def micros(moment: datetime | None) -> int | None:
-    """An aware time as microseconds since 1970."""
-    return None if moment is None else (moment - _EPOCH) // _MICROSECOND
+def micros(value: datetime | None) -> int | None:
+    """An aware time (or None) as microseconds since 1970."""
+    return None if value is None else state.micros(value)
 
 
 def moment(value: int | None) -> datetime | None:
-    """Microseconds since 1970 as an aware UTC time."""
-    return None if value is None else _EPOCH + value * _MICROSECOND
+    """Microseconds since 1970 (or None) as an aware UTC time."""
+    return None if value is None else state.moment(value)
 
 
 def touch_state(touch: Touch) -> tuple[Any, ...]:
