@@ -152,8 +152,11 @@ def wait_until_landed(lake: Lake, touches: int, dead_letters: int, journeys: int
                       settle_seconds: float = 2.0) -> dict[str, int]:
     """Wait until the lake holds the expected touches, dead letters and journey rows, then settles.
 
-    ``alive`` says whether the worker is still running; a dead one ends the wait at once.
+    Settling watches the tables waited for: journey rows only when some are expected (a caller
+    waiting for touches alone is not held up by a stitch stage still catching up). ``alive``
+    says whether the worker is still running; a dead one ends the wait at once.
     """
+    watched = ("touches", "dead_letters", "journey_touches") if journeys else ("touches", "dead_letters")
     deadline = time.monotonic() + timeout
     last, stable_since = None, time.monotonic()
     while time.monotonic() < deadline:
@@ -164,8 +167,9 @@ def wait_until_landed(lake: Lake, touches: int, dead_letters: int, journeys: int
         except duckdb.IOException:  # a file vanished between listing and reading (a restart's cleanup)
             time.sleep(0.5)
             continue
-        if counts != last:
-            last, stable_since = counts, time.monotonic()
+        if last is None or any(counts[name] != last[name] for name in watched):
+            stable_since = time.monotonic()
+        last = counts
         done = counts["touches"] >= touches and counts["dead_letters"] >= dead_letters \
             and counts["journey_touches"] >= journeys
         if done and time.monotonic() - stable_since >= settle_seconds:
