@@ -2,9 +2,9 @@
 
 Each ``sinks/sql/<layer>/<name>.sql`` defines the relation ``<name>``; the layers run in
 that order, after the macros of ``sinks/sql/macros/``. ``{{ lake.<table> }}`` stands for the
-table's Parquet files (or, while the table has none yet, an empty relation of the same
-columns), so the catalog never holds data of its own: analysts open it read-only while the
-pipeline keeps landing files.
+Parquet files of the Delta table's current version (or, while it has none, an empty relation
+of the same columns): the views are rebuilt when a commit lands, so the catalog never holds
+data of its own and analysts open it read-only while the pipeline keeps landing.
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ def _quote(text: str) -> str:
 
 
 def lake_relation(lake: Lake, table: str) -> str:
-    """SQL for a lake table: its Parquet files, or an empty relation with its columns."""
-    if lake.files(table):
-        pattern = str((lake.root / table).resolve() / "event_date=*" / "*.parquet")
-        return f"read_parquet({_quote(pattern)}, hive_partitioning = true, union_by_name = true)"
+    """SQL for a lake table: the files of its current version, or an empty relation with its columns."""
+    files = lake.files(table)
+    if files:
+        listed = ", ".join(_quote(path) for path in files)
+        return f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true)"
     columns = [f"cast(null as {_DUCKDB_TYPES[f.type]}) as {f.name}" for f in TABLES[table].schema]
     return f"(select {', '.join(columns)}, cast(null as date) as event_date where false)"
 

@@ -1,17 +1,17 @@
-"""The Parquet lake: hive-partitioned by ``event_date``, written atomically and idempotently.
+"""The lake: one Delta Lake table per name under ``root``, hive-partitioned by ``event_date``.
 
-A micro-batch of records from one topic-partition, offsets ``first..last``, becomes one file
-per event date, named ``part-<topic>-<partition>-<first>-<last>.parquet``; each file is
-written to a temporary name and renamed. Then the batch's manifest records ``last`` as
-landed. On restart, files past the manifest (a batch cut short by a crash) are removed and
-the sink resumes after the landed offset: a replay rewrites, never duplicates.
+Tables are written with ``deltalake`` (delta-rs). A stream's micro-batch of one
+topic-partition is one commit: its rows merge on the table's key (so a table never holds two
+rows for one key) and the commit records the batch's last offset as an application
+transaction named after the topic-partition and the topic's identity, so a sink restarted
+after a crash resumes after what committed and lands nothing twice. Batch paths write Parquet
+files into the table's folder and add them in one commit. Readers see committed versions only.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
+import logging
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -19,77 +19,218 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from deltalake import (
+    ColumnProperties,
+    CommitProperties,
+    DeltaTable,
+    Transaction,
+    WriterProperties,
+    write_deltalake,
+)
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.transaction import AddAction, RemoveAction
 
-from sinks.tables import FEW_VALUES, Table
+from sinks.tables import FEW_VALUES, TABLES, Table
 
-_PART = re.compile(r"^part-(?P<topic>.+)-(?P<partition>\d+)-(?P<first>\d{12})-(?P<last>\d{12})\.parquet$")
+log = logging.getLogger(__name__)
+
+#: What a write that could not reach the lake's storage raises (a full disk: OSError here, DeltaError from delta-rs).
+WRITE_ERRORS = (OSError, DeltaError)
+#: How often a commit that lost a race with another writer (a compaction) is retried on the new version.
+COMMIT_TRIES = 8
+#: Files compaction aims for; a partition's files below it are merged into files of about this size.
+COMPACT_TARGET_BYTES = 128 * 1024 * 1024
+#: Unreferenced files younger than this are kept by ``vacuum`` (readers of older versions, time travel).
+VACUUM_RETENTION_HOURS = 168
 
 
-def write_atomically(path: Path, table: pa.Table) -> None:
-    """Write a Parquet file under a temporary name, then rename it into place.
+def writer_properties() -> WriterProperties:
+    """zstd, and dictionaries only where the values are few (on ids and free text they cost more than they save)."""
+    return WriterProperties(compression="ZSTD", default_column_properties=ColumnProperties(dictionary_enabled=False),
+                            column_properties={name: ColumnProperties(dictionary_enabled=True) for name in FEW_VALUES})
 
-    The rename makes a torn file impossible to see after a process crash. Files are not
-    fsynced one by one (that cost more than the rest of landing); after a power loss the
-    manifest may be ahead of the files, which `Lake.verify` reports.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        pq.write_table(table, temporary, compression="zstd",
-                       use_dictionary=[name for name in table.column_names if name in FEW_VALUES])
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+
+def _configuration(table: Table) -> dict[str, str]:
+    return {"delta.dataSkippingStatsColumns": ",".join(("event_date",) + table.statistics)}
+
+
+def _latest_per_key(table: Table, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows, the last of each key only (a batch may carry a key's versions)."""
+    return list({table.key_of(row): row for row in rows}.values())
 
 
 class Lake:
-    """Landing of micro-batches into ``root/<table>/event_date=<day>/``."""
+    """The Delta tables under ``root`` (``root/<table>/``)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
 
-    def _manifest(self, table: str, topic: str, partition: int) -> Path:
-        return self.root / "_manifests" / table / f"{topic}-{partition}.json"
+    def uri(self, name: str) -> str:
+        """Where a table lives."""
+        return str(self.root.resolve() / name)
 
-    def landed(self, table: str, topic: str, partition: int) -> int:
-        """The last offset landed for a topic-partition (-1 if none); removes crash leftovers."""
-        manifest = self._manifest(table, topic, partition)
-        last = json.loads(manifest.read_text())["last_offset"] if manifest.exists() else -1
-        for path in (self.root / table).glob("event_date=*/*"):
-            if path.name.endswith(".tmp"):
-                path.unlink(missing_ok=True)
-                continue
-            match = _PART.match(path.name)
-            if match and match["topic"] == topic and int(match["partition"]) == partition \
-                    and int(match["first"]) > last:
-                path.unlink(missing_ok=True)
-        return int(last)
+    def table(self, name: str) -> DeltaTable | None:
+        """A table at its newest version, or None if it was never written."""
+        try:
+            return DeltaTable(self.uri(name))
+        except TableNotFoundError:
+            return None
 
-    def write(self, table: Table, topic: str, partition: int,
-              records: Iterable[tuple[int, Mapping[str, Any]]]) -> int:
-        """Land ``(offset, record)`` pairs of one topic-partition; return rows written."""
-        dated = [table.row(record, partition, offset) for offset, record in records]
-        if not dated:
+    def create(self, name: str) -> DeltaTable:
+        """The table, created empty if it does not exist yet."""
+        spec = TABLES[name]
+        return DeltaTable.create(self.uri(name), spec.table_schema, mode="ignore", partition_by=["event_date"],
+                                 configuration=_configuration(spec))
+
+    def landed(self, name: str, app_id: str) -> int:
+        """The last offset a stream's writer ``app_id`` committed to the table (-1 if none)."""
+        table = self.table(name)
+        version = table.transaction_version(app_id) if table is not None else None
+        return -1 if version is None else int(version)
+
+    def write(self, spec: Table, records: Iterable[Mapping[str, Any]], *, app_id: str | None = None,
+              position: int | None = None) -> int:
+        """Merge wire records into a table in one commit (with ``app_id`` at ``position``); return rows merged.
+
+        A key already in the table is replaced (tables whose rows change) or left as it is.
+        """
+        rows = _latest_per_key(spec, (spec.row(record) for record in records))
+        if not rows and app_id is None:
             return 0
-        first, last = dated[0][1]["_offset"], dated[-1][1]["_offset"]
-        dated.sort(key=lambda pair: pair[0])
-        arrow = pa.Table.from_pylist([row for _, row in dated], schema=table.schema)
-        name = f"part-{topic}-{partition}-{first:012d}-{last:012d}.parquet"
-        start = 0
-        while start < len(dated):  # one file per event date: contiguous slices of the sorted batch
-            day = dated[start][0]
-            end = start
-            while end < len(dated) and dated[end][0] == day:
-                end += 1
-            write_atomically(self.root / table.name / f"event_date={day}" / name, arrow.slice(start, end - start))
-            start = end
-        manifest = self._manifest(table.name, topic, partition)
-        manifest.parent.mkdir(parents=True, exist_ok=True)
-        temporary = manifest.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"last_offset": last}))
-        os.replace(temporary, manifest)
-        return len(dated)
+        source = pa.Table.from_pylist(rows, schema=spec.table_schema)
+        keys = " and ".join(f"t.{name} = s.{name}" for name in ("event_date", *spec.key))
+        transactions = [Transaction(app_id, position)] if app_id is not None and position is not None else None
+        for attempt in range(COMMIT_TRIES):
+            table = self.create(spec.name)
+            merge = table.merge(source, keys, source_alias="s", target_alias="t",
+                                writer_properties=writer_properties(),
+                                commit_properties=CommitProperties(app_transactions=transactions))
+            if spec.updates:
+                merge = merge.when_matched_update_all()
+            try:
+                metrics = merge.when_not_matched_insert_all().execute()
+                if transactions and not (metrics["num_target_rows_inserted"] or metrics["num_target_rows_updated"]):
+                    # delta-rs commits nothing for a merge that changes nothing: record the position alone
+                    table.create_write_transaction([], "append", spec.table_schema, partition_by=["event_date"],
+                                                   commit_properties=CommitProperties(app_transactions=transactions))
+                return len(rows)
+            except CommitFailedError as error:  # a compaction committed first: merge again on its version
+                if attempt == COMMIT_TRIES - 1:
+                    raise
+                log.info("lake: %s commit conflicted (%s); retrying", spec.name, error)
+        raise AssertionError("unreachable")
 
-    def files(self, table: str) -> list[Path]:
-        """The table's Parquet files."""
-        return sorted((self.root / table).glob("event_date=*/*.parquet"))
+    def replace(self, name: str, records: Iterable[Mapping[str, Any]], *, description: str) -> int:
+        """Overwrite a table with wire records in one commit; return the new version."""
+        spec = TABLES[name]
+        rows = pa.Table.from_pylist(_latest_per_key(spec, (spec.row(record) for record in records)),
+                                    schema=spec.table_schema)
+        self.create(name)
+        write_deltalake(self.uri(name), rows, mode="overwrite", partition_by=["event_date"],
+                        writer_properties=writer_properties(),
+                        commit_properties=CommitProperties(custom_metadata={"touchline": description}))
+        return self.version(name)
+
+    def staged_name(self, run: str) -> str:
+        """The file name prefix of a batch run's files (see :meth:`commit_staged`)."""
+        return f"part-{run}-"
+
+    def commit_staged(self, name: str, run: str, *, description: str, overwrite: bool) -> int:
+        """Add the files a batch run wrote into the table's folder in one commit (replacing the table's
+        rows when ``overwrite``); return the new version. Until then readers do not see them."""
+        root = Path(self.uri(name))
+        actions = [_added(root, path) for path in sorted(root.glob(f"event_date=*/{self.staged_name(run)}*.parquet"))]
+        return self._commit(name, actions, "overwrite" if overwrite else "append", description)
+
+    def rewrite(self, name: str, changed: Mapping[str, pa.Table], *, description: str) -> int:
+        """Replace files of the current version (path → its new rows) in one commit; return the new version.
+
+        The old files stay on disk, as every version's do, until removed (see ``unreferenced``).
+        """
+        root = Path(self.uri(name))
+        now = int(time.time() * 1000)
+        actions: list[AddAction | RemoveAction] = []
+        for old, rows in changed.items():
+            path = Path(old)
+            new = path.with_name(f"part-{new_run_id()}.zstd.parquet")
+            pq.write_table(rows, new, compression="zstd")
+            actions.append(RemoveAction(str(path.relative_to(root)), True, now, path.stat().st_size,
+                                        {"event_date": _partition_value(path)}))
+            actions.append(_added(root, new))
+        return self._commit(name, actions, "append", description)
+
+    def _commit(self, name: str, actions: list[AddAction | RemoveAction], mode: str, description: str) -> int:
+        table = self.create(name)
+        table.create_write_transaction(actions, mode, TABLES[name].table_schema, partition_by=["event_date"],
+                                       commit_properties=CommitProperties(custom_metadata={"touchline": description}))
+        return self.version(name)
+
+    def unreferenced(self, name: str) -> list[str]:
+        """Data files under the table's folder that its current version does not read (older versions', or
+        a failed batch run's)."""
+        current = set(self.files(name))
+        return [str(path) for path in sorted((self.root.resolve() / name).glob("event_date=*/*.parquet"))
+                if str(path) not in current]
+
+    def discard_staged(self, name: str, run: str) -> None:
+        """Remove the files of a batch run that failed before its commit."""
+        for path in (self.root / name).glob(f"event_date=*/{self.staged_name(run)}*.parquet"):
+            path.unlink(missing_ok=True)
+
+    def version(self, name: str) -> int:
+        """The table's newest version (-1 if it was never written)."""
+        table = self.table(name)
+        return -1 if table is None else int(table.version())
+
+    def files(self, name: str) -> list[str]:
+        """The Parquet files of the table's newest version."""
+        table = self.table(name)
+        if table is None:
+            return []
+        return sorted(uri.removeprefix("file://") for uri in table.file_uris())
+
+    def compact(self, name: str) -> dict[str, Any]:
+        """Merge each partition's small files, then checkpoint the log; return delta-rs's metrics."""
+        table = self.table(name)
+        if table is None:
+            return {}
+        metrics = table.optimize.compact(target_size=COMPACT_TARGET_BYTES, writer_properties=writer_properties())
+        table.create_checkpoint()
+        table.cleanup_metadata()
+        return metrics
+
+    def vacuum(self, name: str, retention_hours: int = VACUUM_RETENTION_HOURS) -> list[str]:
+        """Delete the files no version younger than ``retention_hours`` references; return them."""
+        table = self.table(name)
+        if table is None:
+            return []
+        return list(table.vacuum(retention_hours=retention_hours, dry_run=False,
+                                 enforce_retention_duration=False))
+
+    def history(self, name: str) -> list[dict[str, Any]]:
+        """The table's commits, newest first."""
+        table = self.table(name)
+        return [] if table is None else list(table.history())
+
+
+def _partition_value(path: Path) -> str:
+    return path.parent.name.split("=", 1)[1]
+
+
+def _added(root: Path, path: Path) -> AddAction:
+    """The Delta add action of a Parquet file written into the table's folder."""
+    stat = path.stat()
+    rows = pq.ParquetFile(path).metadata.num_rows
+    return AddAction(path=str(path.relative_to(root)), size=stat.st_size,
+                     partition_values={"event_date": _partition_value(path)},
+                     modification_time=int(stat.st_mtime * 1000), data_change=True, stats=f'{{"numRecords": {rows}}}')
+
+
+def new_run_id() -> str:
+    """A batch run's name for its staged files."""
+    return uuid.uuid4().hex
+
+
+def stream_app_id(topic: str, partition: int, topic_id: str) -> str:
+    """The application transaction id of the sink's writer for one topic-partition of one topic incarnation."""
+    return f"touchline-land/{topic}/{partition}/{topic_id}"

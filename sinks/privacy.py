@@ -3,7 +3,13 @@
 ``lake/_privacy/suppressed.json`` holds digests of forgotten identifiers (never the values);
 the sink redacts any row carrying one before it lands, so a forgotten person does not come
 back with their next event or with a replay. ``lake/_privacy/audit.jsonl`` records each
-erasure: when, which identifiers (as digests), how many rows of which files were rewritten.
+erasure: when, which identifiers (as digests), how many rows of which tables were rewritten
+and the table versions that rewrote them.
+
+Erasure rewrites the files of each table's current version that hold the person in one Delta
+commit, then deletes every file of the table, of any version, that still holds them: no
+earlier version can be read back with the person in it (the Delta log holds no personal
+values: its statistics cover other columns, see ``sinks.tables``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sinks.lake import write_atomically
+from sinks.lake import Lake
 from transforms.beam.columns import empty_where
 from transforms.privacy import (
     FREE_FORM_FIELDS,
@@ -128,23 +134,19 @@ def _suppress(lake: Path, digests: set[str]) -> None:
 
 
 def _identifiers_of(lake: Path, kind: str, value: str) -> set[tuple[str, str]]:
-    files = sorted((lake / "touches").glob("event_date=*/*.parquet"))
+    files = Lake(lake).files("touches")
     if not files:
         return {(kind, value)}
-    linked = pa.concat_tables([pq.read_table(f, columns=list(PERSON_FIELDS)) for f in files])
+    linked = pq.ParquetDataset(files).read(columns=list(PERSON_FIELDS))
     linked = linked.set_column(0, "email", pc.utf8_lower(linked["email"]))
     seed = (kind, value.strip().lower() if kind == "email" else value)
     return person_identifiers(seed, linked.to_pylist())
 
 
-def _rewrite(path: Path, hit_of: Callable[[pa.Table], pa.Array], columns: tuple[str, ...]) -> int:
-    """Empty ``columns`` of the rows ``hit_of`` selects; rewrite the file atomically if any."""
+def _hits(path: str, hit_of: Callable[[pa.Table], pa.Array]) -> tuple[pa.Table, pa.Array, int]:
     table = pq.read_table(path)
     hit = pc.fill_null(hit_of(table), False)
-    count = int(pc.sum(hit).as_py() or 0)
-    if count:
-        write_atomically(path, empty_where(table, hit, columns))
-    return count
+    return table, hit, int(pc.sum(hit).as_py() or 0)
 
 
 def _any(masks: list[pa.Array], rows: int) -> pa.Array:
@@ -154,8 +156,9 @@ def _any(masks: list[pa.Array], rows: int) -> pa.Array:
     return hit
 
 
-def erase(lake: Path, identifiers: set[tuple[str, str]]) -> dict[str, int]:
-    """Rewrite every lake file that holds the identifiers; return rows changed per table."""
+def erase(lake: Path, identifiers: set[tuple[str, str]]) -> tuple[dict[str, int], dict[str, int]]:
+    """Rewrite the rows that hold the identifiers, one commit per table, then delete every file of any
+    version still holding them; return (rows changed, the version that rewrote them) per table."""
     def personal(table: pa.Table) -> pa.Array:
         return _any([pc.equal(pc.utf8_lower(table[kind]), value.lower()) if kind == "email"
                      else pc.equal(table[kind], value) for kind, value in identifiers], table.num_rows)
@@ -166,27 +169,38 @@ def erase(lake: Path, identifiers: set[tuple[str, str]]) -> dict[str, int]:
 
     plans = [(name, personal, columns) for name, columns in PERSONAL_TABLES.items()]
     plans += [(name, mentioning(searched), emptied) for name, (searched, emptied) in MENTIONING_TABLES.items()]
+    store = Lake(lake)
     changed: dict[str, int] = {}
+    versions: dict[str, int] = {}
     for name, hit_of, columns in plans:
-        changed[name] = sum(_rewrite(path, hit_of, columns)
-                            for path in sorted((lake / name).glob("event_date=*/*.parquet")))
-    return changed
+        rewritten, changed[name] = {}, 0
+        for path in store.files(name):
+            table, hit, count = _hits(path, hit_of)
+            if count:
+                rewritten[path] = empty_where(table, hit, columns)
+                changed[name] += count
+        if rewritten:
+            versions[name] = store.rewrite(name, rewritten, description="touchline forget")
+        for path in store.unreferenced(name):  # the files just replaced, and older versions' holding the person
+            if _hits(path, hit_of)[2]:
+                Path(path).unlink()
+    return changed, versions
 
 
 def forget(lake: Path, kind: str, value: str, *, requested_by: str, now: datetime | None = None) -> dict[str, Any]:
     """Erase a person from the lake, suppress their identifiers, and audit it; return the audit record.
 
     The suppression list is written first, so the sink redacts whatever lands from then on;
-    then existing files are rewritten (each atomically).
+    then each table's rows are rewritten in a commit and the files that held the person deleted.
     """
     if kind not in PERSON_FIELDS:
         raise ValueError(f"{kind}: not a person identifier ({', '.join(PERSON_FIELDS)})")
     identifiers = _identifiers_of(lake, kind, value)
     _suppress(lake, {identifier_digest(k, v) for k, v in identifiers})
-    changed = erase(lake, identifiers)
+    changed, versions = erase(lake, identifiers)
     record = {"at": (now or datetime.now(UTC)).isoformat(), "action": "forget", "requested_by": requested_by,
               "identifiers": sorted(f"{k}:{identifier_digest(k, v)}" for k, v in identifiers),
-              "rows_changed": changed}
+              "rows_changed": changed, "versions_written": versions}
     audit = _privacy(lake) / "audit.jsonl"
     with audit.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")

@@ -1,14 +1,14 @@
 """The lake's tables: their Arrow schemas and how a wire record becomes a row.
 
-Every table is hive-partitioned by ``event_date`` and carries ``_partition`` and ``_offset``,
-the Kafka coordinates of the record that wrote the row: the latest version of a key wins.
+Every table is a Delta table hive-partitioned by ``event_date`` (the UTC date of its date
+field) and holds one row per key: a newer version of a key replaces the row.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -46,7 +46,9 @@ BREACH_FIELDS = [
     ("detected_at", TS), ("lead_sla_hours", F64),
 ]
 LATE_FIELDS = [("account_id", STR), *TOUCH_FIELDS[:3], ("occurred_at", TS)]
-VERSION_FIELDS = [("_partition", I64), ("_offset", I64)]
+#: The partition column: in the Delta table's schema and the files' paths, not in the files.
+EVENT_DATE = pa.field("event_date", pa.date32())
+_NO_DATE = date(1970, 1, 1)
 #: Columns with few distinct values: Parquet dictionary-encodes these and only these (trying
 #: it on ids and free text cost more than half the write time, for larger files).
 FEW_VALUES = frozenset({"source", "event_type", "occurred_at_precision", "channel", "campaign_id", "team", "role",
@@ -55,8 +57,8 @@ FEW_VALUES = frozenset({"source", "event_type", "occurred_at_precision", "channe
 
 
 def schema(fields: list[tuple[str, pa.DataType]]) -> pa.Schema:
-    """An Arrow schema with the version columns appended."""
-    return pa.schema([pa.field(name, kind) for name, kind in fields + VERSION_FIELDS])
+    """The Arrow schema of a table's files."""
+    return pa.schema([pa.field(name, kind) for name, kind in fields])
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -79,51 +81,63 @@ def _flat(record: Mapping[str, Any], names: list[str], times: list[str], texts: 
     return row
 
 
-def _date(value: Any) -> str:
+def _date(value: Any) -> date:
     if isinstance(value, str) and len(value) >= 10 and value.endswith("Z"):
-        return value[:10]  # already UTC: the date is the prefix
+        return date.fromisoformat(value[:10])  # already UTC: the date is the prefix
     moment = parse_time(value)
-    return moment.date().isoformat() if moment else "1970-01-01"
+    return moment.date() if moment else _NO_DATE
 
 
 class Table:
     """One lake table: its schema, the timestamp it is partitioned by, its row builder."""
 
     def __init__(self, name: str, fields: list[tuple[str, pa.DataType]], date_field: str | None,
-                 key: tuple[str, ...], unwrap: Callable[[Mapping[str, Any]], Mapping[str, Any]] = lambda r: r):
+                 key: tuple[str, ...], unwrap: Callable[[Mapping[str, Any]], Mapping[str, Any]] = lambda r: r, *,
+                 updates: bool = False, statistics: tuple[str, ...] = ()):
         self.name = name
         self.fields = fields
-        self.schema = schema(fields)
+        self.schema = schema(fields)  # the files' columns
+        self.table_schema = self.schema.append(EVENT_DATE)  # the Delta table's: the files' and the partition
         self.date_field = date_field
-        self.key = key  # the primary key: the latest version per key is the row
+        self.key = key  # the primary key: one row per key
         self.unwrap = unwrap
+        #: Whether a key's row changes (a re-folded journey); otherwise a key lands once and a repeat is a no-op.
+        self.updates = updates
+        #: Columns with min/max statistics in the Delta log: never one that names a person (the log is not
+        #: rewritten by ``touchline forget``).
+        self.statistics = statistics
         self._names = [name for name, _ in fields]
         self._times = [name for name, kind in fields if kind == TS]
         self._texts = [name for name, kind in fields if kind == STR]
 
-    def day(self, record: Mapping[str, Any]) -> str:
-        """The ``event_date`` partition of a wire record."""
-        body = self.unwrap(record)
-        return _date(body.get(self.date_field)) if self.date_field else "1970-01-01"
-
-    def row(self, record: Mapping[str, Any], partition: int, offset: int) -> tuple[str, dict[str, Any]]:
-        """(event_date, row) for one wire record."""
+    def row(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """The table row (with its ``event_date``) of one wire record."""
         body = self.unwrap(record)
         row = _flat(body, self._names, self._times, self._texts)
-        row["_partition"], row["_offset"] = partition, offset
-        return _date(body.get(self.date_field)) if self.date_field else "1970-01-01", row
+        row["event_date"] = _date(body.get(self.date_field)) if self.date_field else _NO_DATE
+        return row
+
+    def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        """A row's primary key."""
+        return tuple(row[name] for name in self.key)
 
 
 def _late(record: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"account_id": record["account_id"], **record["touch"]}
 
 
+_TOUCH_STATISTICS = ("source", "event_type", "occurred_at", "account_id", "channel")
 TABLES = {
-    "touches": Table("touches", TOUCH_FIELDS, "occurred_at", ("source", "event_id")),
-    "journey_touches": Table("journey_touches", JOURNEY_FIELDS, "occurred_at", ("source", "event_id")),
+    "touches": Table("touches", TOUCH_FIELDS, "occurred_at", ("source", "event_id"), statistics=_TOUCH_STATISTICS),
+    "journey_touches": Table("journey_touches", JOURNEY_FIELDS, "occurred_at", ("source", "event_id"), updates=True,
+                             statistics=_TOUCH_STATISTICS + ("journey_id", "stage")),
     "dead_letters": Table("dead_letters", DEAD_LETTER_FIELDS, "received_at",
-                          ("source_topic", "source_partition", "source_offset")),
-    "identity_merges": Table("identity_merges", MERGE_FIELDS, "merged_at", ("event_id", "merged_identity")),
-    "sla_breaches": Table("sla_breaches", BREACH_FIELDS, "lead_at", ("lead_event_id",)),
-    "late_touches": Table("late_touches", LATE_FIELDS, "occurred_at", ("source", "event_id"), _late),
+                          ("source_topic", "source_partition", "source_offset"),
+                          statistics=("source_topic", "received_at")),
+    "identity_merges": Table("identity_merges", MERGE_FIELDS, "merged_at", ("event_id", "merged_identity"),
+                             statistics=("account_id", "merged_at")),
+    "sla_breaches": Table("sla_breaches", BREACH_FIELDS, "lead_at", ("lead_event_id",),
+                          statistics=("account_id", "lead_at")),
+    "late_touches": Table("late_touches", LATE_FIELDS, "occurred_at", ("source", "event_id"), _late,
+                          statistics=("account_id", "occurred_at")),
 }

@@ -1,10 +1,11 @@
 """``touchline backfill`` and ``touchline replay``: the batch path on Apache Beam.
 
 Reads raw touch JSON Lines (paths or globs) or a lake's ``touches`` table, runs the same
-pure transforms as the streaming stages (``transforms/beam``), and writes the lake's layout
-and file schema: ``touches``, ``journey_touches`` and ``dead_letters`` for a backfill,
-``journey_touches`` for a replay. Tables are written beside the lake and swapped in when the
-pipeline has finished, so readers never see half a table. DirectRunner by default; with
+pure transforms as the streaming stages (``transforms/beam``), and replaces the lake's
+``touches``, ``journey_touches`` and ``dead_letters`` (a backfill) or ``journey_touches`` (a
+replay). Beam's workers write Parquet files into each Delta table's folder; when the pipeline
+has finished, one commit per table adds them in place of the table's rows, so readers never
+see half a table and a failed run leaves every table at its version. DirectRunner by default; with
 ``--workers N`` it runs N processes; any Beam option passes through (``--runner FlinkRunner``…).
 """
 
@@ -12,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from sinks.lake import Lake, write_atomically
+from sinks.lake import Lake, new_run_id
 from sinks.privacy import PERSONAL_TABLES, for_landing, load_suppressions
 from sinks.tables import TABLES
 from streams.runtime import KEEP_FREED_MEMORY, paused_gc, worker_environment
@@ -99,7 +98,7 @@ def _dead_letter_table(named: tuple[str, list[dict[str, Any]]], salt: str | None
     """Dead letters as lake rows, a forgotten person's emptied and e-mails pseudonymized as the sink lands them."""
     spec = TABLES["dead_letters"]
     records = [for_landing(spec.name, record, salt, suppressions) for record in named[1]]
-    return pack(pa.Table.from_pylist([spec.row(record, -1, 0)[1] for record in records], schema=spec.schema))
+    return pack(pa.Table.from_pylist([spec.row(record) for record in records], schema=spec.schema))
 
 
 @paused_gc()
@@ -111,32 +110,36 @@ def _by_writer(packed: bytes, table: str, writers: int) -> list[tuple[int, bytes
 
 
 class _WriteDays(beam.DoFn):
-    """Writes the event dates of one writer: a Parquet file in the lake's schema per date.
+    """Writes the event dates of one writer: a Parquet file per date, into the table's folder, named for
+    the run (the run's commit adds them to the table).
 
     Rows that carry a forgotten person's identifier land without them, as the sink lands them.
     """
 
-    def __init__(self, root: str, table: str, suppressions: Suppressions) -> None:
-        self.root, self.table, self.suppressions = root, table, suppressions
+    def __init__(self, lake: str, table: str, run: str, suppressions: Suppressions) -> None:
+        self.lake, self.table, self.run, self.suppressions = lake, table, run, suppressions
 
     @paused_gc()
     def process(self, writer_parts: tuple[int, Iterable[bytes]]) -> list[int]:
         rows = unpack_all(writer_parts[1])
         if self.table in PERSONAL_TABLES:
             rows = redact_table(rows, self.suppressions)
+        lake = Lake(self.lake)
         for day, part in split(rows, days(rows, TABLES[self.table].date_field)):
-            write_atomically(Path(self.root) / self.table / f"event_date={day.isoformat()}" / "part-backfill.parquet",
-                             part)
+            folder = Path(lake.uri(self.table)) / f"event_date={day.isoformat()}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pq.write_table(part, folder / f"{lake.staged_name(self.run)}{writer_parts[0]}.zstd.parquet",
+                           compression="zstd")
         return [rows.num_rows]
 
 
-def _write(batches: beam.PCollection, root: str, table: str, suppressions: Suppressions,
+def _write(batches: beam.PCollection, lake: str, table: str, run: str, suppressions: Suppressions,
            writers: int = SHARDS) -> beam.PCollection:
     """Packed tables of ``table``'s schema → one Parquet file per event date."""
     return (batches
             | f"ByWriter[{table}]" >> beam.FlatMap(_by_writer, table, writers)
             | f"GroupByWriter[{table}]" >> beam.GroupByKey()
-            | f"Write[{table}]" >> beam.ParDo(_WriteDays(root, table, suppressions)))
+            | f"Write[{table}]" >> beam.ParDo(_WriteDays(lake, table, run, suppressions)))
 
 
 def erased_touch_accounts(lake: Path) -> dict[tuple[str, str], str]:
@@ -149,51 +152,39 @@ def erased_touch_accounts(lake: Path) -> dict[tuple[str, str], str]:
     connection = duckdb.connect()
     try:
         rows = connection.execute(
-            f"select source, event_id, account_id from read_parquet(?) where coalesce({identifiers}) is null "
-            "qualify row_number() over (partition by source, event_id order by _offset desc) = 1",
-            [[str(path) for path in files]]).fetchall()
+            f"select source, event_id, account_id from read_parquet(?) where coalesce({identifiers}) is null",
+            [files]).fetchall()
     finally:
         connection.close()
     return {(source, event_id): account for source, event_id, account in rows}
 
 
-def swap_in(lake: Path, staging: Path, tables: Sequence[str]) -> None:
-    """Replace each table of the lake with the staged one (rename, then drop the old)."""
-    for table in tables:
-        staged, live = staging / table, lake / table
-        if not staged.exists():
-            staged.mkdir(parents=True)
-        old = lake / f".old-{uuid.uuid4().hex}-{table}"
-        if live.exists():
-            live.rename(old)
-        staged.rename(live)
-        shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(staging, ignore_errors=True)
-
-
 def run_pipeline(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay: bool = False,
-                 beam_args: Sequence[str] = (), salt: str | None = None) -> None:
-    """Build and run the pipeline, then swap the new tables into the lake.
+                 beam_args: Sequence[str] = (), salt: str | None = None) -> dict[str, int]:
+    """Build and run the pipeline, then commit each table it wrote; return the tables' new versions.
 
     Personal data is handled as the streaming pipeline handles it: with a ``salt``, e-mails are
     pseudonymized as touches are parsed; whoever the lake's suppression list names lands
     without their identifiers.
     """
-    touch_files = [str(path) for path in Lake(lake).files("touches")] if replay else []
+    store = Lake(lake)
+    touch_files = store.files("touches") if replay else []
     if replay and not touch_files:
         raise FileNotFoundError(f"{lake} has no touches to replay")
     ranges = [] if replay else input_ranges(inputs)
-    lake.mkdir(parents=True, exist_ok=True)
-    staging = lake / f".staging-{uuid.uuid4().hex}"
+    tables = ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"]
+    run = new_run_id()
     try:
-        _build_and_run(touch_files, ranges, lake, staging, settings, PipelineOptions(list(beam_args)), salt)
+        _build_and_run(touch_files, ranges, lake, run, settings, PipelineOptions(list(beam_args)), salt)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # the lake keeps its tables
+        for table in tables:  # the tables keep their versions
+            store.discard_staged(table, run)
         raise
-    swap_in(lake, staging, ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"])
+    description = "touchline replay" if replay else "touchline backfill"
+    return {table: store.commit_staged(table, run, description=description, overwrite=True) for table in tables}
 
 
-def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], lake: Path, staging: Path,
+def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], lake: Path, run: str,
                    settings: JourneySettings, options: PipelineOptions, salt: str | None) -> None:
     """A replay reads ``touch_files`` (the lake's own); a backfill reads the byte ``ranges`` of raw files."""
     replay = bool(touch_files)
@@ -213,14 +204,15 @@ def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], l
             outputs = raw | "ParseTouches" >> ParseTouches(TABLES["touches"].schema, salt)
             parsed = outputs.touches
             dead = outputs[DEAD_LETTERS] | "DeadLetterRows" >> beam.Map(_dead_letter_table, salt, suppressions)
-            _write(dead, str(staging), "dead_letters", suppressions)
+            _write(dead, str(lake), "dead_letters", run, suppressions)
         touches = parsed | "DedupeTouches" >> DedupeTouches()  # (shard, touches)
         erased = erased_touch_accounts(lake) if replay else {}
         resolved = touches | "ResolveAccounts" >> ResolveAccounts(erased=erased)  # (account shard, touches)
         journeys = resolved | "StitchJourneys" >> StitchJourneys(settings, TABLES["journey_touches"].schema)
-        _write(journeys, str(staging), "journey_touches", suppressions)
+        _write(journeys, str(lake), "journey_touches", run, suppressions)
         if not replay:
-            _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), str(staging), "touches", suppressions)
+            _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), str(lake), "touches", run,
+                   suppressions)
 
 
 def run(argv: Sequence[str] | None = None) -> None:

@@ -81,18 +81,15 @@ class Worker:
                                    self.settings)
         self.stitch = StageRunner(StitchJourneys(self.journey, dedupe), self.bootstrap, self.settings)
         self.land = LandJourneys(self.bootstrap, self.settings, self.lake, on_landed=self._refresh_catalog)
-        self._tables_with_files = {t for t in ("touches", "journey_touches") if self.lake.files(t)}
 
     def runner(self, name: str) -> StageRunner | LandJourneys:
         """The runner of a stage by name."""
         return {"resolve": self.resolve, "stitch": self.stitch, "land": self.land}[name]
 
     def _refresh_catalog(self, tables: set[str]) -> None:
-        if tables <= self._tables_with_files:
-            return  # the views already read these tables' files
+        """Point the catalog's views at the files of the tables' new versions."""
         try:
             catalog.build(self.lake, self.settings.catalog)
-            self._tables_with_files |= tables
         except duckdb.IOException:
             log.warning("catalog %s is locked; views are refreshed on a later batch", self.settings.catalog)
 
@@ -126,22 +123,16 @@ class Worker:
         return all(task.is_alive() for task in self.threads)
 
 def landed_counts(lake: Lake) -> dict[str, int]:
-    """Distinct rows landed per table (by primary key), read straight from the Parquet files."""
+    """Rows per table in the current version of each Delta table (one row per key)."""
     from sinks.tables import TABLES
 
     counts = {}
     connection = duckdb.connect()
     try:
-        for name, table in TABLES.items():
+        for name in TABLES:
             files = lake.files(name)
-            if not files:
-                counts[name] = 0
-                continue
-            key = ", ".join(table.key)
-            pattern = str(lake.root.resolve() / name / "event_date=*" / "*.parquet")
-            counts[name] = connection.execute(
-                f"select count(*) from (select distinct {key} from read_parquet(?))", [pattern]
-            ).fetchone()[0]  # type: ignore[index]
+            counts[name] = connection.execute("select count(*) from read_parquet(?)", [files]).fetchone()[0] \
+                if files else 0  # type: ignore[index]
     finally:
         connection.close()
     return counts

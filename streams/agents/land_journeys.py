@@ -1,8 +1,10 @@
-"""``land_journeys``: the micro-batch sink from the pipeline's topics to the Parquet lake.
+"""``land_journeys``: the micro-batch sink from the pipeline's topics to the lake's Delta tables.
 
-Progress lives in the lake's manifests, not in Kafka: on assignment the sink seeks each
-partition to the offset after the last one landed, so records are landed exactly once even
-when the offsets committed to Kafka lag behind.
+Progress lives in the tables, not in Kafka: each commit records the last offset it landed as
+a Delta application transaction named after the topic-partition and the topic's id. On
+assignment the sink seeks each partition to the offset after it, so records land exactly
+once even when the offsets committed to Kafka lag behind; a new topic (a new broker, a
+re-created topic) has a new id, so it is landed from its beginning, never skipped.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from typing import Any
 
 from confluent_kafka import TopicPartition
 
-from sinks.lake import Lake
+from sinks.lake import WRITE_ERRORS, Lake, stream_app_id
 from sinks.privacy import SuppressionWatch, for_landing
 from sinks.tables import TABLES
 from streams import topics
-from streams.fast_clients import fast_consumer
+from streams.fast_clients import fast_consumer, topic_epoch
 from streams.settings import Settings, salt_of
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class LandJourneys:
         self.unannounced: set[str] = set()  # tables landed that on_landed has not been told of
         self.suppressions = SuppressionWatch(lake.root)
         self.salt = salt_of(settings)
+        self.topic_ids: dict[str, str] = {}
 
     def flush(self) -> None:
         """Land everything buffered, then tell ``on_landed`` which tables changed."""
@@ -71,28 +74,32 @@ class LandJourneys:
         self.unannounced.clear()
 
     def _land(self) -> None:
-        """Land everything buffered; each topic-partition leaves the buffer once it has landed.
+        """Land everything buffered: one commit per topic-partition, which leaves the buffer once committed.
 
-        An ``OSError`` (a full disk, say) propagates with the rest still buffered; landing it
-        again rewrites the same file names, so a retry never duplicates.
+        A write error (a full disk, say) propagates with the rest still buffered; a retry
+        merges on the tables' keys, so it never duplicates.
         """
         suppressions = self.suppressions.get()  # forgotten people never land again
         for (topic, partition), records in list(self.buffer.items()):
-            if records:
-                table = TABLES[TOPIC_TABLES[topic]]
-                landing = records
-                if suppressions.digests or (self.salt and table.name == "dead_letters"):  # else no pass over the batch
-                    landing = [(offset, for_landing(table.name, record, self.salt, suppressions))
-                               for offset, record in records]
-                self.landed_rows += self.lake.write(table, topic, partition, landing)
-                self.unannounced.add(table.name)
+            table = TABLES[TOPIC_TABLES[topic]]
+            landing = (record for _, record in records)
+            if suppressions.digests or (self.salt and table.name == "dead_letters"):  # else no pass over the batch
+                landing = (for_landing(table.name, record, self.salt, suppressions) for record in landing)
+            self.landed_rows += self.lake.write(table, landing, app_id=self._app_id(topic, partition),
+                                                position=records[-1][0])
+            self.unannounced.add(table.name)
             self.buffered -= len(records)
             del self.buffer[(topic, partition)]
+
+    def _app_id(self, topic: str, partition: int) -> str:
+        if topic not in self.topic_ids:
+            self.topic_ids[topic] = topic_epoch(self.bootstrap, self.settings, topic)
+        return stream_app_id(topic, partition, self.topic_ids[topic])
 
     def _flush_or_pause(self, consumer: Any, stop: threading.Event) -> None:
         """Flush; while the lake cannot be written (disk full), pause consuming and retry.
 
-        Stopped while paused, it gives up: what is buffered is read again after the manifests.
+        Stopped while paused, it gives up: what is buffered is read again after what the lake committed.
         Consuming resumes as soon as the files are written, before ``on_landed`` (a catalog
         refresh) runs.
         """
@@ -101,14 +108,15 @@ class LandJourneys:
             try:
                 self._land()
                 break
-            except OSError as error:
+            except WRITE_ERRORS as error:
                 if not self.paused:
                     consumer.pause(consumer.assignment())
                     self.paused = True
-                if (type(error), error.errno) != reported:  # the first error, and each different one after it
+                kind = (type(error), getattr(error, "errno", None))
+                if kind != reported:  # the first error, and each different one after it
                     log.warning("land-journeys: cannot write the lake (%s); paused, retrying every %.0fs",
                                 error, self.retry_seconds)
-                    reported = (type(error), error.errno)
+                    reported = kind
                 # Polling keeps the group membership; paused partitions return nothing, and anything
                 # else is put back to be read again after the pause.
                 message = consumer.poll(self.retry_seconds)
@@ -124,7 +132,11 @@ class LandJourneys:
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         # Resume after what the lake holds, whatever Kafka remembers.
         for tp in partitions:
-            tp.offset = self.lake.landed(TOPIC_TABLES[tp.topic], tp.topic, tp.partition) + 1
+            landed = self.lake.landed(TOPIC_TABLES[tp.topic], self._app_id(tp.topic, tp.partition))
+            tp.offset = landed + 1
+            if landed < 0:
+                log.info("land-journeys: %s[%d] (topic id %s) has nothing in the lake yet: landing it from its "
+                         "beginning", tp.topic, tp.partition, self.topic_ids[tp.topic])
         consumer.assign(partitions)
         if self.paused:
             consumer.pause(partitions)
@@ -132,12 +144,29 @@ class LandJourneys:
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         try:
             self.flush()
-        except OSError as error:  # the next owner reads these records again, after the manifests
+        except WRITE_ERRORS as error:  # the next owner reads these records again, after what the lake committed
             log.warning("land-journeys: could not land before the rebalance (%s)", error)
             self.buffer, self.buffered = {}, 0
 
+    def _compact_every(self, seconds: float, stop: threading.Event) -> None:
+        """Compact each table every ``seconds`` beside landing; a compaction that loses a race with a
+        landing commit is tried again next time (landing never waits for it)."""
+        while not stop.wait(seconds):
+            for name in TOPIC_TABLES.values():
+                try:
+                    metrics = self.lake.compact(name)
+                except WRITE_ERRORS as error:
+                    log.info("land-journeys: compacting %s gave way (%s); trying again later", name, error)
+                    continue
+                if metrics.get("numFilesRemoved"):
+                    log.info("land-journeys: compacted %s: %d files into %d", name, metrics["numFilesRemoved"],
+                             metrics["numFilesAdded"])
+
     def run(self, stop: threading.Event) -> None:
         """Consume and land until ``stop``; lands what is buffered before returning."""
+        if self.settings.lake_compact_seconds > 0:
+            threading.Thread(target=self._compact_every, args=(self.settings.lake_compact_seconds, stop),
+                             name="touchline-compact", daemon=True).start()
         consumer = fast_consumer(self.bootstrap, self.settings, "touchline-land-journeys")
         consumer.subscribe(list(TOPIC_TABLES), on_assign=self._on_assign, on_revoke=self._on_revoke)
         try:

@@ -9,8 +9,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from sinks.catalog import build as build_catalog
 from sinks.query import query
 from streams.commands.generate import population_options, settings_from, wire_line
+from streams.commands.lake import compact_lake
 from streams.settings import Settings
 from transforms.generator import generate
 from transforms.stitching import stitch
@@ -59,6 +61,11 @@ def demo_command(lake: str | None, catalog: str | None, timeout: float, **popula
             worker.close()
     console.print(f"everything landed {seconds:.1f}s after the first record was sent "
                   "(process start and consumer-group joins included)")
+    with console.status("compacting the lake"):
+        compacted = compact_lake(worker.lake)
+        build_catalog(worker.lake, settings.catalog)
+    console.print(f"compacted {sum(r for r, _ in compacted.values()):,} small files into "
+                  f"{sum(a for _, a in compacted.values()):,}")
     _summary(settings, counts)
 
 

@@ -26,7 +26,8 @@ def forget_command(email: str | None, user_id: str | None, anonymous_id: str | N
 
     Their touches stay (journeys and revenue are the account's), emptied of every identifier and
     free-form field; identity merges and dead letters that mention them are emptied too. Each
-    file is rewritten atomically; an audit record goes to LAKE/_privacy/audit.jsonl.
+    table's rows are rewritten in one commit, then every file of any version that still holds
+    them is deleted; an audit record (with the versions written) goes to LAKE/_privacy/audit.jsonl.
     """
     from sinks.privacy import forget
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ import click
 from schemas.touch import FieldError, TouchEvent, decode_json_object, to_touch, validate_touch
 from sinks.lake import Lake
 from sinks.privacy import load_suppressions
-from sinks.tables import TABLES
 from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
 from streams.runtime import paused_gc
@@ -47,23 +45,20 @@ def read_touches(files: tuple[str, ...]) -> tuple[list[Touch], int]:
 
 
 def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, Any]], salt: str | None = None) -> None:
-    """Replace the lake's touches and journey_touches with a batch result.
+    """Replace the lake's touches and journey_touches with a batch result (one commit each).
 
     Personal data lands as the sink lands it: with a ``salt`` e-mails are pseudonymized, and
     whoever the lake's suppression list names lands without their identifiers.
     """
     suppressions = load_suppressions(lake.root)
 
-    def landing(records: Iterable[dict[str, Any]]) -> Iterable[tuple[int, dict[str, Any]]]:
+    def landing(records: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         if salt or suppressions.digests:
             records = (suppressions.redact(pseudonymize(record, salt)) for record in records)
-        return enumerate(records)
+        return records
 
-    for name in ("touches", "journey_touches"):
-        shutil.rmtree(lake.root / name, ignore_errors=True)
-        shutil.rmtree(lake.root / "_manifests" / name, ignore_errors=True)
-    lake.write(TABLES["touches"], "stitch", 0, landing(t.to_wire() for t in dedupe(touches)))
-    lake.write(TABLES["journey_touches"], "stitch", 0, landing(journey_rows))
+    lake.replace("touches", landing(t.to_wire() for t in dedupe(touches)), description="touchline stitch")
+    lake.replace("journey_touches", landing(journey_rows), description="touchline stitch")
 
 
 def journey_options(command: click.decorators.FC) -> click.decorators.FC:

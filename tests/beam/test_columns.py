@@ -19,7 +19,7 @@ SPEC = TABLES["touches"]
 
 def sink_rows(events: list[TouchEvent]) -> list[dict[str, object]]:
     """What the streaming sink writes for these touches: their wire JSON through the table's row builder."""
-    rows = [SPEC.row(json.loads(json.dumps(event.to_wire())), -1, 0)[1] for event in events]
+    rows = [SPEC.row(json.loads(json.dumps(event.to_wire()))) for event in events]
     return pa.Table.from_pylist(rows, schema=SPEC.schema).to_pylist()
 
 

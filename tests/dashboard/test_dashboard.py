@@ -18,6 +18,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from sinks.lake import Lake
+from sinks.tables import TABLES
 from streams.broker import free_port
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -104,9 +106,8 @@ def test_every_page_renders_its_charts_without_errors(served: str, browser, tmp_
 def test_funnel_and_scorecard_show_the_lake(served: str, browser, demo_lake: Path) -> None:  # type: ignore[no-untyped-def]
     import duckdb
 
-    pattern = str(demo_lake / "journey_touches" / "*" / "*.parquet")
     accounts = duckdb.connect().execute("select count(distinct account_id) from read_parquet(?)",
-                                        [pattern]).fetchall()[0][0]
+                                        [Lake(demo_lake).files("journey_touches")]).fetchall()[0][0]
     page, problems = _open(browser, served)
     funnel = page.evaluate("() => document.getElementById('chart-funnel').data[0].x")
     assert funnel[0] == accounts  # every journey starts in Find
@@ -139,17 +140,11 @@ def test_live_pages_reload_when_files_land(served: str, browser, demo_lake: Path
     page, problems = _open(browser, served + "accounts")
     assert "acct-live-test" not in page.content()
     page.evaluate("() => { window.stillTheSamePage = true; }")
-    # a new account lands: a journey_touches file the way the sink writes one (temp name, rename)
-    source = sorted((demo_lake / "journey_touches").rglob("*.parquet"))[0]
-    table = pq.read_table(source)
-    table = table.set_column(table.schema.get_field_index("account_id"), "account_id",
-                             [["acct-live-test"] * table.num_rows])
-    # new keys, so the catalog's latest-version rule never prefers the original rows
-    table = table.set_column(table.schema.get_field_index("event_id"), "event_id",
-                             [[f"live-{e}" for e in table["event_id"].to_pylist()]])
-    temporary = source.with_name("live-test.parquet.tmp")
-    pq.write_table(table, temporary)
-    temporary.rename(source.with_name("live-test.parquet"))
+    # a new account lands: a commit of journey rows the way the sink lands them
+    lake = Lake(demo_lake)
+    rows = pq.read_table(lake.files("journey_touches")[0]).to_pylist()
+    lake.write(TABLES["journey_touches"],
+               [{**row, "account_id": "acct-live-test", "event_id": f"live-{row['event_id']}"} for row in rows])
     page.wait_for_function("() => window.stillTheSamePage === undefined", timeout=20000)
     page.wait_for_load_state("load")
     assert "acct-live-test" in page.content()

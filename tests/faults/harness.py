@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from sinks.lake import Lake
 from streams.broker import free_port
 from streams.collector import new_write_key
 
@@ -77,8 +78,9 @@ def page_call(message_id: str, anonymous_id: str, at: str = "2026-03-01T10:00:00
 
 
 def landed_event_ids(lake: Path, table: str = "touches") -> list[str]:
-    files = sorted((lake / table).glob("event_date=*/*.parquet"))
+    """The event ids of a table's current version (a key landed twice would be listed twice)."""
+    files = Lake(lake).files(table)
     if not files:
         return []
-    rows = duckdb.connect().execute("select event_id from read_parquet(?)", [[str(f) for f in files]]).fetchall()
+    rows = duckdb.connect().execute("select event_id from read_parquet(?)", [files]).fetchall()
     return [r[0] for r in rows]

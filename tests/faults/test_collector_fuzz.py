@@ -107,7 +107,7 @@ def test_fuzzed_collector_never_fails_and_every_record_lands_or_is_dead_lettered
     assert sorted(set(landed)) == sorted(accepted) and len(landed) == len(set(landed))
     reasons = duckdb.connect().execute(
         "select count(*), count(*) filter (where coalesce(reason, '') = '') from read_parquet(?)",
-        [str(worker.lake.root / "dead_letters" / "*" / "*.parquet")]).fetchall()[0]
+        [worker.lake.files("dead_letters")]).fetchall()[0]
     assert reasons == (counts["dead"], 0)
     report.append(f"collector fuzz: {counts['requests']} requests, {counts['calls']} calls fuzzed "
                   f"(statuses {counts['statuses']}); {len(accepted)} accepted = {len(landed)} landed; "

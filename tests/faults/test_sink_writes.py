@@ -1,7 +1,7 @@
 """The sink killed mid-write, and a lake whose disk fills up.
 
-A torn file must never become visible: SIGKILL a process in the middle of `Lake.write`
-(ten times, at random points) and every visible Parquet file must be whole. A full disk must
+A killed commit must never become visible: SIGKILL a process in the middle of `Lake.write`
+(ten times, at random points) and the table must hold exactly the committed batches, once each. A full disk must
 pause the sink, not crash or lose anything: the worker resumes when space comes back.
 """
 
@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -25,43 +26,46 @@ from tests.integration.pipeline import expected, kill, lake_rows, lines, populat
 
 pytestmark = pytest.mark.integration
 
-ROWS = 20_000
+ROWS = 5_000
+APP = "touchline-land/touches-valid-v1/0/test"
 WRITER = f"""
 import sys
 from sinks.lake import Lake
 from sinks.tables import TABLES
-records = [(i, {{"event_id": f"e{{i}}", "source": "test", "event_type": "site_visit",
-                "occurred_at": f"2026-03-{{1 + i % 28:02d}}T10:00:00Z", "properties": {{"pad": "x" * 2000}}}})
-           for i in range({ROWS})]
 lake = Lake(sys.argv[1])
+start = lake.landed("touches", "{APP}") + 1  # what a restarting sink does
 print("ready", flush=True)
-for batch in range(1000):
-    lake.write(TABLES["touches"], "touches-valid-v1", 0, [(batch * {ROWS} + i, r) for i, r in records])
+for batch in range(start, 1000):
+    records = [{{"event_id": f"e{{batch}}-{{i}}", "source": "test", "event_type": "site_visit",
+                "occurred_at": f"2026-03-{{1 + i % 28:02d}}T10:00:00Z", "properties": {{"pad": "x" * 500}}}}
+               for i in range({ROWS})]
+    lake.write(TABLES["touches"], records, app_id="{APP}", position=batch)
 """
 
 
-def test_a_sink_killed_mid_write_never_leaves_a_torn_file_visible(tmp_path, report):
+def test_a_sink_killed_mid_commit_lands_each_batch_once_and_whole(tmp_path, report):
     rng = random.Random(7)
-    lake = tmp_path / "lake"
-    checked = 0
+    lake = Lake(tmp_path / "lake")
     for _ in range(10):
-        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(lake)], stdout=subprocess.PIPE,
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(lake.root)], stdout=subprocess.PIPE,
                                   cwd=Path(__file__).resolve().parents[2])
         assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
         time.sleep(rng.uniform(0.2, 3.0))
         writer.send_signal(signal.SIGKILL)
         writer.wait()
-        visible = Lake(lake).files("touches")
-        for path in visible:  # what readers (the catalog's glob) can see is whole
-            assert pq.read_metadata(path).num_rows > 0
-            pq.read_table(path)
-        checked += len(visible)
-    assert checked > 0  # the kills came after some batches had landed
-    leftovers = list(lake.rglob("*.tmp"))
-    Lake(lake).landed("touches", "touches-valid-v1", 0)  # what a restarting sink does
-    assert list(lake.rglob("*.tmp")) == []
-    report.append(f"sink SIGKILL mid-write: 10/10 rounds, {checked} visible files checked whole, "
-                  f"{len(leftovers)} torn temporary files left hidden and removed on restart")
+        landed = lake.landed("touches", APP)
+        table = lake.table("touches")
+        assert table is not None and landed >= 0  # the kills came after some batches had committed
+        # Exactly the committed batches, each whole and once: a killed commit is invisible.
+        ids = pa.concat_tables(pq.read_table(path, columns=["event_id"]) for path in lake.files("touches"))
+        assert ids.num_rows == len(set(ids["event_id"].to_pylist())) == (landed + 1) * ROWS
+        assert table.to_pyarrow_table(columns=["event_id"]).num_rows == ids.num_rows
+    orphans = lake.unreferenced("touches")  # written by a killed commit: no version reads them
+    removed = lake.vacuum("touches", retention_hours=0)
+    assert sorted(removed) == sorted(str(Path(path).relative_to(lake.uri("touches"))) for path in orphans)
+    assert lake.unreferenced("touches") == []
+    report.append(f"sink SIGKILL mid-commit: 10/10 rounds, {landed + 1} batches of {ROWS:,} rows committed once "
+                  f"each; {len(orphans)} files of killed commits never visible, removed by vacuum")
 
 
 def _run(*command: str) -> None:
@@ -109,6 +113,5 @@ def test_a_full_disk_pauses_the_sink_and_nothing_is_lost(fresh_broker, small_dis
     assert "writable again; resumed" in log.read_text(), log.read_text()[-3000:]
     assert counts["touches"] == valid and counts["dead_letters"] == malformed
     assert lake_rows(lake) == journey_rows
-    assert list(lake.rglob("*.tmp")) == []
     report.append(f"full disk: sink paused on ENOSPC and resumed; {valid:,} touches, {malformed:,} dead letters, "
                   f"{len(journey_rows):,} journey rows landed exactly (= batch)")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from sinks.lake import Lake
 from sinks.tables import TABLES
@@ -39,12 +40,10 @@ def expected(events: list[Emitted]) -> tuple[int, int, set[tuple[object, ...]]]:
 
 
 def lake_rows(lake: Path) -> set[tuple[object, ...]]:
-    """The journey rows in the lake, latest version of each."""
-    pattern = str(lake.resolve() / "journey_touches" / "event_date=*" / "*.parquet")
-    found = duckdb.connect().execute(
-        f"select {', '.join(COMPARED)} from read_parquet(?) "
-        "qualify row_number() over (partition by source, event_id order by _offset desc) = 1", [pattern]
-    ).fetchall()
+    """The journey rows of the lake's current version (asserting one row per key)."""
+    found = duckdb.connect().execute(f"select {', '.join(COMPARED)} from read_parquet(?)",
+                                     [Lake(lake).files("journey_touches")]).fetchall()
+    assert len(found) == len({(row[COMPARED.index("source")], row[COMPARED.index("event_id")]) for row in found})
     return set(found)
 
 
@@ -84,18 +83,16 @@ def attribution_totals(lake: Path) -> dict[tuple[str, str], tuple[float, float]]
 
 
 def lake_strings(lake: Path) -> list[str]:
-    """Every text value in every lake table (dead letters' raw bytes decoded)."""
+    """Every text value in every file of every lake table, of every version: data files (dead letters'
+    raw bytes decoded) and the Delta log (its JSON commits and Parquet checkpoints)."""
     found: list[str] = []
-    connection = duckdb.connect()
     for name, table in TABLES.items():
-        files = sorted((lake / name).glob("event_date=*/*.parquet"))
-        if not files:
-            continue
         columns = [f.name for f in table.schema if str(f.type) == "string"]
-        rows = connection.execute(f"select {', '.join(columns)} from read_parquet(?)", [[str(f) for f in files]])
-        for row in rows.fetchall():
-            for column, value in zip(columns, row, strict=True):
-                if value is not None:
-                    found.append(base64.b64decode(value).decode("utf-8", "replace") if column == "raw_base64"
-                                 else value)
+        for path in sorted((lake / name).glob("event_date=*/*.parquet")):
+            for column, values in pq.read_table(path, columns=columns).to_pydict().items():
+                found += [base64.b64decode(v).decode("utf-8", "replace") if column == "raw_base64" else v
+                          for v in values if v is not None]
+        for path in sorted((lake / name / "_delta_log").glob("*")):
+            found.append(str(pq.read_table(path).to_pylist()) if path.suffix == ".parquet"
+                         else path.read_text(errors="replace"))
     return found

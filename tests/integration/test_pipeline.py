@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from sinks.lake import Lake
 from sinks.query import query
 from streams.producing import produce_raw
 from streams.settings import Settings
@@ -47,7 +48,7 @@ def test_sigkill_mid_stream_and_restart_leaves_the_same_lake(events, fresh_broke
     try:
         produce_raw(records[:third], fresh_broker.bootstrap)
         deadline = time.monotonic() + 60
-        while not list(lake.glob("journey_touches/*/*.parquet")) and time.monotonic() < deadline:
+        while not Lake(lake).files("journey_touches") and time.monotonic() < deadline:
             time.sleep(0.01)
         produce_raw(records[third:2 * third], fresh_broker.bootstrap)
         time.sleep(0.3)

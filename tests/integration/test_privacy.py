@@ -9,6 +9,7 @@ import sys
 import duckdb
 import pytest
 
+from sinks.lake import Lake
 from streams.producing import produce_raw
 from streams.settings import Settings
 from streams.worker import Worker
@@ -62,7 +63,7 @@ def test_forget_erases_a_person_keeps_the_dollars_and_suppresses_what_comes_next
         person = connection.execute(
             "select anonymous_id, email, account_id from read_parquet(?) where anonymous_id is not null "
             "and email is not null order by event_id limit 1",
-            [str(settings.lake / "touches" / "*" / "*.parquet")]).fetchall()[0]
+            [Lake(settings.lake).files("touches")]).fetchall()[0]
         anonymous_id, email, account_id = person
         result = subprocess.run(
             [sys.executable, "-m", "streams", "forget", "--anonymous-id", anonymous_id, "--lake", str(settings.lake),
@@ -87,7 +88,7 @@ def test_forget_erases_a_person_keeps_the_dollars_and_suppresses_what_comes_next
         worker.close()
     landed = duckdb.connect().execute(
         f"select {', '.join(PERSON_FIELDS)}, account_id from read_parquet(?) where event_id like 'after-forget-%'",
-        [str(settings.lake / "touches" / "*" / "*.parquet")]).fetchall()
+        [Lake(settings.lake).files("touches")]).fetchall()
     assert len(landed) == 3 and all(row == (None, None, None, None, account_id) for row in landed)
     text = "\n".join(lake_strings(settings.lake))
     assert email not in text and anonymous_id not in text

@@ -39,7 +39,6 @@ from schemas.touch import TouchEvent, parse_touch
 from schemas.vocabulary import IDENTITY_EVENTS
 from streams.runtime import paused_gc
 from transforms.beam.columns import (
-    VERSION,
     first_of_each_event,
     first_rows,
     identities,
@@ -242,9 +241,8 @@ def journey_table(touches: pa.Table, settings: JourneySettings, schema: pa.Schem
         rows += fold_journey(account_id, map(itemgetter(1), group), settings)[1]
     folded = dict(zip(JourneyTouch._fields, zip(*rows, strict=True), strict=True))
     return pa.Table.from_arrays(
-        [pa.array(folded[f.name], f.type) if f.name in FOLDED
-         else pa.array([VERSION[f.name]] * touches.num_rows, f.type) if f.name in VERSION
-         else touches[OWN.get(f.name, f.name)] for f in schema], schema=schema)
+        [pa.array(folded[f.name], f.type) if f.name in FOLDED else touches[OWN.get(f.name, f.name)] for f in schema],
+        schema=schema)
 
 
 @paused_gc()

@@ -23,8 +23,6 @@ from schemas.touch import TouchEvent
 from transforms.identity import IDENTITY_FIELDS
 from transforms.types import EVENT_RANK
 
-#: The lake's version columns: a backfill writes every row once, as version (-1, 0).
-VERSION = {"_partition": -1, "_offset": 0}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: lz4 costs little and more than halves what multi-process runners move between workers.
 _IPC = pa.ipc.IpcWriteOptions(compression="lz4")
@@ -77,10 +75,8 @@ def touches_table(events: Sequence[TouchEvent], schema: pa.Schema) -> pa.Table:
     arrays = []
     for field in schema:
         name = field.name
-        if name in VERSION:
-            column: Sequence[Any] = [VERSION[name]] * len(events)
-        elif name in JSON_FIELDS:
-            column = [_json_text(event, name) for event in events]
+        if name in JSON_FIELDS:
+            column: Sequence[Any] = [_json_text(event, name) for event in events]
         else:
             column = columns[name]
         arrays.append(pa.array(column, field.type))

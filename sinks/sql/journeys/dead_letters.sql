@@ -1,10 +1,10 @@
--- The lake's dead_letters, one row per key, without the landing bookkeeping.
+-- The lake's dead_letters, one row per key.
 with dead_letters as (
     select * from stg_dead_letters
 ),
 
 final as (
-    select * exclude (_partition, _offset)
+    select *
     from dead_letters
 )
 

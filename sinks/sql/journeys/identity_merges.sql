@@ -1,10 +1,10 @@
--- The lake's identity_merges, one row per key, without the landing bookkeeping.
+-- The lake's identity_merges, one row per key.
 with identity_merges as (
     select * from stg_identity_merges
 ),
 
 final as (
-    select * exclude (_partition, _offset)
+    select *
     from identity_merges
 )
 

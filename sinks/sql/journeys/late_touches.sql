@@ -1,10 +1,10 @@
--- The lake's late_touches, one row per key, without the landing bookkeeping.
+-- The lake's late_touches, one row per key.
 with late_touches as (
     select * from stg_late_touches
 ),
 
 final as (
-    select * exclude (_partition, _offset)
+    select *
     from late_touches
 )
 

@@ -1,10 +1,10 @@
--- The lake's sla_breaches, one row per key, without the landing bookkeeping.
+-- The lake's sla_breaches, one row per key.
 with sla_breaches as (
     select * from stg_sla_breaches
 ),
 
 final as (
-    select * exclude (_partition, _offset)
+    select *
     from sla_breaches
 )
 

@@ -1,10 +1,10 @@
--- The lake's touches, one row per key, without the landing bookkeeping.
+-- The lake's touches, one row per key.
 with touches as (
     select * from stg_touches
 ),
 
 final as (
-    select * exclude (_partition, _offset)
+    select *
     from touches
 )
 

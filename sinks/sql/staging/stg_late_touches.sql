@@ -1,12 +1,2 @@
--- The lake's late_touches: the latest version of each (source, event_id).
-with source as (
-    select * from {{ lake.late_touches }}
-),
-
-final as (
-    select *
-    from source
-    qualify row_number() over (partition by source, event_id order by _partition desc, _offset desc) = 1
-)
-
-select * from final
+-- The lake's late_touches: its Delta table's current version (which holds one row per key).
+select * from {{ lake.late_touches }}
