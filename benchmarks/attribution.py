@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import duckdb
+from deltalake import write_deltalake
 
 from sinks.attribution import RULE_BASED, open_lake, paths
 from sinks.lake import Lake
@@ -34,19 +35,29 @@ from transforms.stitching import stitch
 from transforms.types import Touch
 
 
-def build_lake(root: Path, base: int, copies: int) -> int:
+def build_lake(root: Path, base: int, copies: int, commits: int = 1) -> int:
+    """A lake of about ``base`` × ``copies`` journey touches (copies under distinct account ids), landed
+    in ``commits`` appends (each adds a file per event date: the small files a stream leaves)."""
     with paused_gc():
         touches = [Touch.from_wire(e.record) for e in generate(GeneratorSettings(accounts=int(base / 17.6), seed=2))
                    if e.record is not None]
         rows = [r.to_row() for r in stitch(touches).rows]
     staging = Lake(root / "staging")
-    staging.write(TABLES["journey_touches"], "bench", 0, enumerate(rows))
-    out = root / "lake" / "journey_touches" / "event_date=2026-01-01"
-    out.mkdir(parents=True)
-    duckdb.connect().execute(
-        f"copy (select * replace (account_id || '-' || copy as account_id, event_id || '-' || copy as event_id) "
-        f"from read_parquet('{staging.root}/journey_touches/*/*.parquet'), range({copies}) as r(copy)) "
-        f"to '{out}/part-bench-0-000000000000-000000000000.parquet' (format parquet)")
+    staging.replace("journey_touches", rows, description="benchmark")
+    connection = duckdb.connect()
+    lake = Lake(root / "lake")
+    lake.create("journey_touches")
+    for commit in range(commits):
+        replicas = range(commit, copies, commits)
+        if not replicas:
+            continue
+        copied = connection.execute(
+            "select * exclude (copy) replace (account_id || '-' || copy as account_id, "
+            "event_id || '-' || copy as event_id) "
+            "from read_parquet(?, hive_partitioning = true), (select unnest(?) as copy)",
+            [staging.files("journey_touches"), list(replicas)]).to_arrow_table()
+        write_deltalake(lake.uri("journey_touches"), copied.cast(TABLES["journey_touches"].table_schema),
+                        mode="append", partition_by=["event_date"])
     return len(rows) * copies
 
 
@@ -67,7 +78,7 @@ def main() -> None:
         journey_rows = timed("setup: generate, stitch, replicate", lambda: build_lake(Path(tmp), args.base,
                                                                                         args.copies))
         print(f"lake: {journey_rows:,} journey touches")
-        connection = timed("session: read the lake, resolve row versions",
+        connection = timed("session: read the lake",
                            lambda: open_lake(Path(tmp) / "lake", conversion="closed_won"))
         timed(f"rule-based models together ({len(RULE_BASED)})", lambda: connection.execute(
             "select model, channel, sum(credit), sum(revenue_credit) from attribution_credits "

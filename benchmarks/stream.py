@@ -136,12 +136,11 @@ def latency(lines: list[bytes], rate: float, seconds: float) -> None:
         achieved = len(sample) / (time.monotonic() - started)
         deadline = time.monotonic() + 120
         landed: dict[str, float] = {}
-        pattern = str(lake.resolve() / "touches" / "event_date=*" / "*.parquet")
         while time.monotonic() < deadline:
-            files = list(lake.glob("touches/event_date=*/*.parquet"))
+            files = Lake(lake).files("touches")
             if files:
                 rows = duckdb.connect().execute(
-                    "select event_id, filename from read_parquet(?, filename = true)", [pattern]).fetchall()
+                    "select event_id, filename from read_parquet(?, filename = true)", [files]).fetchall()
                 for event_id, filename in rows:
                     landed.setdefault(event_id, os.stat(filename).st_mtime)
             if len(landed) >= len(sent) * 0.999:

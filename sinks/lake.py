@@ -1,10 +1,10 @@
 """The lake: one Delta Lake table per name under ``root``, hive-partitioned by ``event_date``.
 
 Tables are written with ``deltalake`` (delta-rs). A stream's micro-batch of one
-topic-partition is one commit: its rows merge on the table's key (so a table never holds two
-rows for one key) and the commit records the batch's last offset as an application
-transaction named after the topic-partition and the topic's identity, so a sink restarted
-after a crash resumes after what committed and lands nothing twice. Batch paths write Parquet
+topic (all its partitions) is one commit: its rows merge on the table's key (so a table never
+holds two rows for one key) and the commit records each partition's last offset as an
+application transaction named after the topic-partition and the topic's identity, so a sink
+restarted after a crash resumes after what committed and lands nothing twice. Batch paths write Parquet
 files into the table's folder and add them in one commit. Readers see committed versions only.
 """
 
@@ -88,21 +88,25 @@ class Lake:
         version = table.transaction_version(app_id) if table is not None else None
         return -1 if version is None else int(version)
 
-    def write(self, spec: Table, records: Iterable[Mapping[str, Any]], *, app_id: str | None = None,
-              position: int | None = None) -> int:
-        """Merge wire records into a table in one commit (with ``app_id`` at ``position``); return rows merged.
+    def write(self, spec: Table, records: Iterable[Mapping[str, Any]], *,
+              positions: Mapping[str, int] | None = None) -> int:
+        """Merge wire records into a table in one commit; return rows merged.
 
-        A key already in the table is replaced (tables whose rows change) or left as it is.
+        ``positions`` (stream writer → its last offset landed) go into the same commit as Delta
+        application transactions. A key already in the table is replaced (tables whose rows
+        change) or left as it is.
         """
         rows = _latest_per_key(spec, (spec.row(record) for record in records))
-        if not rows and app_id is None:
+        if not rows and not positions:
             return 0
         source = pa.Table.from_pylist(rows, schema=spec.table_schema)
         keys = " and ".join(f"t.{name} = s.{name}" for name in ("event_date", *spec.key))
-        transactions = [Transaction(app_id, position)] if app_id is not None and position is not None else None
+        transactions = [Transaction(app_id, offset) for app_id, offset in (positions or {}).items()] or None
         for attempt in range(COMMIT_TRIES):
             table = self.create(spec.name)
-            merge = table.merge(source, keys, source_alias="s", target_alias="t",
+            # streamed_exec=False: delta-rs reads the (small) source first and prunes the target to the
+            # partitions it names; streamed, it scans every file of the table.
+            merge = table.merge(source, keys, source_alias="s", target_alias="t", streamed_exec=False,
                                 writer_properties=writer_properties(),
                                 commit_properties=CommitProperties(app_transactions=transactions))
             if spec.updates:
@@ -188,6 +192,13 @@ class Lake:
         if table is None:
             return []
         return sorted(uri.removeprefix("file://") for uri in table.file_uris())
+
+    def read_file(self, name: str, path: str, columns: list[str] | None = None) -> pa.Table:
+        """One data file of a table, in the table's Arrow types (delta-rs writes text as string_view)."""
+        schema = TABLES[name].schema
+        if columns is not None:
+            schema = pa.schema([schema.field(column) for column in columns])
+        return pq.read_table(path, columns=schema.names).cast(schema)
 
     def compact(self, name: str) -> dict[str, Any]:
         """Merge each partition's small files, then checkpoint the log; return delta-rs's metrics."""

@@ -24,7 +24,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from sinks.lake import Lake
 from transforms.beam.columns import empty_where
@@ -134,17 +133,18 @@ def _suppress(lake: Path, digests: set[str]) -> None:
 
 
 def _identifiers_of(lake: Path, kind: str, value: str) -> set[tuple[str, str]]:
-    files = Lake(lake).files("touches")
+    store = Lake(lake)
+    files = store.files("touches")
     if not files:
         return {(kind, value)}
-    linked = pq.ParquetDataset(files).read(columns=list(PERSON_FIELDS))
+    linked = pa.concat_tables(store.read_file("touches", path, list(PERSON_FIELDS)) for path in files)
     linked = linked.set_column(0, "email", pc.utf8_lower(linked["email"]))
     seed = (kind, value.strip().lower() if kind == "email" else value)
     return person_identifiers(seed, linked.to_pylist())
 
 
-def _hits(path: str, hit_of: Callable[[pa.Table], pa.Array]) -> tuple[pa.Table, pa.Array, int]:
-    table = pq.read_table(path)
+def _hits(store: Lake, name: str, path: str, hit_of: Callable[[pa.Table], pa.Array]) -> tuple[pa.Table, pa.Array, int]:
+    table = store.read_file(name, path)
     hit = pc.fill_null(hit_of(table), False)
     return table, hit, int(pc.sum(hit).as_py() or 0)
 
@@ -175,14 +175,14 @@ def erase(lake: Path, identifiers: set[tuple[str, str]]) -> tuple[dict[str, int]
     for name, hit_of, columns in plans:
         rewritten, changed[name] = {}, 0
         for path in store.files(name):
-            table, hit, count = _hits(path, hit_of)
+            table, hit, count = _hits(store, name, path, hit_of)
             if count:
                 rewritten[path] = empty_where(table, hit, columns)
                 changed[name] += count
         if rewritten:
             versions[name] = store.rewrite(name, rewritten, description="touchline forget")
         for path in store.unreferenced(name):  # the files just replaced, and older versions' holding the person
-            if _hits(path, hit_of)[2]:
+            if _hits(store, name, path, hit_of)[2]:
                 Path(path).unlink()
     return changed, versions
 

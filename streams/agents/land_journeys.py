@@ -74,22 +74,25 @@ class LandJourneys:
         self.unannounced.clear()
 
     def _land(self) -> None:
-        """Land everything buffered: one commit per topic-partition, which leaves the buffer once committed.
+        """Land everything buffered: one commit per topic (all its partitions, each partition's offset
+        recorded in it); a topic's records leave the buffer once committed.
 
         A write error (a full disk, say) propagates with the rest still buffered; a retry
         merges on the tables' keys, so it never duplicates.
         """
         suppressions = self.suppressions.get()  # forgotten people never land again
-        for (topic, partition), records in list(self.buffer.items()):
+        for topic in sorted({topic for topic, _ in self.buffer}):
             table = TABLES[TOPIC_TABLES[topic]]
-            landing = (record for _, record in records)
+            batches = {partition: records for (name, partition), records in self.buffer.items() if name == topic}
+            landing = (record for records in batches.values() for _, record in records)
             if suppressions.digests or (self.salt and table.name == "dead_letters"):  # else no pass over the batch
                 landing = (for_landing(table.name, record, self.salt, suppressions) for record in landing)
-            self.landed_rows += self.lake.write(table, landing, app_id=self._app_id(topic, partition),
-                                                position=records[-1][0])
+            positions = {self._app_id(topic, partition): records[-1][0] for partition, records in batches.items()}
+            self.landed_rows += self.lake.write(table, landing, positions=positions)
             self.unannounced.add(table.name)
-            self.buffered -= len(records)
-            del self.buffer[(topic, partition)]
+            for partition, records in batches.items():
+                self.buffered -= len(records)
+                del self.buffer[(topic, partition)]
 
     def _app_id(self, topic: str, partition: int) -> str:
         if topic not in self.topic_ids:

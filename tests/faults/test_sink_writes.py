@@ -39,7 +39,7 @@ for batch in range(start, 1000):
     records = [{{"event_id": f"e{{batch}}-{{i}}", "source": "test", "event_type": "site_visit",
                 "occurred_at": f"2026-03-{{1 + i % 28:02d}}T10:00:00Z", "properties": {{"pad": "x" * 500}}}}
                for i in range({ROWS})]
-    lake.write(TABLES["touches"], records, app_id="{APP}", position=batch)
+    lake.write(TABLES["touches"], records, positions={{"{APP}": batch}})
 """
 
 

@@ -1,0 +1,79 @@
+"""The lake as Delta tables: each key once through readers other than ours, and no loss on a new broker."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import polars as pl
+import pytest
+from deltalake import DeltaTable
+
+from sinks.lake import Lake
+from sinks.tables import TABLES
+from streams.broker import EmbeddedBroker
+from streams.producing import produce_raw
+from streams.settings import Settings
+from streams.worker import Worker
+from tests.faults.harness import landed_event_ids
+from tests.integration.pipeline import expected, lake_rows, lines, population, wait_for_lake
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_reader_sees_each_key_once_and_the_batch_rows(fresh_broker, tmp_path):
+    events = population(4000, seed=41)  # with duplicates, late and out-of-order touches, malformed records
+    assert any(e.duplicate for e in events) and any(e.malformed for e in events)
+    valid, malformed, journey_rows = expected(events)
+    settings = Settings(lake=tmp_path / "lake", catalog=tmp_path / "c.duckdb")
+    worker = Worker(fresh_broker.bootstrap, settings, processes=False).start()
+    try:
+        produce_raw(lines(events), fresh_broker.bootstrap)
+        produce_raw(lines(events[: len(events) // 4]), fresh_broker.bootstrap)  # a client sending again
+        wait_for_lake(settings.lake, valid, malformed, len(journey_rows))
+    finally:
+        worker.close()
+    lake = Lake(settings.lake)
+    assert lake_rows(settings.lake) == journey_rows  # equal to the batch engine's rows
+    for name, spec in TABLES.items():
+        key = list(spec.key)
+        through_delta = DeltaTable(lake.uri(name)).to_pyarrow_table()
+        through_polars = pl.read_delta(lake.uri(name))
+        through_duckdb = duckdb.connect().execute(
+            f"select count(*), count(distinct ({', '.join(key)})) from read_parquet(?)",
+            [lake.files(name)]).fetchone() if lake.files(name) else (0, 0)
+        keys = set(zip(*(through_delta[k].to_pylist() for k in key), strict=True))
+        assert through_delta.num_rows == len(keys) == through_polars.height == through_polars.unique(key).height
+        assert through_duckdb == (len(keys), len(keys)), name
+    assert DeltaTable(lake.uri("touches")).to_pandas()["event_id"].is_unique
+
+
+def _new_touches(prefix: str, count: int) -> list[bytes]:
+    return [json.dumps({"event_id": f"{prefix}-{i}", "source": "segment:web", "event_type": "site_visit",
+                        "occurred_at": "2026-11-20T10:00:00Z", "anonymous_id": f"anon-{prefix}-{i % 7}",
+                        "account_id": f"acct-{i % 5}", "channel": "direct", "team": "marketing"}).encode()
+            for i in range(count)]
+
+
+def test_a_new_broker_on_the_same_lake_lands_every_new_touch(tmp_path, caplog):
+    settings = Settings(lake=tmp_path / "lake", catalog=tmp_path / "c.duckdb")
+    first, second = _new_touches("first", 300), _new_touches("second", 40)
+    with EmbeddedBroker() as broker:
+        worker = Worker(broker.bootstrap, settings, processes=False).start()
+        try:
+            produce_raw(first, broker.bootstrap)
+            wait_for_lake(settings.lake, len(first), 0, len(first))
+        finally:
+            worker.close()
+    # A new broker: its offsets start at 0 again, below what the lake landed from the old one.
+    caplog.set_level("INFO", logger="streams.agents.land_journeys")
+    with EmbeddedBroker() as broker:
+        worker = Worker(broker.bootstrap, settings, processes=False).start()
+        try:
+            produce_raw(second, broker.bootstrap)
+            wait_for_lake(settings.lake, len(first) + len(second), 0, len(first) + len(second))
+        finally:
+            worker.close()
+    landed = landed_event_ids(settings.lake)
+    assert sorted(landed) == sorted([f"first-{i}" for i in range(300)] + [f"second-{i}" for i in range(40)])
+    assert "has nothing in the lake yet: landing it from its beginning" in caplog.text
