@@ -104,9 +104,11 @@ class Lake:
         transactions = [Transaction(app_id, offset) for app_id, offset in (positions or {}).items()] or None
         for attempt in range(COMMIT_TRIES):
             table = self.create(spec.name)
-            # streamed_exec=False: delta-rs reads the (small) source first and prunes the target to the
-            # partitions it names; streamed, it scans every file of the table.
-            merge = table.merge(source, keys, source_alias="s", target_alias="t", streamed_exec=False,
+            # Not streamed, delta-rs reads the (small) source first and prunes the target to the partitions
+            # and key ranges it holds; streamed, it scans every file of the table. Pruning writes those key
+            # ranges into the commit's log entry, which forget cannot rewrite: not for keys that name people.
+            merge = table.merge(source, keys, source_alias="s", target_alias="t",
+                                streamed_exec=spec.key_names_people,
                                 writer_properties=writer_properties(),
                                 commit_properties=CommitProperties(app_transactions=transactions))
             if spec.updates:

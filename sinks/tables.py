@@ -93,7 +93,7 @@ class Table:
 
     def __init__(self, name: str, fields: list[tuple[str, pa.DataType]], date_field: str | None,
                  key: tuple[str, ...], unwrap: Callable[[Mapping[str, Any]], Mapping[str, Any]] = lambda r: r, *,
-                 updates: bool = False, statistics: tuple[str, ...] = ()):
+                 updates: bool = False, statistics: tuple[str, ...] = (), key_names_people: bool = False):
         self.name = name
         self.fields = fields
         self.schema = schema(fields)  # the files' columns
@@ -106,6 +106,8 @@ class Table:
         #: Columns with min/max statistics in the Delta log: never one that names a person (the log is not
         #: rewritten by ``touchline forget``).
         self.statistics = statistics
+        #: Whether the key holds a person's identifier: then no commit may describe key values (see Lake.write).
+        self.key_names_people = key_names_people
         self._names = [name for name, _ in fields]
         self._times = [name for name, kind in fields if kind == TS]
         self._texts = [name for name, kind in fields if kind == STR]
@@ -135,7 +137,7 @@ TABLES = {
                           ("source_topic", "source_partition", "source_offset"),
                           statistics=("source_topic", "received_at")),
     "identity_merges": Table("identity_merges", MERGE_FIELDS, "merged_at", ("event_id", "merged_identity"),
-                             statistics=("account_id", "merged_at")),
+                             statistics=("account_id", "merged_at"), key_names_people=True),
     "sla_breaches": Table("sla_breaches", BREACH_FIELDS, "lead_at", ("lead_event_id",),
                           statistics=("account_id", "lead_at")),
     "late_touches": Table("late_touches", LATE_FIELDS, "occurred_at", ("source", "event_id"), _late,

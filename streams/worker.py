@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from sinks import catalog
 from sinks.lake import Lake
+from sinks.tables import TABLES
 from streams import topics
 from streams.agents.land_journeys import LandJourneys
 from streams.agents.resolve_touches import ResolveTouches
@@ -96,7 +96,8 @@ class Worker:
     def start(self) -> Worker:
         """Create topics and the catalog, then start each stage."""
         create_pipeline_topics(self.bootstrap, self.settings)
-        Path(self.settings.lake).mkdir(parents=True, exist_ok=True)
+        for name in TABLES:  # every table exists, empty, before anything lands: readers need not wait
+            self.lake.create(name)
         catalog.build(self.lake, self.settings.catalog)
         for name in self.stages:
             if self.processes:
@@ -122,10 +123,9 @@ class Worker:
         """Whether every stage is still running."""
         return all(task.is_alive() for task in self.threads)
 
+
 def landed_counts(lake: Lake) -> dict[str, int]:
     """Rows per table in the current version of each Delta table (one row per key)."""
-    from sinks.tables import TABLES
-
     counts = {}
     connection = duckdb.connect()
     try:
