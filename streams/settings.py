@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # Storage
     lake: Path = Path("lake")
     catalog: Path = Path("touchline.duckdb")
-    lake_compact_seconds: float = 300.0  # how often the sink compacts each table's small files (0: never)
+    lake_compact_seconds: float = 60.0  # how often the sink compacts each table's small files (0: never)
     # Stage state: local RocksDB stores, durable copies beside the lake
     state_dir: Path | None = None  # unset: a cache folder of this lake's (see streams.processor.local_state_root)
     state_commit_seconds: float = 5.0  # how often stage state is checkpointed locally (what a crash repeats)
