@@ -11,12 +11,14 @@ files into the table's folder and add them in one commit. Readers see committed 
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import (
@@ -77,10 +79,37 @@ class Lake:
             return None
 
     def create(self, name: str) -> DeltaTable:
-        """The table, created empty if it does not exist yet."""
+        """The table, created empty if it does not exist yet (or from a pre-Delta lake's files, see ``_adopt``)."""
         spec = TABLES[name]
-        return DeltaTable.create(self.uri(name), spec.table_schema, mode="ignore", partition_by=["event_date"],
-                                 configuration=_configuration(spec))
+        new = not (Path(self.uri(name)) / "_delta_log").exists()
+        table = DeltaTable.create(self.uri(name), spec.table_schema, mode="ignore", partition_by=["event_date"],
+                                  configuration=_configuration(spec))
+        if new:
+            self._adopt(name)
+        return table
+
+    def _adopt(self, name: str) -> None:
+        """Make the Parquet files of a lake written before the Delta layout (every version of a key, with
+        its ``_partition``/``_offset``) the table's first version: the latest row of each key. The old
+        files stay, unreferenced, until ``touchline vacuum``."""
+        old = sorted(str(path) for path in Path(self.uri(name)).glob("event_date=*/part-*.parquet"))
+        if not old:
+            return
+        spec = TABLES[name]
+        connection = duckdb.connect()
+        try:
+            rows = connection.sql(
+                "select * exclude (_partition, _offset) from read_parquet($files, hive_partitioning = true, "
+                f"union_by_name = true) qualify row_number() over (partition by {', '.join(spec.key)} "
+                "order by _partition desc, _offset desc) = 1", params={"files": old}).to_arrow_table()
+        finally:
+            connection.close()
+        write_deltalake(self.uri(name), rows.select(spec.table_schema.names).cast(spec.table_schema),
+                        mode="overwrite", partition_by=["event_date"], writer_properties=writer_properties(),
+                        commit_properties=CommitProperties(custom_metadata={"touchline": "adopted a pre-Delta lake"}))
+        shutil.rmtree(self.root / "_manifests" / name, ignore_errors=True)
+        log.warning("lake: %s held %d Parquet files of the pre-Delta layout: its latest rows (%d) are now the Delta "
+                    "table's first version; the old files go with `touchline vacuum`", name, len(old), rows.num_rows)
 
     def landed(self, name: str, app_id: str) -> int:
         """The last offset a stream's writer ``app_id`` committed to the table (-1 if none)."""
@@ -217,8 +246,9 @@ class Lake:
         table = self.table(name)
         if table is None:
             return []
-        return list(table.vacuum(retention_hours=retention_hours, dry_run=False,
-                                 enforce_retention_duration=False))
+        # full: files no version ever read too (a killed commit's, a pre-Delta lake's), not only removed ones
+        return list(table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False,
+                                 full=True))
 
     def history(self, name: str) -> list[dict[str, Any]]:
         """The table's commits, newest first."""

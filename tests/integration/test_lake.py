@@ -6,6 +6,8 @@ import json
 
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
@@ -77,3 +79,25 @@ def test_a_new_broker_on_the_same_lake_lands_every_new_touch(tmp_path, caplog):
     landed = landed_event_ids(settings.lake)
     assert sorted(landed) == sorted([f"first-{i}" for i in range(300)] + [f"second-{i}" for i in range(40)])
     assert "has nothing in the lake yet: landing it from its beginning" in caplog.text
+
+
+def test_a_lake_of_the_layout_before_delta_is_adopted_with_the_latest_row_of_each_key(tmp_path):
+    # The layout Touchline wrote before its tables were Delta tables: every version of a key, with the
+    # Kafka coordinates that ordered them, and manifests of the offsets landed.
+    day = tmp_path / "lake" / "touches" / "event_date=2026-03-01"
+    day.mkdir(parents=True)
+    spec = TABLES["touches"]
+    versions = [("e1", "first", 0, 5), ("e1", "second", 0, 9), ("e2", "only", 1, 3)]
+    for number, (event_id, channel, partition, offset) in enumerate(versions):
+        row = {**spec.row({"event_id": event_id, "source": "web", "event_type": "site_visit", "channel": channel,
+                           "occurred_at": "2026-03-01T10:00:00Z"}), "_partition": partition, "_offset": offset}
+        del row["event_date"]
+        pq.write_table(pa.Table.from_pylist([row], schema=spec.schema.append(pa.field("_partition", pa.int64()))
+                                            .append(pa.field("_offset", pa.int64()))),
+                       day / f"part-touches-valid-v1-{partition}-{number:012d}-{number:012d}.parquet")
+    (tmp_path / "lake" / "_manifests" / "touches").mkdir(parents=True)
+    lake = Lake(tmp_path / "lake")
+    rows = pl.read_delta(lake.create("touches").table_uri).sort("event_id")
+    assert rows["event_id"].to_list() == ["e1", "e2"] and rows["channel"].to_list() == ["second", "only"]
+    assert "_offset" not in rows.columns and not (tmp_path / "lake" / "_manifests" / "touches").exists()
+    assert len(lake.vacuum("touches", retention_hours=0)) == 3  # the old files, once vacuumed
