@@ -51,11 +51,11 @@ def build_lake(root: Path, base: int, copies: int, commits: int = 1) -> int:
         replicas = range(commit, copies, commits)
         if not replicas:
             continue
-        copied = connection.execute(
+        copied = connection.sql(
             "select * exclude (copy) replace (account_id || '-' || copy as account_id, "
             "event_id || '-' || copy as event_id) "
-            "from read_parquet(?, hive_partitioning = true), (select unnest(?) as copy)",
-            [staging.files("journey_touches"), list(replicas)]).to_arrow_table()
+            "from read_parquet($files, hive_partitioning = true), (select unnest($copies) as copy)",
+            params={"files": staging.files("journey_touches"), "copies": list(replicas)}).to_arrow_table()
         write_deltalake(lake.uri("journey_touches"), copied.cast(TABLES["journey_touches"].table_schema),
                         mode="append", partition_by=["event_date"])
     return len(rows) * copies

@@ -35,7 +35,7 @@ def lake_relation(lake: Lake, table: str) -> str:
     files = lake.files(table)
     if files:
         listed = ", ".join(_quote(path) for path in files)
-        return f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true)"
+        return f"read_parquet([{listed}], hive_partitioning = true)"
     columns = [f"cast(null as {_DUCKDB_TYPES[f.type]}) as {f.name}" for f in TABLES[table].schema]
     return f"(select {', '.join(columns)}, cast(null as date) as event_date where false)"
 

@@ -44,7 +44,7 @@ class LandJourneys:
 
     def __init__(self, bootstrap: str, settings: Settings, lake: Lake, *, max_rows: int = 50_000,
                  max_seconds: float = 2.0, retry_seconds: float = 1.0,
-                 on_landed: Callable[[set[str]], None] | None = None) -> None:
+                 on_landed: Callable[[set[str]], None] | None = None, announce_seconds: float = 5.0) -> None:
         self.bootstrap = bootstrap
         self.settings = settings
         self.lake = lake
@@ -58,6 +58,8 @@ class LandJourneys:
         self.oldest = 0.0
         self.landed_rows = 0
         self.unannounced: set[str] = set()  # tables landed that on_landed has not been told of
+        self.announce_seconds = announce_seconds  # on_landed (a catalog refresh) runs at most this often
+        self.announced = 0.0
         self.suppressions = SuppressionWatch(lake.root)
         self.salt = salt_of(settings)
         self.topic_ids: dict[str, str] = {}
@@ -65,13 +67,17 @@ class LandJourneys:
     def flush(self) -> None:
         """Land everything buffered, then tell ``on_landed`` which tables changed."""
         self._land()
-        self._announce()
+        self._announce(now=True)
 
-    def _announce(self) -> None:
-        """Tell ``on_landed`` the tables landed since it was last told (a failed flush may have landed some)."""
-        if self.unannounced and self.on_landed:
+    def _announce(self, *, now: bool = False) -> None:
+        """Tell ``on_landed`` the tables landed since it was last told (a failed flush may have landed some):
+        at once when ``now``, else once ``announce_seconds`` have passed since it was last told."""
+        if not self.unannounced or not (now or time.monotonic() - self.announced >= self.announce_seconds):
+            return
+        if self.on_landed:
             self.on_landed(set(self.unannounced))
         self.unannounced.clear()
+        self.announced = time.monotonic()
 
     def _land(self) -> None:
         """Land everything buffered: one commit per topic (all its partitions, each partition's offset
@@ -188,6 +194,8 @@ class LandJourneys:
                 if self.paused or (self.buffered and (self.buffered >= self.max_rows
                                                       or time.monotonic() - self.oldest >= self.max_seconds)):
                     self._flush_or_pause(consumer, stop)
+                self._announce()  # what landed a moment ago, once the refresh is due
             self._flush_or_pause(consumer, stop)
+            self._announce(now=True)
         finally:
             consumer.close()

@@ -24,18 +24,22 @@ def _beam_args(runner: str, workers: int | None, extra: tuple[str, ...]) -> list
     return args
 
 
-def _run_with_progress(what: str, lake: Path, tables: tuple[str, ...], job: Callable[[], None]) -> None:
-    """Run ``job`` under a spinner, then say how many rows each rebuilt table holds."""
+def _run_with_progress(what: str, lake: Path, job: Callable[[], dict[str, int]]) -> None:
+    """Run ``job`` (it returns the tables it committed and their versions) under a spinner, then say how
+    many rows each rebuilt table holds."""
+    from sinks.lake import Lake
+
     console = Console(stderr=True)
     started = time.monotonic()
     with console.status(what):
         try:
-            job()
+            versions = job()
         except FileNotFoundError as error:  # an input that matches nothing, a lake with nothing to replay
             raise click.UsageError(str(error)) from None
-    counts = {t: sum(pq.ParquetFile(f).metadata.num_rows for f in (lake / t).glob("*/*.parquet")) for t in tables}
+    store = Lake(lake)
+    counts = {t: sum(pq.ParquetFile(f).metadata.num_rows for f in store.files(t)) for t in versions}
     console.print(f"{what.replace('ing', 'ed', 1)} in {time.monotonic() - started:.1f}s: "
-                  + ", ".join(f"{rows:,} {table}" for table, rows in counts.items()))
+                  + ", ".join(f"{counts[table]:,} {table} (version {version})" for table, version in versions.items()))
 
 
 @click.command(name="backfill", context_settings={"ignore_unknown_options": True})
@@ -55,7 +59,7 @@ def backfill_command(inputs: tuple[str, ...], lake: Path, runner: str, workers: 
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
     salt = salt_of(Settings())  # TOUCHLINE_EMAIL_HASH_SALT, as the streaming pipeline reads it
-    _run_with_progress(f"backfilling {lake} on {runner}", lake, ("touches", "journey_touches", "dead_letters"),
+    _run_with_progress(f"backfilling {lake} on {runner}", lake,
                        lambda: run_pipeline(inputs, lake, settings, beam_args=_beam_args(runner, workers, beam_args),
                                             salt=salt))
 
@@ -73,6 +77,6 @@ def replay_command(lake: Path, runner: str, workers: int | None, dormancy_days: 
 
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
-    _run_with_progress(f"replaying {lake} on {runner}", lake, ("journey_touches",),
+    _run_with_progress(f"replaying {lake} on {runner}", lake,
                        lambda: run_pipeline((), lake, settings, replay=True,
                                             beam_args=_beam_args(runner, workers, beam_args)))
