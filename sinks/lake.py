@@ -92,7 +92,8 @@ class Lake:
         """Make the Parquet files of a lake written before the Delta layout (every version of a key, with
         its ``_partition``/``_offset``) the table's first version: the latest row of each key. The old
         files stay, unreferenced, until ``touchline vacuum``."""
-        old = sorted(str(path) for path in Path(self.uri(name)).glob("event_date=*/part-*.parquet"))
+        old = sorted(str(path) for path in Path(self.uri(name)).glob("event_date=*/*.parquet")
+                     if "_offset" in pq.read_schema(path).names)  # the old layout's version column
         if not old:
             return
         spec = TABLES[name]
@@ -249,12 +250,6 @@ class Lake:
         # full: files no version ever read too (a killed commit's, a pre-Delta lake's), not only removed ones
         return list(table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False,
                                  full=True))
-
-    def history(self, name: str) -> list[dict[str, Any]]:
-        """The table's commits, newest first."""
-        table = self.table(name)
-        return [] if table is None else list(table.history())
-
 
 def _partition_value(path: Path) -> str:
     return path.parent.name.split("=", 1)[1]

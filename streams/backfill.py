@@ -173,6 +173,8 @@ def run_pipeline(inputs: Sequence[str], lake: Path, settings: JourneySettings, *
         raise FileNotFoundError(f"{lake} has no touches to replay")
     ranges = [] if replay else input_ranges(inputs)
     tables = ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"]
+    for table in tables:
+        store.create(table)
     run = new_run_id()
     try:
         _build_and_run(touch_files, ranges, lake, run, settings, PipelineOptions(list(beam_args)), salt)

@@ -12,6 +12,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from click.testing import CliRunner
+from deltalake import DeltaTable
 
 from sinks.lake import Lake
 from sinks.tables import TABLES
@@ -193,6 +194,12 @@ def test_the_backfill_runs_as_a_beam_program_with_its_own_argv(events, raw_file,
     assert lake_rows(lake) == expected(events)[2]
     run(["--replay", "--lake", str(lake), "--dormancy-days", "30"])
     assert lake_rows(lake) != expected(events)[2]  # re-stitched with other rules
+    journeys = DeltaTable(Lake(lake).uri("journey_touches"))
+    replay, backfill_commit = journeys.history()[:2]
+    assert (replay["touchline"], replay["operationParameters"]["mode"]) == ("touchline replay", "Overwrite")
+    assert backfill_commit["touchline"] == "touchline backfill"
+    before = DeltaTable(journeys.table_uri, version=backfill_commit["version"]).to_pyarrow_table()
+    assert before.num_rows == len(expected(events)[2])  # time travel: the backfill's rows, before the replay
     with pytest.raises(SystemExit):
         run(["--lake", str(lake)])  # neither --input nor --replay
 
