@@ -14,6 +14,8 @@ from typing import Any
 import duckdb
 
 from sinks.attribution import DATA_DRIVEN, RULE_BASED, Row, data_driven, paths, rule_based
+from sinks.lake import Lake
+from sinks.tables import TABLES
 from transforms.timeline import TimelineTouch
 
 STAGES = ("find", "engage", "close", "grow")
@@ -22,11 +24,9 @@ Rows = list[tuple[Any, ...]]
 
 
 def lake_version(lake: Path) -> str:
-    """A token that changes whenever a file lands in (or leaves) the lake."""
-    if not lake.exists():
-        return "0"
-    stats = [p.stat() for p in lake.rglob("*") if p.suffix in (".parquet", ".json")]
-    return f"{len(stats)}-{max((s.st_mtime_ns for s in stats), default=0)}"
+    """A token that changes whenever a commit lands in any of the lake's tables (their Delta versions)."""
+    store = Lake(lake)
+    return "-".join(str(store.version(name)) for name in TABLES)
 
 
 def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Rows:
