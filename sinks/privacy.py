@@ -24,8 +24,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from deltalake.exceptions import CommitFailedError
 
-from sinks.lake import Lake
+from sinks.lake import COMMIT_TRIES, Lake
 from transforms.beam.columns import empty_where
 from transforms.privacy import (
     FREE_FORM_FIELDS,
@@ -173,18 +174,32 @@ def erase(lake: Path, identifiers: set[tuple[str, str]]) -> tuple[dict[str, int]
     changed: dict[str, int] = {}
     versions: dict[str, int] = {}
     for name, hit_of, columns in plans:
-        rewritten, changed[name] = {}, 0
-        for path in store.files(name):
-            table, hit, count = _hits(store, name, path, hit_of)
-            if count:
-                rewritten[path] = empty_where(table, hit, columns)
-                changed[name] += count
-        if rewritten:
-            versions[name] = store.rewrite(name, rewritten, description="touchline forget")
+        for attempt in range(COMMIT_TRIES):
+            try:
+                changed[name], version = _erase_from(store, name, hit_of, columns)
+                break
+            except CommitFailedError:  # the sink replaced one of those files first: read its version again
+                if attempt == COMMIT_TRIES - 1:
+                    raise
+        if version is not None:
+            versions[name] = version
         for path in store.unreferenced(name):  # the files just replaced, and older versions' holding the person
             if _hits(store, name, path, hit_of)[2]:
                 Path(path).unlink()
     return changed, versions
+
+
+def _erase_from(store: Lake, name: str, hit_of: Callable[[pa.Table], pa.Array],
+                columns: tuple[str, ...]) -> tuple[int, int | None]:
+    """Empty ``columns`` of the rows of the table's current version ``hit_of`` selects, in one commit;
+    return (rows changed, the version written, None if nothing was)."""
+    rewritten, changed = {}, 0
+    for path in store.files(name):
+        table, hit, count = _hits(store, name, path, hit_of)
+        if count:
+            rewritten[path] = empty_where(table, hit, columns)
+            changed += count
+    return changed, store.rewrite(name, rewritten, description="touchline forget") if rewritten else None
 
 
 def forget(lake: Path, kind: str, value: str, *, requested_by: str, now: datetime | None = None) -> dict[str, Any]:

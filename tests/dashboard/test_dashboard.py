@@ -103,6 +103,13 @@ def test_every_page_renders_its_charts_without_errors(served: str, browser, tmp_
         page.close()
 
 
+def test_the_demo_leaves_one_file_per_event_date_in_each_table(demo_lake: Path) -> None:
+    lake = Lake(demo_lake)
+    for name in TABLES:
+        dates = [Path(path).parent.name for path in lake.files(name)]
+        assert len(dates) == len(set(dates)), name  # compacted: no partition left with several files
+
+
 def test_funnel_and_scorecard_show_the_lake(served: str, browser, demo_lake: Path) -> None:  # type: ignore[no-untyped-def]
     import duckdb
 
