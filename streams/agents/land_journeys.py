@@ -140,12 +140,15 @@ class LandJourneys:
 
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         # Resume after what the lake holds, whatever Kafka remembers.
+        fresh: dict[str, list[int]] = {}
         for tp in partitions:
             landed = self.lake.landed(TOPIC_TABLES[tp.topic], self._app_id(tp.topic, tp.partition))
             tp.offset = landed + 1
             if landed < 0:
-                log.info("land-journeys: %s[%d] (topic id %s) has nothing in the lake yet: landing it from its "
-                         "beginning", tp.topic, tp.partition, self.topic_ids[tp.topic])
+                fresh.setdefault(tp.topic, []).append(tp.partition)
+        for topic, numbers in sorted(fresh.items()):
+            log.info("land-journeys: %s%s (topic id %s) has nothing in the lake yet: landing it from its beginning",
+                     topic, sorted(numbers), self.topic_ids[topic])
         consumer.assign(partitions)
         if self.paused:
             consumer.pause(partitions)
