@@ -35,7 +35,8 @@ class Load:
     retries: int = 0
     latencies: list[float] = field(default_factory=list)
     event_ids: set[str] = field(default_factory=set)
-    seconds: float = 0.0
+    seconds: float = 0.0  # from the first request sent to the last answer
+    sending_seconds: float = 0.0  # from the first request sent to the last
 
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies)
@@ -43,8 +44,9 @@ class Load:
 
     def summary(self) -> str:
         return (f"{self.accepted / self.seconds:,.1f} accepted requests/s ({len(self.event_ids) / self.seconds:,.0f} "
-                f"events/s) for {self.seconds:.0f} s; latency p50 {self.percentile(0.5) * 1000:.1f} ms, "
-                f"p99 {self.percentile(0.99) * 1000:.1f} ms; {self.retries} retries")
+                f"events/s) for {self.seconds:.0f} s ({self.requests / self.sending_seconds:,.1f} requests/s sent); "
+                f"latency p50 {self.percentile(0.5) * 1000:.1f} ms, p99 {self.percentile(0.99) * 1000:.1f} ms, "
+                f"max {max(self.latencies, default=0) * 1000:.0f} ms; {self.retries} retries")
 
 
 def batch(request: int, size: int) -> dict[str, object]:
@@ -88,6 +90,7 @@ async def _drive(url: str, key: str, rate: float, seconds: float, size: int) -> 
             await asyncio.sleep(max(0.0, due - loop.time()))
             tasks.append(asyncio.create_task(_send(session, url, load.requests, size, load)))
             load.requests += 1
+        load.sending_seconds = loop.time() - started
         await asyncio.gather(*tasks)
         load.seconds = loop.time() - started
     return load

@@ -34,8 +34,10 @@ def test_a_fixed_rate_is_held_and_every_accepted_event_lands(pipeline, report):
     rate, seconds = 100.0, 20.0
     load = drive(collector.port, KEY, rate=rate, seconds=seconds, size=10)
     assert load.accepted == load.requests and load.retries == 0
-    assert load.requests / load.seconds >= 0.95 * rate
-    assert load.percentile(0.99) < 0.5
+    # The rate was offered on schedule and every request taken without a retry; how long the answers took
+    # is bounded apart (a run ends with the last answer, which a busy 2-core machine can delay by a second).
+    assert load.requests / load.sending_seconds >= 0.95 * rate
+    assert load.percentile(0.99) < 0.5 and max(load.latencies) < 5.0
     wait_for_lake(worker.lake.root, len(load.event_ids), 0, 0, timeout=120)
     landed = landed_event_ids(worker.lake.root)
     assert sorted(landed) == sorted(load.event_ids)
