@@ -12,7 +12,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +20,7 @@ import plotly.graph_objects as go
 from dashboard import figures
 from sinks import dashboard as data
 from sinks.attribution import CONVERSIONS, open_lake
+from sinks.storage import LakeRoot
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, links: dict[
 class Report:
     """Every page of the dashboard over one reading of the lake."""
 
-    def __init__(self, lake: Path, *, dormancy_days: int = 90, lead_sla_hours: float = 24.0,
+    def __init__(self, lake: LakeRoot, *, dormancy_days: int = 90, lead_sla_hours: float = 24.0,
                  account_link: str = "/accounts/") -> None:
         self.lake = lake
         self.dormancy_days = dormancy_days

@@ -16,6 +16,7 @@ from plotly.offline import get_plotlyjs
 
 from dashboard.pages import NAV, Page, Report, document, section
 from sinks.dashboard import lake_version
+from sinks.storage import LakeRoot
 
 REFRESH_SCRIPT = """<script>
 const touchlineVersion = %s;
@@ -36,7 +37,7 @@ def _nav(current: str, *, static: bool = False) -> list[tuple[str, str, bool]]:
 class LiveReports:
     """One :class:`Report` per lake version, rebuilt when files land."""
 
-    def __init__(self, lake: Path, **settings: object) -> None:
+    def __init__(self, lake: LakeRoot, **settings: object) -> None:
         self.lake = lake
         self.settings = settings
         self.version = ""
@@ -61,7 +62,7 @@ class LiveReports:
             self.report.close()
 
 
-def application(lake: Path, *, refresh_seconds: float = 3.0, **settings: object) -> web.Application:
+def application(lake: LakeRoot, *, refresh_seconds: float = 3.0, **settings: object) -> web.Application:
     """The dashboard as an aiohttp application."""
     reports = LiveReports(lake, **settings)
     plotly_js = get_plotlyjs()
@@ -104,7 +105,7 @@ def application(lake: Path, *, refresh_seconds: float = 3.0, **settings: object)
     return app
 
 
-def write_static(lake: Path, out: Path, *, accounts: int = 10, **settings: object) -> int:
+def write_static(lake: LakeRoot, out: Path, *, accounts: int = 10, **settings: object) -> int:
     """Every page (and the drill-down of the ``accounts`` most engaged accounts) in one self-contained file.
 
     Returns the number of bytes written.

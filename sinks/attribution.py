@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path as FilePath
 
 import duckdb
 
 from sinks import catalog
 from sinks.lake import Lake
+from sinks.storage import LakeRoot
 from transforms.markov import markov
 from transforms.paths import Credit, Path, heuristic
 from transforms.shapley import shapley
@@ -37,18 +37,19 @@ class Row:
     revenue: float
 
 
-def open_lake(lake: FilePath, *, lookback_days: int = 365, half_life_days: float = 7.0,
+def open_lake(lake: LakeRoot, *, lookback_days: int = 365, half_life_days: float = 7.0,
               conversion: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the catalog's views over ``lake`` and the given settings.
 
     With ``conversion``, the attribution marts compute that conversion type only.
     """
-    connection = duckdb.connect()
+    store = Lake(lake)
+    connection = store.connect()
     connection.execute("set variable touchline_lookback_days = ?", [lookback_days])
     connection.execute("set variable touchline_half_life_days = ?", [half_life_days])
     if conversion is not None:
         connection.execute("set variable touchline_conversion_type = ?", [conversion])
-    catalog.build(Lake(lake), connection)
+    catalog.build(store, connection)
     # Every mart reads the journey touches and the conversions, some several times: read the
     # lake (and resolve row versions) once per session instead.
     for view in ("journey_touches", "conversions"):
@@ -101,7 +102,7 @@ def from_paths(found: list[Path], models: Iterable[str]) -> list[Row]:
     return rows
 
 
-def attribute(lake: FilePath, models: Iterable[str], conversion: str, dimension: str, *,
+def attribute(lake: LakeRoot, models: Iterable[str], conversion: str, dimension: str, *,
               lookback_days: int = 365, half_life_days: float = 7.0) -> list[Row]:
     """Every requested model over a lake."""
     connection = open_lake(lake, lookback_days=lookback_days, half_life_days=half_life_days, conversion=conversion)

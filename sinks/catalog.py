@@ -48,7 +48,7 @@ def build(lake: Lake, catalog: Path | str | duckdb.DuckDBPyConnection) -> list[s
     """
     names: list[str] = []
     own = not isinstance(catalog, duckdb.DuckDBPyConnection)
-    connection = duckdb.connect(str(catalog)) if own else catalog
+    connection = lake.storage.connect(str(catalog)) if own else catalog
     try:
         for path in sorted(MACROS.glob("*.sql")):
             connection.execute(path.read_text())

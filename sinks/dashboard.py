@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from sinks.attribution import DATA_DRIVEN, RULE_BASED, Row, data_driven, paths, rule_based
 from sinks.lake import Lake
+from sinks.storage import LakeRoot
 from sinks.tables import TABLES
 from transforms.timeline import TimelineTouch
 
@@ -23,7 +23,7 @@ STAGES = ("find", "engage", "close", "grow")
 Rows = list[tuple[Any, ...]]
 
 
-def lake_version(lake: Path) -> str:
+def lake_version(lake: LakeRoot) -> str:
     """A token that changes whenever a commit lands in any of the lake's tables (their Delta versions)."""
     store = Lake(lake)
     return "-".join(str(store.version(name)) for name in TABLES)

@@ -6,20 +6,21 @@ holds two rows for one key) and the commit records each partition's last offset 
 application transaction named after the topic-partition and the topic's identity, so a sink
 restarted after a crash resumes after what committed and lands nothing twice. Batch paths write Parquet
 files into the table's folder and add them in one commit. Readers see committed versions only.
+The root is a local folder or an object store URL (see ``sinks.storage``).
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 import uuid
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from deltalake import (
     ColumnProperties,
@@ -32,6 +33,7 @@ from deltalake import (
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 from deltalake.transaction import AddAction, RemoveAction
 
+from sinks.storage import LakeRoot, Storage
 from sinks.tables import FEW_VALUES, TABLES, Table
 
 log = logging.getLogger(__name__)
@@ -62,42 +64,62 @@ def _latest_per_key(table: Table, rows: Iterable[dict[str, Any]]) -> list[dict[s
 
 
 class Lake:
-    """The Delta tables under ``root`` (``root/<table>/``)."""
+    """The Delta tables under ``root`` (``root/<table>/``): a folder, or an object store URL."""
 
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
+    def __init__(self, root: LakeRoot) -> None:
+        self.storage = Storage(root)
+
+    def __str__(self) -> str:
+        return str(self.storage)
+
+    @property
+    def root(self) -> str:
+        """The lake's root: a local path, or a URL."""
+        return self.storage.url
 
     def uri(self, name: str) -> str:
         """Where a table lives."""
-        return str(self.root.resolve() / name)
+        return self.storage.url_of(name)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB session that can read the lake's files."""
+        return self.storage.connect()
 
     def table(self, name: str) -> DeltaTable | None:
         """A table at its newest version, or None if it was never written."""
         try:
-            return DeltaTable(self.uri(name))
+            return DeltaTable(self.uri(name), storage_options=self.storage.delta_options)
         except TableNotFoundError:
             return None
 
     def create(self, name: str) -> DeltaTable:
         """The table, created empty if it does not exist yet (or from a pre-Delta lake's files, see ``_adopt``)."""
+        table = self.table(name)
+        if table is not None:
+            return table
         spec = TABLES[name]
-        new = not (Path(self.uri(name)) / "_delta_log").exists()
         table = DeltaTable.create(self.uri(name), spec.table_schema, mode="ignore", partition_by=["event_date"],
-                                  configuration=_configuration(spec))
-        if new:
-            self._adopt(name)
+                                  configuration=_configuration(spec), storage_options=self.storage.delta_options)
+        if self._adopt(name):
+            return self.create(name)
         return table
 
-    def _adopt(self, name: str) -> None:
+    def _data_files(self, name: str) -> list[pafs.FileInfo]:
+        """Every Parquet file in the table's partition folders, of any version or none (file system paths)."""
+        return [info for info in self.storage.list(name)
+                if info.base_name.endswith(".parquet") and "/event_date=" in info.path]
+
+    def _adopt(self, name: str) -> bool:
         """Make the Parquet files of a lake written before the Delta layout (every version of a key, with
         its ``_partition``/``_offset``) the table's first version: the latest row of each key. The old
-        files stay, unreferenced, until ``touchline vacuum``."""
-        old = sorted(str(path) for path in Path(self.uri(name)).glob("event_date=*/*.parquet")
-                     if "_offset" in pq.read_schema(path).names)  # the old layout's version column
+        files stay, unreferenced, until ``touchline vacuum``. Return whether there were any."""
+        filesystem = self.storage.filesystem
+        old = sorted(self.storage.url_from_path(info.path) for info in self._data_files(name)
+                     if "_offset" in pq.read_schema(info.path, filesystem=filesystem).names)  # the old version column
         if not old:
-            return
+            return False
         spec = TABLES[name]
-        connection = duckdb.connect()
+        connection = self.connect()
         try:
             rows = connection.sql(
                 "select * exclude (_partition, _offset) from read_parquet($files, hive_partitioning = true, "
@@ -107,10 +129,12 @@ class Lake:
             connection.close()
         write_deltalake(self.uri(name), rows.select(spec.table_schema.names).cast(spec.table_schema),
                         mode="overwrite", partition_by=["event_date"], writer_properties=writer_properties(),
-                        commit_properties=CommitProperties(custom_metadata={"touchline": "adopted a pre-Delta lake"}))
-        shutil.rmtree(self.root / "_manifests" / name, ignore_errors=True)
+                        commit_properties=CommitProperties(custom_metadata={"touchline": "adopted a pre-Delta lake"}),
+                        storage_options=self.storage.delta_options)
+        self.storage.delete_folder("_manifests", name)
         log.warning("lake: %s held %d Parquet files of the pre-Delta layout: its latest rows (%d) are now the Delta "
                     "table's first version; the old files go with `touchline vacuum`", name, len(old), rows.num_rows)
+        return True
 
     def landed(self, name: str, app_id: str) -> int:
         """The last offset a stream's writer ``app_id`` committed to the table (-1 if none)."""
@@ -164,18 +188,26 @@ class Lake:
         self.create(name)
         write_deltalake(self.uri(name), rows, mode="overwrite", partition_by=["event_date"],
                         writer_properties=writer_properties(),
-                        commit_properties=CommitProperties(custom_metadata={"touchline": description}))
+                        commit_properties=CommitProperties(custom_metadata={"touchline": description}),
+                        storage_options=self.storage.delta_options)
         return self.version(name)
 
     def staged_name(self, run: str) -> str:
         """The file name prefix of a batch run's files (see :meth:`commit_staged`)."""
         return f"part-{run}-"
 
+    def staged_path(self, name: str, run: str, day: str, writer: int) -> str:
+        """Where a batch run's writer puts its rows of one event date (a file system path, see ``storage``)."""
+        return self.storage.path_of(name, f"event_date={day}", f"{self.staged_name(run)}{writer}.zstd.parquet")
+
+    def _staged(self, name: str, run: str) -> list[pafs.FileInfo]:
+        return sorted((info for info in self._data_files(name) if info.base_name.startswith(self.staged_name(run))),
+                      key=lambda info: info.path)
+
     def commit_staged(self, name: str, run: str, *, description: str, overwrite: bool) -> int:
         """Add the files a batch run wrote into the table's folder in one commit (replacing the table's
         rows when ``overwrite``); return the new version. Until then readers do not see them."""
-        root = Path(self.uri(name))
-        actions = [_added(root, path) for path in sorted(root.glob(f"event_date=*/{self.staged_name(run)}*.parquet"))]
+        actions = [self._added(name, info) for info in self._staged(name, run)]
         return self._commit(name, actions, "overwrite" if overwrite else "append", description)
 
     def rewrite(self, name: str, changed: Mapping[str, pa.Table], *, description: str) -> int:
@@ -183,17 +215,30 @@ class Lake:
 
         The old files stay on disk, as every version's do, until removed (see ``unreferenced``).
         """
-        root = Path(self.uri(name))
+        filesystem = self.storage.filesystem
         now = int(time.time() * 1000)
         actions: list[AddAction | RemoveAction] = []
         for old, rows in changed.items():
-            path = Path(old)
-            new = path.with_name(f"part-{new_run_id()}.zstd.parquet")
-            pq.write_table(rows, new, compression="zstd")
-            actions.append(RemoveAction(str(path.relative_to(root)), True, now, path.stat().st_size,
+            path = self.storage.path_from_url(old)
+            new = f"{path.rsplit('/', 1)[0]}/part-{new_run_id()}.zstd.parquet"
+            pq.write_table(rows, new, compression="zstd", filesystem=filesystem)
+            actions.append(RemoveAction(self._relative(name, path), True, now, filesystem.get_file_info(path).size,
                                         {"event_date": _partition_value(path)}))
-            actions.append(_added(root, new))
+            actions.append(self._added(name, filesystem.get_file_info(new)))
         return self._commit(name, actions, "append", description)
+
+    def _relative(self, name: str, path: str) -> str:
+        """A data file's path in the table's log: relative to the table's folder."""
+        return path.removeprefix(self.storage.path_of(name) + "/")
+
+    def _added(self, name: str, info: pafs.FileInfo) -> AddAction:
+        """The Delta add action of a Parquet file written into the table's folder."""
+        with self.storage.filesystem.open_input_file(info.path) as source:
+            rows = pq.ParquetFile(source).metadata.num_rows
+        return AddAction(path=self._relative(name, info.path), size=info.size,
+                         partition_values={"event_date": _partition_value(info.path)},
+                         modification_time=(info.mtime_ns or time.time_ns()) // 1_000_000, data_change=True,
+                         stats=f'{{"numRecords": {rows}}}')
 
     def _commit(self, name: str, actions: list[AddAction | RemoveAction], mode: str, description: str) -> int:
         table = self.create(name)
@@ -205,13 +250,17 @@ class Lake:
         """Data files under the table's folder that its current version does not read (older versions', or
         a failed batch run's)."""
         current = set(self.files(name))
-        return [str(path) for path in sorted((self.root.resolve() / name).glob("event_date=*/*.parquet"))
-                if str(path) not in current]
+        found = sorted(self.storage.url_from_path(info.path) for info in self._data_files(name))
+        return [url for url in found if url not in current]
 
     def discard_staged(self, name: str, run: str) -> None:
         """Remove the files of a batch run that failed before its commit."""
-        for path in (self.root / name).glob(f"event_date=*/{self.staged_name(run)}*.parquet"):
-            path.unlink(missing_ok=True)
+        for info in self._staged(name, run):
+            self.storage.delete(info.path)
+
+    def delete_file(self, url: str) -> None:
+        """Delete one data file (as :meth:`files` or :meth:`unreferenced` name it)."""
+        self.storage.delete(self.storage.path_from_url(url))
 
     def version(self, name: str) -> int:
         """The table's newest version (-1 if it was never written)."""
@@ -223,14 +272,22 @@ class Lake:
         table = self.table(name)
         if table is None:
             return []
-        return sorted(uri.removeprefix("file://") for uri in table.file_uris())
+        return sorted(self.storage.url_from_path(self.storage.path_from_url(uri)) for uri in table.file_uris())
+
+    def rows(self, name: str) -> int:
+        """Rows in the table's newest version (from the log's file statistics, every writer here records them)."""
+        table = self.table(name)
+        if table is None:
+            return 0
+        return int(pc.sum(pa.table(table.get_add_actions(flatten=True))["num_records"]).as_py() or 0)
 
     def read_file(self, name: str, path: str, columns: list[str] | None = None) -> pa.Table:
         """One data file of a table, in the table's Arrow types (delta-rs writes text as string_view)."""
         schema = TABLES[name].schema
         if columns is not None:
             schema = pa.schema([schema.field(column) for column in columns])
-        return pq.read_table(path, columns=schema.names).cast(schema)
+        return pq.read_table(self.storage.path_from_url(path), columns=schema.names,
+                             filesystem=self.storage.filesystem).cast(schema)
 
     def compact(self, name: str) -> dict[str, Any]:
         """Merge each partition's small files, then checkpoint the log; return delta-rs's metrics."""
@@ -251,17 +308,8 @@ class Lake:
         return list(table.vacuum(retention_hours=retention_hours, dry_run=False, enforce_retention_duration=False,
                                  full=True))
 
-def _partition_value(path: Path) -> str:
-    return path.parent.name.split("=", 1)[1]
-
-
-def _added(root: Path, path: Path) -> AddAction:
-    """The Delta add action of a Parquet file written into the table's folder."""
-    stat = path.stat()
-    rows = pq.ParquetFile(path).metadata.num_rows
-    return AddAction(path=str(path.relative_to(root)), size=stat.st_size,
-                     partition_values={"event_date": _partition_value(path)},
-                     modification_time=int(stat.st_mtime * 1000), data_change=True, stats=f'{{"numRecords": {rows}}}')
+def _partition_value(path: str) -> str:
+    return path.rsplit("/", 2)[-2].split("=", 1)[1]
 
 
 def new_run_id() -> str:

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -46,32 +44,28 @@ MENTIONING_TABLES = {
 }
 
 
-def _privacy(lake: Path) -> Path:
-    return lake / "_privacy"
+#: Where the lake keeps the suppression list and the audit log (beside its tables).
+SUPPRESSION_FILE = ("_privacy", "suppressed.json")
+AUDIT_FILE = ("_privacy", "audit.jsonl")
 
 
-def _suppression_file(lake: Path) -> Path:
-    return _privacy(lake) / "suppressed.json"
-
-
-def load_suppressions(lake: Path) -> Suppressions:
+def load_suppressions(lake: Lake) -> Suppressions:
     """The suppression list (empty if nobody was forgotten)."""
-    path = _suppression_file(lake)
-    return Suppressions(frozenset(json.loads(path.read_text())) if path.exists() else frozenset())
+    text = lake.storage.read_bytes(*SUPPRESSION_FILE)
+    return Suppressions(frozenset(json.loads(text)) if text is not None else frozenset())
 
 
 class SuppressionWatch:
     """The suppression list, re-read when its file changes (a stat per call)."""
 
-    def __init__(self, lake: Path) -> None:
-        self.path = _suppression_file(lake)
+    def __init__(self, lake: Lake) -> None:
         self.lake = lake
-        self.stamp: int | None = None
+        self.stamp: tuple[int, int] | None = None
         self.current = Suppressions()
 
     def get(self) -> Suppressions:
-        """The list as it is on disk now."""
-        stamp = self.path.stat().st_mtime_ns if self.path.exists() else None
+        """The list as it is in the lake now."""
+        stamp = self.lake.storage.stamp(*SUPPRESSION_FILE)
         if stamp != self.stamp:
             self.current, self.stamp = load_suppressions(self.lake), stamp
         return self.current
@@ -124,17 +118,12 @@ def scrub_dead_letter(record: dict[str, Any], salt: str | None) -> dict[str, Any
     return {**record, **scrubbed}
 
 
-def _suppress(lake: Path, digests: set[str]) -> None:
-    path = _suppression_file(lake)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def _suppress(lake: Lake, digests: set[str]) -> None:
     merged = sorted(set(load_suppressions(lake).digests) | digests)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(merged))
-    os.replace(temporary, path)
+    lake.storage.write_bytes(json.dumps(merged).encode(), *SUPPRESSION_FILE)
 
 
-def _identifiers_of(lake: Path, kind: str, value: str) -> set[tuple[str, str]]:
-    store = Lake(lake)
+def _identifiers_of(store: Lake, kind: str, value: str) -> set[tuple[str, str]]:
     files = store.files("touches")
     if not files:
         return {(kind, value)}
@@ -157,7 +146,7 @@ def _any(masks: list[pa.Array], rows: int) -> pa.Array:
     return hit
 
 
-def erase(lake: Path, identifiers: set[tuple[str, str]]) -> tuple[dict[str, int], dict[str, int]]:
+def erase(store: Lake, identifiers: set[tuple[str, str]]) -> tuple[dict[str, int], dict[str, int]]:
     """Rewrite the rows that hold the identifiers, one commit per table, then delete every file of any
     version still holding them; return (rows changed, the version that rewrote them) per table."""
     def personal(table: pa.Table) -> pa.Array:
@@ -170,7 +159,6 @@ def erase(lake: Path, identifiers: set[tuple[str, str]]) -> tuple[dict[str, int]
 
     plans = [(name, personal, columns) for name, columns in PERSONAL_TABLES.items()]
     plans += [(name, mentioning(searched), emptied) for name, (searched, emptied) in MENTIONING_TABLES.items()]
-    store = Lake(lake)
     changed: dict[str, int] = {}
     versions: dict[str, int] = {}
     for name, hit_of, columns in plans:
@@ -185,7 +173,7 @@ def erase(lake: Path, identifiers: set[tuple[str, str]]) -> tuple[dict[str, int]
             versions[name] = version
         for path in store.unreferenced(name):  # the files just replaced, and older versions' holding the person
             if _hits(store, name, path, hit_of)[2]:
-                Path(path).unlink()
+                store.delete_file(path)
     return changed, versions
 
 
@@ -202,7 +190,7 @@ def _erase_from(store: Lake, name: str, hit_of: Callable[[pa.Table], pa.Array],
     return changed, store.rewrite(name, rewritten, description="touchline forget") if rewritten else None
 
 
-def forget(lake: Path, kind: str, value: str, *, requested_by: str, now: datetime | None = None) -> dict[str, Any]:
+def forget(lake: Lake, kind: str, value: str, *, requested_by: str, now: datetime | None = None) -> dict[str, Any]:
     """Erase a person from the lake, suppress their identifiers, and audit it; return the audit record.
 
     The suppression list is written first, so the sink redacts whatever lands from then on;
@@ -216,7 +204,6 @@ def forget(lake: Path, kind: str, value: str, *, requested_by: str, now: datetim
     record = {"at": (now or datetime.now(UTC)).isoformat(), "action": "forget", "requested_by": requested_by,
               "identifiers": sorted(f"{k}:{identifier_digest(k, v)}" for k, v in identifiers),
               "rows_changed": changed, "versions_written": versions}
-    audit = _privacy(lake) / "audit.jsonl"
-    with audit.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record) + "\n")
+    earlier = lake.storage.read_bytes(*AUDIT_FILE) or b""  # object stores cannot append: the log is rewritten
+    lake.storage.write_bytes(earlier + (json.dumps(record) + "\n").encode(), *AUDIT_FILE)
     return record

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
@@ -27,6 +26,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from sinks.lake import Lake, new_run_id
 from sinks.privacy import PERSONAL_TABLES, for_landing, load_suppressions
+from sinks.storage import LakeRoot
 from sinks.tables import TABLES
 from streams.runtime import KEEP_FREED_MEMORY, paused_gc, worker_environment
 from streams.settings import Settings, salt_of
@@ -88,10 +88,9 @@ def _read_range(split_range: tuple[str, int, int]) -> Iterator[tuple[str, list[b
             yield f"{path}:{start}:{number}", batch
 
 
-def _read_lake_file(path: str) -> bytes:
+def _read_lake_file(path: str, lake: str) -> bytes:
     """A lake ``touches`` file as a packed batch (validated when it landed: read as it is)."""
-    schema = TABLES["touches"].schema
-    return pack(pq.read_table(path, columns=schema.names).cast(schema))
+    return pack(Lake(lake).read_file("touches", path))
 
 
 def _dead_letter_table(named: tuple[str, list[dict[str, Any]]], salt: str | None, suppressions: Suppressions) -> bytes:
@@ -126,10 +125,10 @@ class _WriteDays(beam.DoFn):
             rows = redact_table(rows, self.suppressions)
         lake = Lake(self.lake)
         for day, part in split(rows, days(rows, TABLES[self.table].date_field)):
-            folder = Path(lake.uri(self.table)) / f"event_date={day.isoformat()}"
-            folder.mkdir(parents=True, exist_ok=True)
-            pq.write_table(part, folder / f"{lake.staged_name(self.run)}{writer_parts[0]}.zstd.parquet",
-                           compression="zstd")
+            path = lake.staged_path(self.table, self.run, day.isoformat(), writer_parts[0])
+            if not lake.storage.remote:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(part, path, compression="zstd", filesystem=lake.storage.filesystem)
         return [rows.num_rows]
 
 
@@ -142,14 +141,14 @@ def _write(batches: beam.PCollection, lake: str, table: str, run: str, suppressi
             | f"Write[{table}]" >> beam.ParDo(_WriteDays(lake, table, run, suppressions)))
 
 
-def erased_touch_accounts(lake: Path) -> dict[tuple[str, str], str]:
+def erased_touch_accounts(lake: Lake) -> dict[tuple[str, str], str]:
     """The account of each journey touch left with no identifier by ``touchline forget``, by (source, event_id)."""
-    files = Lake(lake).files("journey_touches")
+    files = lake.files("journey_touches")
     if not files:
         return {}
     own = {touches: journeys for journeys, touches in OWN.items()}
     identifiers = ", ".join(own.get(name, name) for name in IDENTITY_FIELDS)
-    connection = duckdb.connect()
+    connection = lake.connect()
     try:
         rows = connection.execute(
             f"select source, event_id, account_id from read_parquet(?) where coalesce({identifiers}) is null",
@@ -159,7 +158,7 @@ def erased_touch_accounts(lake: Path) -> dict[tuple[str, str], str]:
     return {(source, event_id): account for source, event_id, account in rows}
 
 
-def run_pipeline(inputs: Sequence[str], lake: Path, settings: JourneySettings, *, replay: bool = False,
+def run_pipeline(inputs: Sequence[str], lake: LakeRoot, settings: JourneySettings, *, replay: bool = False,
                  beam_args: Sequence[str] = (), salt: str | None = None) -> dict[str, int]:
     """Build and run the pipeline, then commit each table it wrote; return the tables' new versions.
 
@@ -177,7 +176,7 @@ def run_pipeline(inputs: Sequence[str], lake: Path, settings: JourneySettings, *
         store.create(table)
     run = new_run_id()
     try:
-        _build_and_run(touch_files, ranges, lake, run, settings, PipelineOptions(list(beam_args)), salt)
+        _build_and_run(touch_files, ranges, store, run, settings, PipelineOptions(list(beam_args)), salt)
     except BaseException:
         for table in tables:  # the tables keep their versions
             store.discard_staged(table, run)
@@ -186,7 +185,7 @@ def run_pipeline(inputs: Sequence[str], lake: Path, settings: JourneySettings, *
     return {table: store.commit_staged(table, run, description=description, overwrite=True) for table in tables}
 
 
-def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], lake: Path, run: str,
+def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], lake: Lake, run: str,
                    settings: JourneySettings, options: PipelineOptions, salt: str | None) -> None:
     """A replay reads ``touch_files`` (the lake's own); a backfill reads the byte ``ranges`` of raw files."""
     replay = bool(touch_files)
@@ -197,7 +196,7 @@ def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], l
         if replay:
             parsed = (pipeline
                       | "LakeTouchFiles" >> beam.Create(touch_files)
-                      | "ReadLakeTouches" >> beam.Map(_read_lake_file))
+                      | "ReadLakeTouches" >> beam.Map(_read_lake_file, lake.root))
         else:
             raw = (pipeline
                    | "Ranges" >> beam.Create(ranges)
@@ -206,14 +205,14 @@ def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], l
             outputs = raw | "ParseTouches" >> ParseTouches(TABLES["touches"].schema, salt)
             parsed = outputs.touches
             dead = outputs[DEAD_LETTERS] | "DeadLetterRows" >> beam.Map(_dead_letter_table, salt, suppressions)
-            _write(dead, str(lake), "dead_letters", run, suppressions)
+            _write(dead, lake.root, "dead_letters", run, suppressions)
         touches = parsed | "DedupeTouches" >> DedupeTouches()  # (shard, touches)
         erased = erased_touch_accounts(lake) if replay else {}
         resolved = touches | "ResolveAccounts" >> ResolveAccounts(erased=erased)  # (account shard, touches)
         journeys = resolved | "StitchJourneys" >> StitchJourneys(settings, TABLES["journey_touches"].schema)
-        _write(journeys, str(lake), "journey_touches", run, suppressions)
+        _write(journeys, lake.root, "journey_touches", run, suppressions)
         if not replay:
-            _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), str(lake), "touches", run,
+            _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), lake.root, "touches", run,
                    suppressions)
 
 
@@ -227,7 +226,8 @@ def run(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m transforms.beam", description=run.__doc__)
     parser.add_argument("--input", dest="inputs", action="append", default=[],
                         help="Touch JSON Lines: path or glob (repeatable).")
-    parser.add_argument("--lake", type=Path, default=Path("lake"), help="The lake to (re)build (default: lake).")
+    parser.add_argument("--lake", default="lake", help="The lake to (re)build: a folder or s3://bucket/prefix "
+                        "(default: lake).")
     parser.add_argument("--replay", action="store_true", help="Re-stitch the lake from its own touches.")
     parser.add_argument("--dormancy-days", type=int, default=defaults.dormancy_days)
     parser.add_argument("--lead-sla-hours", type=float, default=defaults.lead_sla_hours)

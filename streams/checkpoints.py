@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import pyarrow.fs as pafs
 
+from sinks.storage import LakeRoot, Storage
 from streams.state import Position, StateStore
 
 log = logging.getLogger(__name__)
@@ -32,18 +33,13 @@ class Copy(NamedTuple):
     path: str  # in the lake's filesystem
 
 
-def _filesystem(lake: str) -> tuple[pafs.FileSystem, str]:
-    if "://" in lake:
-        return pafs.FileSystem.from_uri(lake)
-    return pafs.LocalFileSystem(), str(Path(lake).resolve())
-
-
 class DurableCheckpoints:
     """The durable copies of one consumer group's stage stores."""
 
-    def __init__(self, lake: str | Path, group: str, keep: int = 2) -> None:
-        self.filesystem, root = _filesystem(str(lake))
-        self.root = f"{root.rstrip('/')}/_state/{group}"
+    def __init__(self, lake: LakeRoot, group: str, keep: int = 2) -> None:
+        storage = Storage(lake)
+        self.filesystem = storage.filesystem
+        self.root = storage.path_of("_state", group)
         self.keep = keep
 
     def _folder(self, topic: str, partition: int) -> str:

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
+from sinks.storage import Storage
 from streams.checkpoints import DurableCheckpoints
 from streams.fast_clients import fast_consumer, fast_producer, topic_epoch
 from streams.settings import Settings
@@ -56,18 +57,29 @@ def local_state_root(settings: Settings) -> Path:
     """
     if settings.state_dir:
         return Path(settings.state_dir)
-    marker = Path(settings.lake) / "_state" / "lake-id"
-    marker.parent.mkdir(parents=True, exist_ok=True)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "touchline" / "state" / _lake_id(Storage(settings.lake))
+
+
+def _lake_id(storage: Storage) -> str:
+    """The lake's id, named by the first process to ask (an object store has no exclusive create: two
+    processes starting in the same instant may each keep their own, which only costs a restore)."""
+    marker = ("_state", "lake-id")
+    if storage.remote:
+        if storage.read_bytes(*marker) is None:
+            storage.write_bytes(uuid.uuid4().hex.encode(), *marker)
+        return (storage.read_bytes(*marker) or b"").decode().strip()
+    path = Path(storage.path_of(*marker))
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with marker.open("x") as handle:  # the first process to get here names the lake
+        with path.open("x") as handle:  # the first process to get here names the lake
             handle.write(uuid.uuid4().hex)
     except FileExistsError:
         pass
     lake_id = ""
     while not lake_id:  # another process may be writing it this instant
-        lake_id = marker.read_text().strip()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "touchline" / "state" / lake_id
+        lake_id = path.read_text().strip()
+    return lake_id
 
 
 class Stage(Protocol):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import SecretStr
+from pydantic import BeforeValidator, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,7 +35,7 @@ class Settings(BaseSettings):
     # Privacy: with a salt, e-mail local parts are replaced by a keyed hash before anything lands
     email_hash_salt: SecretStr | None = None
     # Storage
-    lake: Path = Path("lake")
+    lake: Annotated[str, BeforeValidator(os.fspath)] = "lake"  # a folder, or an object store URL (s3://bucket/prefix)
     catalog: Path = Path("touchline.duckdb")
     lake_compact_seconds: float = 60.0  # how often the sink compacts each table's small files (0: never)
     # Stage state: local RocksDB stores, durable copies beside the lake

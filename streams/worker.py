@@ -127,7 +127,7 @@ class Worker:
 def landed_counts(lake: Lake) -> dict[str, int]:
     """Rows per table in the current version of each Delta table (one row per key)."""
     counts = {}
-    connection = duckdb.connect()
+    connection = lake.connect()
     try:
         for name in TABLES:
             files = lake.files(name)

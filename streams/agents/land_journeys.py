@@ -60,7 +60,7 @@ class LandJourneys:
         self.unannounced: set[str] = set()  # tables landed that on_landed has not been told of
         self.announce_seconds = announce_seconds  # on_landed (a catalog refresh) runs at most this often
         self.announced = 0.0
-        self.suppressions = SuppressionWatch(lake.root)
+        self.suppressions = SuppressionWatch(lake)
         self.salt = salt_of(settings)
         self.topic_ids: dict[str, str] = {}
 

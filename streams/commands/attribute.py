@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from sinks.attribution import CONVERSIONS, DIMENSIONS, MODELS, attribute, from_paths
+from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.sql import print_result
 from transforms.paths import parse_paths
 
@@ -28,22 +29,19 @@ def _models(value: str) -> list[str]:
 @click.option("--half-life-days", default=7.0, show_default=True, help="time_decay: credit halves every N days.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True)
-@click.option("--lake", default="lake", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@lake_option
 @click.option("--paths", "paths_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Attribute a path file (path;total_conversions;total_conversion_value;total_null) "
                    "instead of a lake.")
 def attribute_command(model_names: str, conversion: str, dimension: str, lookback_days: int,
-                      half_life_days: float, fmt: str, lake: Path, paths_file: Path | None) -> None:
+                      half_life_days: float, fmt: str, lake: str | None, paths_file: Path | None) -> None:
     """Credit conversions and revenue to channels, campaigns, event types, teams or stages."""
     models = _models(model_names)
     if paths_file is not None:
         with paths_file.open(encoding="utf-8") as handle:
             rows = from_paths(parse_paths(handle), models)
     else:
-        if not lake.exists():
-            raise click.UsageError(f"no lake at {lake}: run `touchline demo`, `touchline worker` or "
-                                   "`touchline stitch --lake DIR` first")
-        rows = attribute(lake, models, conversion, dimension, lookback_days=lookback_days,
+        rows = attribute(chosen_lake(lake).root, models, conversion, dimension, lookback_days=lookback_days,
                          half_life_days=half_life_days)
     print_result(["model", "dimension", "value", "conversions", "revenue"],
                  [(r.model, r.dimension, r.value, round(r.conversions, 6), round(r.revenue, 2)) for r in rows], fmt)

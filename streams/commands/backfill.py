@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import click
-import pyarrow.parquet as pq
 from rich.console import Console
 
+from sinks.lake import Lake
+from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.stitch import journey_options
 from transforms.settings import JourneySettings
 
@@ -24,11 +24,9 @@ def _beam_args(runner: str, workers: int | None, extra: tuple[str, ...]) -> list
     return args
 
 
-def _run_with_progress(what: str, lake: Path, job: Callable[[], dict[str, int]]) -> None:
+def _run_with_progress(what: str, store: Lake, job: Callable[[], dict[str, int]]) -> None:
     """Run ``job`` (it returns the tables it committed and their versions) under a spinner, then say how
     many rows each rebuilt table holds."""
-    from sinks.lake import Lake
-
     console = Console(stderr=True)
     started = time.monotonic()
     with console.status(what):
@@ -36,21 +34,20 @@ def _run_with_progress(what: str, lake: Path, job: Callable[[], dict[str, int]])
             versions = job()
         except FileNotFoundError as error:  # an input that matches nothing, a lake with nothing to replay
             raise click.UsageError(str(error)) from None
-    store = Lake(lake)
-    counts = {t: sum(pq.ParquetFile(f).metadata.num_rows for f in store.files(t)) for t in versions}
+    counts = {t: store.rows(t) for t in versions}
     console.print(f"{what.replace('ing', 'ed', 1)} in {time.monotonic() - started:.1f}s: "
                   + ", ".join(f"{counts[table]:,} {table} (version {version})" for table, version in versions.items()))
 
 
 @click.command(name="backfill", context_settings={"ignore_unknown_options": True})
 @click.option("--input", "inputs", multiple=True, required=True, help="Touch JSON Lines: paths or globs.")
-@click.option("--lake", default="lake", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@lake_option
 @click.option("--runner", default="DirectRunner", show_default=True,
               help="DirectRunner, FlinkRunner, SparkRunner, DataflowRunner, ...")
 @click.option("--workers", type=int, help="DirectRunner: run this many processes.")
 @journey_options
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
-def backfill_command(inputs: tuple[str, ...], lake: Path, runner: str, workers: int | None, dormancy_days: int,
+def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, workers: int | None, dormancy_days: int,
                      lead_sla_hours: float, allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
     """Rebuild touches, journey_touches and dead_letters of a lake from raw touch files."""
     from streams.backfill import run_pipeline
@@ -59,24 +56,26 @@ def backfill_command(inputs: tuple[str, ...], lake: Path, runner: str, workers: 
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
     salt = salt_of(Settings())  # TOUCHLINE_EMAIL_HASH_SALT, as the streaming pipeline reads it
-    _run_with_progress(f"backfilling {lake} on {runner}", lake,
-                       lambda: run_pipeline(inputs, lake, settings, beam_args=_beam_args(runner, workers, beam_args),
-                                            salt=salt))
+    store = chosen_lake(lake, existing=False)
+    _run_with_progress(f"backfilling {store} on {runner}", store,
+                       lambda: run_pipeline(inputs, store.root, settings, salt=salt,
+                                            beam_args=_beam_args(runner, workers, beam_args)))
 
 
 @click.command(name="replay", context_settings={"ignore_unknown_options": True})
-@click.option("--lake", default="lake", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@lake_option
 @click.option("--runner", default="DirectRunner", show_default=True)
 @click.option("--workers", type=int, help="DirectRunner: run this many processes.")
 @journey_options
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
-def replay_command(lake: Path, runner: str, workers: int | None, dormancy_days: int, lead_sla_hours: float,
+def replay_command(lake: str | None, runner: str, workers: int | None, dormancy_days: int, lead_sla_hours: float,
                    allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
     """Re-stitch journey_touches from the lake's own touches (e.g. after changing the rules)."""
     from streams.backfill import run_pipeline
 
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
-    _run_with_progress(f"replaying {lake} on {runner}", lake,
-                       lambda: run_pipeline((), lake, settings, replay=True,
+    store = chosen_lake(lake, existing=False)
+    _run_with_progress(f"replaying {store} on {runner}", store,
+                       lambda: run_pipeline((), store.root, settings, replay=True,
                                             beam_args=_beam_args(runner, workers, beam_args)))

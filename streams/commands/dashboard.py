@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
+from streams.commands.lake_option import chosen_lake, lake_option
 from streams.settings import Settings
 
 
 @click.command(name="dashboard")
-@click.option("--lake", type=click.Path(file_okay=False, path_type=Path), help="Lake (default TOUCHLINE_LAKE).")
+@lake_option
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one self-contained HTML report here instead of serving.")
 @click.option("--host", help="Address to bind (default TOUCHLINE_DASHBOARD_HOST, 127.0.0.1).")
@@ -18,23 +19,22 @@ from streams.settings import Settings
 @click.option("--accounts", default=10, show_default=True, help="--out: account drill-downs to include.")
 @click.option("--dormancy-days", default=90, show_default=True, help="Silence drawn as a dormant gap.")
 @click.option("--lead-sla-hours", default=24.0, show_default=True)
-def dashboard_command(lake: Path | None, out: Path | None, host: str | None, port: int | None, accounts: int,
+def dashboard_command(lake: str | None, out: Path | None, host: str | None, port: int | None, accounts: int,
                       dormancy_days: int, lead_sla_hours: float) -> None:
     """Serve the dashboard on 127.0.0.1 (live: pages reload as touches land), or write a static report."""
     from aiohttp import web
 
     from dashboard.server import application, write_static
 
-    overrides = {k: v for k, v in {"lake": lake, "dashboard_host": host, "dashboard_port": port}.items() if v}
+    overrides = {k: v for k, v in {"dashboard_host": host, "dashboard_port": port}.items() if v}
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    if not settings.lake.exists():
-        raise click.UsageError(f"no lake at {settings.lake}: run `touchline demo` or a worker first")
+    root = chosen_lake(lake).root
     rules = {"dormancy_days": dormancy_days, "lead_sla_hours": lead_sla_hours}
     if out is not None:
-        size = write_static(settings.lake, out, accounts=accounts, **rules)
+        size = write_static(root, out, accounts=accounts, **rules)
         click.echo(f"wrote {out} ({size / 1e6:.1f} MB, self-contained)", err=True)
         return
     url = f"http://{settings.dashboard_host}:{settings.dashboard_port}/"
-    click.echo(f"dashboard on {url} over {settings.lake} (Ctrl-C to stop)", err=True)
-    web.run_app(application(settings.lake, **rules), host=settings.dashboard_host, port=settings.dashboard_port,
+    click.echo(f"dashboard on {url} over {root} (Ctrl-C to stop)", err=True)
+    web.run_app(application(root, **rules), host=settings.dashboard_host, port=settings.dashboard_port,
                 print=None)

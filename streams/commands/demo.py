@@ -13,6 +13,7 @@ from sinks.catalog import build as build_catalog
 from sinks.query import query
 from streams.commands.generate import population_options, settings_from, wire_line
 from streams.commands.lake import compact_lake
+from streams.commands.lake_option import lake_option
 from streams.settings import Settings
 from transforms.generator import generate
 from transforms.stitching import stitch
@@ -21,7 +22,7 @@ from transforms.types import Touch
 
 @click.command(name="demo")
 @population_options
-@click.option("--lake", type=click.Path(file_okay=False), help="Lake directory (default TOUCHLINE_LAKE).")
+@lake_option
 @click.option("--catalog", type=click.Path(dir_okay=False), help="DuckDB catalog (default TOUCHLINE_CATALOG).")
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for everything to land.")
 def demo_command(lake: str | None, catalog: str | None, timeout: float, **population: object) -> None:

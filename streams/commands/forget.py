@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import getpass
 import json
-from pathlib import Path
 
 import click
 
+from streams.commands.lake_option import chosen_lake, lake_option
 from streams.settings import Settings, salt_of
 from transforms.privacy import pseudonymize_email
 
@@ -17,11 +17,11 @@ from transforms.privacy import pseudonymize_email
 @click.option("--user-id")
 @click.option("--anonymous-id")
 @click.option("--crm-contact-id")
-@click.option("--lake", type=click.Path(file_okay=False, path_type=Path), help="Lake (default TOUCHLINE_LAKE).")
+@lake_option
 @click.option("--requested-by", default=getpass.getuser, show_default="the current user",
               help="Who asked, for the audit record.")
 def forget_command(email: str | None, user_id: str | None, anonymous_id: str | None, crm_contact_id: str | None,
-                   lake: Path | None, requested_by: str) -> None:
+                   lake: str | None, requested_by: str) -> None:
     """Erase one person (and every identifier linked to them) from the lake; suppress their future events.
 
     Their touches stay (journeys and revenue are the account's), emptied of every identifier and
@@ -36,11 +36,9 @@ def forget_command(email: str | None, user_id: str | None, anonymous_id: str | N
     if len(given) != 1:
         raise click.UsageError("give exactly one of --email, --user-id, --anonymous-id, --crm-contact-id")
     (kind, value), = given.items()
-    settings = Settings(**({"lake": lake} if lake else {}))  # type: ignore[arg-type]
-    salt = salt_of(settings)
+    store = chosen_lake(lake)
+    salt = salt_of(Settings())
     if kind == "email" and salt:
         value = pseudonymize_email(value, salt)  # the lake only holds the pseudonym
-    if not settings.lake.exists():
-        raise click.UsageError(f"no lake at {settings.lake}")
-    record = forget(settings.lake, kind, value, requested_by=requested_by)
+    record = forget(store, kind, value, requested_by=requested_by)
     click.echo(json.dumps(record, indent=2))

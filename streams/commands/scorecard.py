@@ -7,13 +7,14 @@ from pathlib import Path
 import click
 
 from sinks.attribution import RULE_BASED, open_lake
+from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.sql import print_result
 
 SECTIONS = ["attainment", "lead generation", "service level", "funnel", "revenue", "growth", "spend"]
 
 
 @click.command(name="scorecard")
-@click.option("--lake", default="lake", show_default=True, type=click.Path(file_okay=False, path_type=Path))
+@lake_option
 @click.option("--model", type=click.Choice(RULE_BASED), default="w_shaped", show_default=True,
               help="The attribution model behind the revenue and pipeline shares and ROAS.")
 @click.option("--lead-sla-hours", default=24.0, show_default=True)
@@ -23,12 +24,10 @@ SECTIONS = ["attainment", "lead generation", "service level", "funnel", "revenue
 @click.option("--lookback-days", default=365, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True)
-def scorecard_command(lake: Path, model: str, lead_sla_hours: float, target: float | None, spend: Path | None,
+def scorecard_command(lake: str | None, model: str, lead_sla_hours: float, target: float | None, spend: Path | None,
                       lookback_days: int, fmt: str) -> None:
     """Attainment, lead generation, service level, funnel, revenue and growth, from the same journeys."""
-    if not lake.exists():
-        raise click.UsageError(f"no lake at {lake}")
-    connection = open_lake(lake, lookback_days=lookback_days)
+    connection = open_lake(chosen_lake(lake).root, lookback_days=lookback_days)
     connection.execute("set variable touchline_lead_sla_hours = ?", [lead_sla_hours])
     connection.execute("set variable touchline_scorecard_model = ?", [model])
     if target is not None:

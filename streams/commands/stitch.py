@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import click
@@ -50,7 +49,7 @@ def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, An
     Personal data lands as the sink lands it: with a ``salt`` e-mails are pseudonymized, and
     whoever the lake's suppression list names lands without their identifiers.
     """
-    suppressions = load_suppressions(lake.root)
+    suppressions = load_suppressions(lake)
 
     def landing(records: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         if salt or suppressions.digests:
@@ -81,10 +80,10 @@ def journey_options(command: click.decorators.FC) -> click.decorators.FC:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--out", "-o", default="-", show_default=True, help="Where the journey touches go.")
 @click.option("--transitions", type=click.Path(dir_okay=False), help="Also write stage transitions here.")
-@click.option("--lake", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--lake", metavar="DIR|s3://BUCKET/PREFIX",
               help="Also write touches and journey touches as a lake here (replacing those tables).")
 @journey_options
-def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str | None, lake: Path | None,
+def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str | None, lake: str | None,
                    dormancy_days: int, lead_sla_hours: float, allowed_lateness_hours: float) -> None:
     """Stitch touch JSON Lines FILES ('-' for stdin) into account journeys."""
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,

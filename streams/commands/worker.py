@@ -9,6 +9,7 @@ import threading
 
 import click
 
+from streams.commands.lake_option import lake_option
 from streams.commands.stitch import journey_options
 from streams.settings import Settings
 from transforms.settings import JourneySettings
@@ -17,7 +18,7 @@ from transforms.settings import JourneySettings
 @click.command(name="worker")
 @click.option("--stages", default="resolve,stitch,land", show_default=True,
               help="Which stages this worker runs (comma-separated).")
-@click.option("--lake", type=click.Path(file_okay=False), help="Lake directory (default TOUCHLINE_LAKE).")
+@lake_option
 @click.option("--catalog", type=click.Path(dir_okay=False), help="DuckDB catalog (default TOUCHLINE_CATALOG).")
 @journey_options
 def worker_command(stages: str, lake: str | None, catalog: str | None, dormancy_days: int,

@@ -11,8 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
-
 from sinks.lake import Lake
 from streams.broker import free_port
 from streams.collector import new_write_key
@@ -82,5 +80,5 @@ def landed_event_ids(lake: Path, table: str = "touches") -> list[str]:
     files = Lake(lake).files(table)
     if not files:
         return []
-    rows = duckdb.connect().execute("select event_id from read_parquet(?)", [files]).fetchall()
+    rows = Lake(lake).connect().execute("select event_id from read_parquet(?)", [files]).fetchall()
     return [r[0] for r in rows]

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 
 from sinks.lake import Lake
+from sinks.storage import LakeRoot
 from sinks.tables import TABLES
 from streams.commands.generate import wire_line
 from streams.worker import wait_until_landed
@@ -39,10 +39,11 @@ def expected(events: list[Emitted]) -> tuple[int, int, set[tuple[object, ...]]]:
     return valid, sum(e.malformed for e in events), rows
 
 
-def lake_rows(lake: Path) -> set[tuple[object, ...]]:
+def lake_rows(lake: LakeRoot) -> set[tuple[object, ...]]:
     """The journey rows of the lake's current version (asserting one row per key)."""
-    found = duckdb.connect().execute(f"select {', '.join(COMPARED)} from read_parquet(?)",
-                                     [Lake(lake).files("journey_touches")]).fetchall()
+    store = Lake(lake)
+    found = store.connect().execute(f"select {', '.join(COMPARED)} from read_parquet(?)",
+                                    [store.files("journey_touches")]).fetchall()
     assert len(found) == len({(row[COMPARED.index("source")], row[COMPARED.index("event_id")]) for row in found})
     return set(found)
 
@@ -58,7 +59,7 @@ def start_worker(bootstrap: str, lake: Path, catalog: Path, log: Path, **setting
                             stderr=subprocess.STDOUT)
 
 
-def wait_for_lake(lake: Path, touches: int, dead_letters: int, journeys: int, timeout: float = 180.0,
+def wait_for_lake(lake: LakeRoot, touches: int, dead_letters: int, journeys: int, timeout: float = 180.0,
                   settle: float = 3.0) -> dict[str, int]:
     """Wait until every table holds what it must, and nothing has changed for ``settle`` seconds."""
     return wait_until_landed(Lake(lake), touches, dead_letters, journeys, timeout=timeout, settle_seconds=settle)
@@ -69,7 +70,7 @@ def kill(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def attribution_totals(lake: Path) -> dict[tuple[str, str], tuple[float, float]]:
+def attribution_totals(lake: LakeRoot) -> dict[tuple[str, str], tuple[float, float]]:
     """(model, conversion type) → (credited conversions, credited revenue), to the cent."""
     from sinks.attribution import open_lake
 
@@ -82,17 +83,22 @@ def attribution_totals(lake: Path) -> dict[tuple[str, str], tuple[float, float]]
     return {(m, c): (round(float(n), 6), round(float(r or 0), 2)) for m, c, n, r in rows}
 
 
-def lake_strings(lake: Path) -> list[str]:
+def lake_strings(lake: LakeRoot) -> list[str]:
     """Every text value in every file of every lake table, of every version: data files (dead letters'
     raw bytes decoded) and the Delta log (its JSON commits and Parquet checkpoints)."""
+    storage = Lake(lake).storage
     found: list[str] = []
     for name, table in TABLES.items():
         columns = [f.name for f in table.schema if str(f.type) == "string"]
-        for path in sorted((lake / name).glob("event_date=*/*.parquet")):
-            for column, values in pq.read_table(path, columns=columns).to_pydict().items():
-                found += [base64.b64decode(v).decode("utf-8", "replace") if column == "raw_base64" else v
-                          for v in values if v is not None]
-        for path in sorted((lake / name / "_delta_log").glob("*")):
-            found.append(str(pq.read_table(path).to_pylist()) if path.suffix == ".parquet"
-                         else path.read_text(errors="replace"))
+        for info in storage.list(name):
+            if "/_delta_log/" in info.path and info.path.endswith(".parquet"):  # a checkpoint
+                found.append(str(pq.read_table(info.path, filesystem=storage.filesystem).to_pylist()))
+            elif "/_delta_log/" in info.path:
+                with storage.filesystem.open_input_stream(info.path) as source:
+                    found.append(source.read().decode(errors="replace"))
+            elif info.path.endswith(".parquet"):
+                rows = pq.read_table(info.path, columns=columns, filesystem=storage.filesystem).to_pydict()
+                for column, values in rows.items():
+                    found += [base64.b64decode(v).decode("utf-8", "replace") if column == "raw_base64" else v
+                              for v in values if v is not None]
     return found
