@@ -200,6 +200,15 @@ class Lake:
         """Where a batch run's writer puts its rows of one event date (a file system path, see ``storage``)."""
         return self.storage.path_of(name, f"event_date={day}", f"{self.staged_name(run)}{writer}.zstd.parquet")
 
+    def write_staged(self, name: str, run: str, writer: int, days: Iterable[tuple[str, pa.Table]]) -> None:
+        """Write a batch run's rows of some event dates (date, rows), one file each (see :meth:`commit_staged`)."""
+        def write(day_rows: tuple[str, pa.Table]) -> None:
+            path = self.staged_path(name, run, day_rows[0], writer)
+            if not self.storage.remote:
+                self.storage.filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
+            pq.write_table(day_rows[1], path, compression="zstd", filesystem=self.storage.filesystem)
+        self.storage.each(write, days)
+
     def _staged(self, name: str, run: str) -> list[pafs.FileInfo]:
         return sorted((info for info in self._data_files(name) if info.base_name.startswith(self.staged_name(run))),
                       key=lambda info: info.path)
@@ -207,7 +216,7 @@ class Lake:
     def commit_staged(self, name: str, run: str, *, description: str, overwrite: bool) -> int:
         """Add the files a batch run wrote into the table's folder in one commit (replacing the table's
         rows when ``overwrite``); return the new version. Until then readers do not see them."""
-        actions = [self._added(name, info) for info in self._staged(name, run)]
+        actions = self.storage.each(lambda info: self._added(name, info), self._staged(name, run))
         return self._commit(name, actions, "overwrite" if overwrite else "append", description)
 
     def rewrite(self, name: str, changed: Mapping[str, pa.Table], *, description: str) -> int:
@@ -280,6 +289,10 @@ class Lake:
         if table is None:
             return 0
         return int(pc.sum(pa.table(table.get_add_actions(flatten=True))["num_records"]).as_py() or 0)
+
+    def read_files(self, name: str, paths: Iterable[str], columns: list[str] | None = None) -> list[pa.Table]:
+        """Data files of a table (see :meth:`read_file`), several at a time."""
+        return self.storage.each(lambda path: self.read_file(name, path, columns), paths)
 
     def read_file(self, name: str, path: str, columns: list[str] | None = None) -> pa.Table:
         """One data file of a table, in the table's Arrow types (delta-rs writes text as string_view)."""

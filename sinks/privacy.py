@@ -127,16 +127,22 @@ def _identifiers_of(store: Lake, kind: str, value: str) -> set[tuple[str, str]]:
     files = store.files("touches")
     if not files:
         return {(kind, value)}
-    linked = pa.concat_tables(store.read_file("touches", path, list(PERSON_FIELDS)) for path in files)
+    linked = pa.concat_tables(store.read_files("touches", files, list(PERSON_FIELDS)))
     linked = linked.set_column(0, "email", pc.utf8_lower(linked["email"]))
     seed = (kind, value.strip().lower() if kind == "email" else value)
     return person_identifiers(seed, linked.to_pylist())
 
 
-def _hits(store: Lake, name: str, path: str, hit_of: Callable[[pa.Table], pa.Array]) -> tuple[pa.Table, pa.Array, int]:
-    table = store.read_file(name, path)
-    hit = pc.fill_null(hit_of(table), False)
-    return table, hit, int(pc.sum(hit).as_py() or 0)
+def _hits(store: Lake, name: str, hit_of: Callable[[pa.Table], pa.Array],
+          paths: list[str]) -> list[tuple[pa.Table | None, pa.Array, int]]:
+    """For each file: which rows ``hit_of`` selects, how many, and the file's rows if any (files read several
+    at a time; only those holding the person stay in memory)."""
+    def read(path: str) -> tuple[pa.Table | None, pa.Array, int]:
+        table = store.read_file(name, path)
+        hit = pc.fill_null(hit_of(table), False)
+        count = int(pc.sum(hit).as_py() or 0)
+        return (table if count else None), hit, count
+    return store.storage.each(read, paths)
 
 
 def _any(masks: list[pa.Array], rows: int) -> pa.Array:
@@ -171,8 +177,9 @@ def erase(store: Lake, identifiers: set[tuple[str, str]]) -> tuple[dict[str, int
                     raise
         if version is not None:
             versions[name] = version
-        for path in store.unreferenced(name):  # the files just replaced, and older versions' holding the person
-            if _hits(store, name, path, hit_of)[2]:
+        old = store.unreferenced(name)  # the files just replaced, and older versions' holding the person
+        for path, (_, _, count) in zip(old, _hits(store, name, hit_of, old), strict=True):
+            if count:
                 store.delete_file(path)
     return changed, versions
 
@@ -182,9 +189,9 @@ def _erase_from(store: Lake, name: str, hit_of: Callable[[pa.Table], pa.Array],
     """Empty ``columns`` of the rows of the table's current version ``hit_of`` selects, in one commit;
     return (rows changed, the version written, None if nothing was)."""
     rewritten, changed = {}, 0
-    for path in store.files(name):
-        table, hit, count = _hits(store, name, path, hit_of)
-        if count:
+    files = store.files(name)
+    for path, (table, hit, count) in zip(files, _hits(store, name, hit_of, files), strict=True):
+        if table is not None:
             rewritten[path] = empty_where(table, hit, columns)
             changed += count
     return changed, store.rewrite(name, rewritten, description="touchline forget") if rewritten else None

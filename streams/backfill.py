@@ -14,19 +14,17 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from sinks.lake import Lake, new_run_id
 from sinks.privacy import PERSONAL_TABLES, for_landing, load_suppressions
-from sinks.storage import LakeRoot
+from sinks.storage import PARALLEL_FILES, LakeRoot
 from sinks.tables import TABLES
 from streams.runtime import KEEP_FREED_MEMORY, paused_gc, worker_environment
 from streams.settings import Settings, salt_of
@@ -88,9 +86,13 @@ def _read_range(split_range: tuple[str, int, int]) -> Iterator[tuple[str, list[b
             yield f"{path}:{start}:{number}", batch
 
 
-def _read_lake_file(path: str, lake: str) -> bytes:
-    """A lake ``touches`` file as a packed batch (validated when it landed: read as it is)."""
-    return pack(Lake(lake).read_file("touches", path))
+def _read_lake_files(paths: list[str], lake: str) -> Iterator[bytes]:
+    """Lake ``touches`` files as packed batches (validated when they landed: read as they are)."""
+    yield from map(pack, Lake(lake).read_files("touches", paths))
+
+
+def _chunks(items: list[str], size: int) -> list[list[str]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
 
 
 def _dead_letter_table(named: tuple[str, list[dict[str, Any]]], salt: str | None, suppressions: Suppressions) -> bytes:
@@ -123,12 +125,8 @@ class _WriteDays(beam.DoFn):
         rows = unpack_all(writer_parts[1])
         if self.table in PERSONAL_TABLES:
             rows = redact_table(rows, self.suppressions)
-        lake = Lake(self.lake)
-        for day, part in split(rows, days(rows, TABLES[self.table].date_field)):
-            path = lake.staged_path(self.table, self.run, day.isoformat(), writer_parts[0])
-            if not lake.storage.remote:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(part, path, compression="zstd", filesystem=lake.storage.filesystem)
+        parts = split(rows, days(rows, TABLES[self.table].date_field))
+        Lake(self.lake).write_staged(self.table, self.run, writer_parts[0], ((d.isoformat(), p) for d, p in parts))
         return [rows.num_rows]
 
 
@@ -195,8 +193,8 @@ def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], l
     with paused_gc(), worker_environment(KEEP_FREED_MEMORY), beam.Pipeline(options=options) as pipeline:
         if replay:
             parsed = (pipeline
-                      | "LakeTouchFiles" >> beam.Create(touch_files)
-                      | "ReadLakeTouches" >> beam.Map(_read_lake_file, lake.root))
+                      | "LakeTouchFiles" >> beam.Create(_chunks(touch_files, PARALLEL_FILES))
+                      | "ReadLakeTouches" >> beam.FlatMap(_read_lake_files, lake.root))
         else:
             raw = (pipeline
                    | "Ranges" >> beam.Create(ranges)

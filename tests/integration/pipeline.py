@@ -25,9 +25,9 @@ COMPARED = ["event_id", "source", "account_id", "journey_id", "cycle", "seq", "s
             "lead_response_hours", "event_type"]
 
 
-def population(touches: int, seed: int = 5) -> list[Emitted]:
-    """About ``touches`` records with duplicates, late arrivals and 1% malformed records."""
-    return list(generate(GeneratorSettings(accounts=int(touches / 17.6), seed=seed, duplicate_rate=0.03,
+def population(touches: int, seed: int = 5, days: int = 365) -> list[Emitted]:
+    """About ``touches`` records over ``days`` with duplicates, late arrivals and 1% malformed records."""
+    return list(generate(GeneratorSettings(accounts=int(touches / 17.6), seed=seed, days=days, duplicate_rate=0.03,
                                            late_rate=0.1, invalid_rate=0.01)))
 
 

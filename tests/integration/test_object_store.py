@@ -49,7 +49,8 @@ def _stitched_locally(events, tmp_path):
 
 def test_stream_to_an_s3_lake_then_attribute_query_and_dashboard(s3_bucket, fresh_broker, tmp_path):
     lake = f"{s3_bucket}/streamed"
-    events = population(3000, seed=23)  # duplicates, late and out-of-order touches, malformed records
+    # Over 60 days: as many event dates (files) as a lake of two months, moto answering every request
+    events = population(3000, seed=23, days=60)  # duplicates, late and out-of-order touches, malformed records
     valid, malformed, journey_rows = expected(events)
     catalog = tmp_path / "catalog.duckdb"
     settings = Settings(lake=lake, catalog=catalog, state_checkpoint_seconds=1.0)
@@ -85,7 +86,7 @@ def test_stream_to_an_s3_lake_then_attribute_query_and_dashboard(s3_bucket, fres
 
 def test_backfill_replay_compact_forget_and_vacuum_on_s3(s3_bucket, tmp_path):
     lake = f"{s3_bucket}/batch"
-    events = population(2000, seed=29)
+    events = population(2000, seed=29, days=60)
     _, _, journey_rows = expected(events)
     raw, _ = _stitched_locally(events, tmp_path)
 
