@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -75,7 +76,7 @@ def test_forget_erases_a_person_keeps_the_dollars_and_suppresses_what_comes_next
         text = "\n".join(lake_strings(settings.lake))
         assert email not in text and anonymous_id not in text
         assert attribution_totals(settings.lake) == before  # not a touch or a cent lost
-        assert (settings.lake / "_privacy" / "audit.jsonl").read_text().count("\n") == 1
+        assert (Path(settings.lake) / "_privacy" / "audit.jsonl").read_text().count("\n") == 1
 
         # They come back: their next touches land without them.
         again = [json.dumps({"event_id": f"after-forget-{i}", "source": "segment:web", "event_type": "site_visit",
