@@ -25,8 +25,10 @@ def _models(value: str) -> list[str]:
               help=f"One of {'|'.join(MODELS)}|all, or a comma-separated list.")
 @click.option("--conversion", type=click.Choice(CONVERSIONS), default="closed_won", show_default=True)
 @click.option("--by", "dimension", type=click.Choice(DIMENSIONS), default="channel", show_default=True)
-@click.option("--lookback-days", default=365, show_default=True, help="Touches older than this earn no credit.")
-@click.option("--half-life-days", default=7.0, show_default=True, help="time_decay: credit halves every N days.")
+@click.option("--lookback-days", default=365, show_default=True, type=click.IntRange(min=1),
+              help="Touches older than this earn no credit.")
+@click.option("--half-life-days", default=7.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="time_decay: credit halves every N days.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True)
 @lake_option

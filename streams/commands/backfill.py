@@ -44,7 +44,7 @@ def _run_with_progress(what: str, store: Lake, job: Callable[[], dict[str, int]]
 @lake_option
 @click.option("--runner", default="DirectRunner", show_default=True,
               help="DirectRunner, FlinkRunner, SparkRunner, DataflowRunner, ...")
-@click.option("--workers", type=int, help="DirectRunner: run this many processes.")
+@click.option("--workers", type=click.IntRange(min=1), help="DirectRunner: run this many processes.")
 @journey_options
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, workers: int | None, dormancy_days: int,
@@ -65,7 +65,7 @@ def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, wor
 @click.command(name="replay", context_settings={"ignore_unknown_options": True})
 @lake_option
 @click.option("--runner", default="DirectRunner", show_default=True)
-@click.option("--workers", type=int, help="DirectRunner: run this many processes.")
+@click.option("--workers", type=click.IntRange(min=1), help="DirectRunner: run this many processes.")
 @journey_options
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def replay_command(lake: str | None, runner: str, workers: int | None, dormancy_days: int, lead_sla_hours: float,

@@ -9,7 +9,7 @@ from streams.settings import Settings
 
 @click.command(name="collector")
 @click.option("--host", help="Address to bind (default TOUCHLINE_COLLECTOR_HOST, 127.0.0.1).")
-@click.option("--port", type=int, help="Port (default TOUCHLINE_COLLECTOR_PORT, 8088).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default TOUCHLINE_COLLECTOR_PORT, 8088).")
 def collector_command(host: str | None, port: int | None) -> None:
     """Serve Segment-compatible /v1/* endpoints that produce to touches-raw-v1."""
     from streams.broker import open_broker

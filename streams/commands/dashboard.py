@@ -15,10 +15,12 @@ from streams.settings import Settings
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write one self-contained HTML report here instead of serving.")
 @click.option("--host", help="Address to bind (default TOUCHLINE_DASHBOARD_HOST, 127.0.0.1).")
-@click.option("--port", type=int, help="Port (default TOUCHLINE_DASHBOARD_PORT, 8050).")
-@click.option("--accounts", default=10, show_default=True, help="--out: account drill-downs to include.")
-@click.option("--dormancy-days", default=90, show_default=True, help="Silence drawn as a dormant gap.")
-@click.option("--lead-sla-hours", default=24.0, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default TOUCHLINE_DASHBOARD_PORT, 8050).")
+@click.option("--accounts", default=10, show_default=True, type=click.IntRange(min=0),
+              help="--out: account drill-downs to include.")
+@click.option("--dormancy-days", default=90, show_default=True, type=click.IntRange(min=1),
+              help="Silence drawn as a dormant gap.")
+@click.option("--lead-sla-hours", default=24.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
 def dashboard_command(lake: str | None, out: Path | None, host: str | None, port: int | None, accounts: int,
                       dormancy_days: int, lead_sla_hours: float) -> None:
     """Serve the dashboard on 127.0.0.1 (live: pages reload as touches land), or write a static report."""

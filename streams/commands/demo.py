@@ -21,10 +21,11 @@ from transforms.types import Touch
 
 
 @click.command(name="demo")
-@population_options
+@population_options(duplicates=0.02, late=0.05, invalid=0.01)
 @lake_option
 @click.option("--catalog", type=click.Path(dir_okay=False), help="DuckDB catalog (default TOUCHLINE_CATALOG).")
-@click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait for everything to land.")
+@click.option("--timeout", default=600.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds to wait for everything to land.")
 def demo_command(lake: str | None, catalog: str | None, timeout: float, **population: object) -> None:
     """Start a broker and a worker, stream a generated population, summarise what landed."""
     from streams.broker import open_broker
@@ -32,10 +33,6 @@ def demo_command(lake: str | None, catalog: str | None, timeout: float, **popula
     from streams.worker import Worker, wait_until_landed
 
     logging.basicConfig(level=logging.WARNING)
-    defaults = {"duplicates": 0.02, "late": 0.05, "invalid": 0.01}
-    for name, value in defaults.items():
-        if population[name] == 0.0:
-            population[name] = value
     overrides = {k: v for k, v in {"lake": lake, "catalog": catalog}.items() if v}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     console = Console(stderr=True)
@@ -83,5 +80,7 @@ def _summary(settings: Settings, counts: dict[str, int]) -> None:
     for stage, accounts in stages:
         table.add_row(f"accounts in {stage.title()}", f"{accounts:,}")
     console.print(table)
-    console.print(f"Query it: touchline sql \"select * from journeys limit 10\" --catalog {settings.catalog}")
-    console.print(f"See it:   touchline dashboard --lake {settings.lake}   (or --out report.html)")
+    # soft_wrap: a command is copied whole, never broken across lines at the terminal's width
+    console.print(f"Query it: touchline sql \"select * from journeys limit 10\" --catalog {settings.catalog}",
+                  soft_wrap=True)
+    console.print(f"See it:   touchline dashboard --lake {settings.lake}   (or --out report.html)", soft_wrap=True)

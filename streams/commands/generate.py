@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import click
 from rich.progress import Progress
@@ -14,20 +15,39 @@ from streams.outputs import open_output
 from transforms.generator import Emitted, GeneratorSettings, generate, segment_call
 
 
-def population_options(command: click.decorators.FC) -> click.decorators.FC:
-    """The options that describe a simulated population (shared by generate and demo)."""
-    options = [
-        click.option("--accounts", default=500, show_default=True, help="Accounts to simulate."),
-        click.option("--seed", default=7, show_default=True, help="Same seed, same events."),
-        click.option("--start", default="2026-01-01", show_default=True, help="First day (YYYY-MM-DD)."),
-        click.option("--days", default=365, show_default=True, help="Days to simulate."),
-        click.option("--duplicates", default=0.0, show_default=True, help="Share of events sent twice."),
-        click.option("--late", default=0.0, show_default=True, help="Share of events sent out of order."),
-        click.option("--invalid", default=0.0, show_default=True, help="Share of extra malformed records."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+def _day(_: click.Context, __: click.Parameter, value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return value
+
+
+def population_options(duplicates: float = 0.0, late: float = 0.0,
+                       invalid: float = 0.0) -> Callable[[click.decorators.FC], click.decorators.FC]:
+    """The options that describe a simulated population (shared by generate and demo, whose fault rates differ)."""
+    share = click.FloatRange(0.0, 1.0)
+
+    def decorate(command: click.decorators.FC) -> click.decorators.FC:
+        options = [
+            click.option("--accounts", default=500, show_default=True, type=click.IntRange(min=1),
+                         help="Accounts to simulate."),
+            click.option("--seed", default=7, show_default=True, help="Same seed, same events."),
+            click.option("--start", default="2026-01-01", show_default=True, callback=_day,
+                         help="First day (YYYY-MM-DD)."),
+            click.option("--days", default=365, show_default=True, type=click.IntRange(min=1),
+                         help="Days to simulate."),
+            click.option("--duplicates", default=duplicates, show_default=True, type=share,
+                         help="Share of events sent twice."),
+            click.option("--late", default=late, show_default=True, type=share,
+                         help="Share of events sent out of order."),
+            click.option("--invalid", default=invalid, show_default=True, type=share,
+                         help="Share of extra malformed records."),
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return decorate
 
 
 def settings_from(accounts: int, seed: int, start: str, days: int, duplicates: float, late: float,
@@ -46,13 +66,13 @@ def wire_line(event: Emitted) -> bytes:
 
 
 @click.command(name="generate")
-@population_options
+@population_options()
 @click.option("--out", "-o", default="-", show_default=True, help="JSON Lines file, '-' for stdout.")
 @click.option("--truth", type=click.Path(dir_okay=False), help="Also write each touch's true stage here.")
 @click.option("--to-kafka", is_flag=True, help="Produce to touches-raw-v1 instead of writing a file.")
 @click.option("--format", "fmt", type=click.Choice(["touch", "segment"]), default="touch", show_default=True,
               help="touch/1 records, or the Segment calls a tracker would have sent.")
-@click.option("--skew", default=0.0, show_default=True,
+@click.option("--skew", default=0.0, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="--format segment: share of calls from a device clock off by up to two days.")
 def generate_command(out: str, truth: str | None, to_kafka: bool, fmt: str, skew: float,
                      **population: object) -> None:

@@ -17,11 +17,11 @@ SECTIONS = ["attainment", "lead generation", "service level", "funnel", "revenue
 @lake_option
 @click.option("--model", type=click.Choice(RULE_BASED), default="w_shaped", show_default=True,
               help="The attribution model behind the revenue and pipeline shares and ROAS.")
-@click.option("--lead-sla-hours", default=24.0, show_default=True)
-@click.option("--target", type=float, help="Revenue target, for attainment.")
+@click.option("--lead-sla-hours", default=24.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--target", type=click.FloatRange(min=0, min_open=True), help="Revenue target, for attainment.")
 @click.option("--spend", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV of campaign_id,month,amount,currency: adds cost-to-revenue and ROAS per campaign.")
-@click.option("--lookback-days", default=365, show_default=True)
+@click.option("--lookback-days", default=365, show_default=True, type=click.IntRange(min=1))
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True)
 def scorecard_command(lake: str | None, model: str, lead_sla_hours: float, target: float | None, spend: Path | None,

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sinks.query import query
+from streams.settings import Settings
 
 
 def print_result(columns: list[str], rows: list[tuple[object, ...]], fmt: str) -> None:
@@ -36,11 +37,13 @@ def print_result(columns: list[str], rows: list[tuple[object, ...]], fmt: str) -
 
 @click.command(name="sql")
 @click.argument("statement")
-@click.option("--catalog", default="touchline.duckdb", show_default=True, type=click.Path(dir_okay=False))
+@click.option("--catalog", type=click.Path(dir_okay=False),
+              help="The DuckDB catalog (default TOUCHLINE_CATALOG, else touchline.duckdb).")
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True, help="auto: a table in a terminal, CSV when piped.")
-def sql_command(statement: str, catalog: str, fmt: str) -> None:
+def sql_command(statement: str, catalog: str | None, fmt: str) -> None:
     """Run STATEMENT against the DuckDB catalog (read-only)."""
+    catalog = catalog or str(Settings().catalog)
     if not Path(catalog).exists():
         raise click.UsageError(f"no catalog at {catalog}: run `touchline demo` or a worker first, or pass --catalog")
     try:

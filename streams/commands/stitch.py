@@ -65,10 +65,12 @@ def journey_options(command: click.decorators.FC) -> click.decorators.FC:
     defaults = JourneySettings()
     for option in reversed([
         click.option("--dormancy-days", default=defaults.dormancy_days, show_default=True,
-                     help="Silence after which the next touch is a re-engagement."),
+                     type=click.IntRange(min=1), help="Silence after which the next touch is a re-engagement."),
         click.option("--lead-sla-hours", default=defaults.lead_sla_hours, show_default=True,
+                     type=click.FloatRange(min=0, min_open=True),
                      help="How long a marketing lead may wait for sales or SDR."),
         click.option("--allowed-lateness-hours", default=defaults.allowed_lateness_hours, show_default=True,
+                     type=click.FloatRange(min=0),
                      help="Streaming: out-of-order touches within this are placed by event time."),
     ]):
         command = option(command)
