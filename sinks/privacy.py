@@ -1,10 +1,13 @@
 """Erasure in the lake: ``touchline forget`` and the suppression list the sink honours.
 
-``lake/_privacy/suppressed.json`` holds digests of forgotten identifiers (never the values);
-the sink redacts any row carrying one before it lands, so a forgotten person does not come
-back with their next event or with a replay. ``lake/_privacy/audit.jsonl`` records each
-erasure: when, which identifiers (as digests), how many rows of which tables were rewritten
-and the table versions that rewrote them.
+``lake/_privacy/suppressed.json`` holds entries for forgotten identifiers (never the values):
+HMACs with a secret key kept outside the lake (``TOUCHLINE_SUPPRESSION_KEY``), so whoever reads
+the lake cannot test the list against addresses they guess. The sink redacts any row carrying
+one before it lands, so a forgotten person does not come back with their next event or with a
+replay. ``lake/_privacy/audit.jsonl`` records each erasure: when, which identifiers (as the same
+entries), how many rows of which tables were rewritten and the table versions that rewrote them.
+A list written before keys (plain SHA-256 digests) is keyed in place the first time a process
+with the key reads it, and its audit log with it.
 
 Erasure rewrites the files of each table's current version that hold the person in one Delta
 commit, then deletes every file of the table, of any version, that still holds them: no
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,7 +34,7 @@ from transforms.privacy import (
     FREE_FORM_FIELDS,
     PERSON_FIELDS,
     Suppressions,
-    identifier_digest,
+    keyed,
     person_identifiers,
     pseudonymize_text,
 )
@@ -44,30 +48,79 @@ MENTIONING_TABLES = {
 }
 
 
+log = logging.getLogger(__name__)
+
 #: Where the lake keeps the suppression list and the audit log (beside its tables).
 SUPPRESSION_FILE = ("_privacy", "suppressed.json")
 AUDIT_FILE = ("_privacy", "audit.jsonl")
+#: Keyed into the list's file, so a process with another key is told instead of missing every entry.
+_KEY_CHECK = "touchline suppression key check"
 
 
-def load_suppressions(lake: Lake) -> Suppressions:
-    """The suppression list (empty if nobody was forgotten)."""
+class SuppressionKeyError(RuntimeError):
+    """The suppression key is missing, or is not the one the lake's list was keyed with."""
+
+
+def load_suppressions(lake: Lake, key: str | None) -> Suppressions:
+    """The suppression list (empty if nobody was forgotten), read with the secret ``key``."""
+    secret = key.encode() if key else b""
     text = lake.storage.read_bytes(*SUPPRESSION_FILE)
-    return Suppressions(frozenset(json.loads(text)) if text is not None else frozenset())
+    if text is None:
+        return Suppressions(key=secret)
+    document = json.loads(text)
+    if isinstance(document, list):  # plain digests, written before keys
+        if not secret:
+            log.warning("the lake's suppression list is not keyed: anyone reading the lake can test it against "
+                        "guessed identifiers; set TOUCHLINE_SUPPRESSION_KEY (a secret kept outside the lake) to key it")
+            return Suppressions(frozenset(document))
+        return _key_in_place(lake, frozenset(document), secret)
+    if not secret:
+        raise SuppressionKeyError("the lake's suppression list is keyed: set TOUCHLINE_SUPPRESSION_KEY to the key it "
+                                  "was written with, or forgotten people would land again")
+    if document.get("key_check") != keyed(secret, _KEY_CHECK):
+        raise SuppressionKeyError("TOUCHLINE_SUPPRESSION_KEY is not the key the lake's suppression list was written "
+                                  "with: no entry would match")
+    return Suppressions(frozenset(document["entries"]), secret)
+
+
+def _write_list(lake: Lake, suppressions: Suppressions) -> None:
+    document = {"keyed": "hmac-sha256", "key_check": keyed(suppressions.key, _KEY_CHECK),
+                "entries": sorted(suppressions.digests)}
+    lake.storage.write_bytes(json.dumps(document, indent=0).encode(), *SUPPRESSION_FILE)
+
+
+def _key_in_place(lake: Lake, digests: frozenset[str], key: bytes) -> Suppressions:
+    """Key a list of plain digests (and the audit log's identifiers) with ``key``, in the lake."""
+    suppressions = Suppressions(frozenset(keyed(key, digest) for digest in digests), key)
+    audit = lake.storage.read_bytes(*AUDIT_FILE)
+    if audit:
+        records = [json.loads(line) for line in audit.decode().splitlines() if line.strip()]
+        for record in records:
+            if not record.get("keyed"):
+                record["identifiers"] = [f"{kind}:{keyed(key, digest)}" for kind, _, digest in
+                                         (entry.partition(":") for entry in record["identifiers"])]
+                record["keyed"] = "hmac-sha256"
+        lake.storage.write_bytes("".join(json.dumps(r) + "\n" for r in records).encode(), *AUDIT_FILE)
+    _write_list(lake, suppressions)
+    log.warning("keyed the lake's suppression list (%d entries) and its audit log with TOUCHLINE_SUPPRESSION_KEY",
+                len(digests))
+    return suppressions
 
 
 class SuppressionWatch:
     """The suppression list, re-read when its file changes (a stat per call)."""
 
-    def __init__(self, lake: Lake) -> None:
-        self.lake = lake
+    def __init__(self, lake: Lake, key: str | None) -> None:
+        self.lake, self.key = lake, key
         self.stamp: tuple[int, int] | None = None
-        self.current = Suppressions()
+        self.current = Suppressions(key=key.encode() if key else b"")
 
     def get(self) -> Suppressions:
         """The list as it is in the lake now."""
         stamp = self.lake.storage.stamp(*SUPPRESSION_FILE)
         if stamp != self.stamp:
-            self.current, self.stamp = load_suppressions(self.lake), stamp
+            self.current = load_suppressions(self.lake, self.key)
+            self.stamp = self.lake.storage.stamp(*SUPPRESSION_FILE)  # keying in place rewrites it
         return self.current
 
 
@@ -89,7 +142,7 @@ def redact_for_landing(table: str, record: dict[str, Any], suppressions: Suppres
         for column in ("kept_identity", "merged_identity"):
             prefix, _, value = str(record.get(column) or "").partition(":")
             kind = _NODE_KINDS.get(prefix)
-            if kind and identifier_digest(kind, value) in suppressions.digests:
+            if kind and suppressions.names(kind, value):
                 record = {**record, column: None}
     return record
 
@@ -118,9 +171,11 @@ def scrub_dead_letter(record: dict[str, Any], salt: str | None) -> dict[str, Any
     return {**record, **scrubbed}
 
 
-def _suppress(lake: Lake, digests: set[str]) -> None:
-    merged = sorted(set(load_suppressions(lake).digests) | digests)
-    lake.storage.write_bytes(json.dumps(merged).encode(), *SUPPRESSION_FILE)
+def _suppress(lake: Lake, key: str, identifiers: set[tuple[str, str]]) -> Suppressions:
+    current = load_suppressions(lake, key)
+    merged = Suppressions(current.digests | {current.entry(k, v) for k, v in identifiers}, current.key)
+    _write_list(lake, merged)
+    return merged
 
 
 def _identifiers_of(store: Lake, kind: str, value: str) -> set[tuple[str, str]]:
@@ -197,7 +252,8 @@ def _erase_from(store: Lake, name: str, hit_of: Callable[[pa.Table], pa.Array],
     return changed, store.rewrite(name, rewritten, description="touchline forget") if rewritten else None
 
 
-def forget(lake: Lake, kind: str, value: str, *, requested_by: str, now: datetime | None = None) -> dict[str, Any]:
+def forget(lake: Lake, kind: str, value: str, *, key: str | None, requested_by: str,
+           now: datetime | None = None) -> dict[str, Any]:
     """Erase a person from the lake, suppress their identifiers, and audit it; return the audit record.
 
     The suppression list is written first, so the sink redacts whatever lands from then on;
@@ -205,11 +261,14 @@ def forget(lake: Lake, kind: str, value: str, *, requested_by: str, now: datetim
     """
     if kind not in PERSON_FIELDS:
         raise ValueError(f"{kind}: not a person identifier ({', '.join(PERSON_FIELDS)})")
+    if not key:
+        raise SuppressionKeyError("forgetting someone needs TOUCHLINE_SUPPRESSION_KEY: a secret kept outside the "
+                                  "lake that keys the suppression list (every worker needs the same one)")
     identifiers = _identifiers_of(lake, kind, value)
-    _suppress(lake, {identifier_digest(k, v) for k, v in identifiers})
+    suppressions = _suppress(lake, key, identifiers)
     changed, versions = erase(lake, identifiers)
     record = {"at": (now or datetime.now(UTC)).isoformat(), "action": "forget", "requested_by": requested_by,
-              "identifiers": sorted(f"{k}:{identifier_digest(k, v)}" for k, v in identifiers),
+              "identifiers": sorted(f"{k}:{suppressions.entry(k, v)}" for k, v in identifiers), "keyed": "hmac-sha256",
               "rows_changed": changed, "versions_written": versions}
     earlier = lake.storage.read_bytes(*AUDIT_FILE) or b""  # object stores cannot append: the log is rewritten
     lake.storage.write_bytes(earlier + (json.dumps(record) + "\n").encode(), *AUDIT_FILE)

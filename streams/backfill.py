@@ -27,7 +27,7 @@ from sinks.privacy import PERSONAL_TABLES, for_landing, load_suppressions
 from sinks.storage import PARALLEL_FILES, LakeRoot
 from sinks.tables import TABLES
 from streams.runtime import KEEP_FREED_MEMORY, paused_gc, worker_environment
-from streams.settings import Settings, salt_of
+from streams.settings import Settings, salt_of, suppression_key_of
 from transforms.beam.backfill import (
     DEAD_LETTERS,
     OWN,
@@ -157,7 +157,8 @@ def erased_touch_accounts(lake: Lake) -> dict[tuple[str, str], str]:
 
 
 def run_pipeline(inputs: Sequence[str], lake: LakeRoot, settings: JourneySettings, *, replay: bool = False,
-                 beam_args: Sequence[str] = (), salt: str | None = None) -> dict[str, int]:
+                 beam_args: Sequence[str] = (), salt: str | None = None,
+                 suppression_key: str | None = None) -> dict[str, int]:
     """Build and run the pipeline, then commit each table it wrote; return the tables' new versions.
 
     Personal data is handled as the streaming pipeline handles it: with a ``salt``, e-mails are
@@ -172,9 +173,11 @@ def run_pipeline(inputs: Sequence[str], lake: LakeRoot, settings: JourneySetting
     tables = ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"]
     for table in tables:
         store.create(table)
+    suppressions = load_suppressions(store, suppression_key)
     run = new_run_id()
     try:
-        _build_and_run(touch_files, ranges, store, run, settings, PipelineOptions(list(beam_args)), salt)
+        _build_and_run(touch_files, ranges, store, run, settings, PipelineOptions(list(beam_args)), salt,
+                       suppressions)
     except BaseException:
         for table in tables:  # the tables keep their versions
             store.discard_staged(table, run)
@@ -184,10 +187,10 @@ def run_pipeline(inputs: Sequence[str], lake: LakeRoot, settings: JourneySetting
 
 
 def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], lake: Lake, run: str,
-                   settings: JourneySettings, options: PipelineOptions, salt: str | None) -> None:
+                   settings: JourneySettings, options: PipelineOptions, salt: str | None,
+                   suppressions: Suppressions) -> None:
     """A replay reads ``touch_files`` (the lake's own); a backfill reads the byte ``ranges`` of raw files."""
     replay = bool(touch_files)
-    suppressions = load_suppressions(lake)
     # Beam's worker processes (``--workers N``) shuffle megabyte batches: glibc keeps their freed memory
     # (about 10% of a 2-worker run here was page faults).
     with paused_gc(), worker_environment(KEEP_FREED_MEMORY), beam.Pipeline(options=options) as pipeline:
@@ -236,7 +239,7 @@ def run(argv: Sequence[str] | None = None) -> None:
     settings = JourneySettings(dormancy_days=known.dormancy_days, lead_sla_hours=known.lead_sla_hours,
                                allowed_lateness_hours=known.allowed_lateness_hours)
     run_pipeline(known.inputs, known.lake, settings, replay=known.replay, beam_args=beam_args,
-                 salt=salt_of(Settings()))
+                 salt=salt_of(Settings()), suppression_key=suppression_key_of(Settings()))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     dashboard_port: int = 8050
     # Privacy: with a salt, e-mail local parts are replaced by a keyed hash before anything lands
     email_hash_salt: SecretStr | None = None
+    # Keys the suppression list of forgotten people (HMAC): kept outside the lake, the same for every process
+    suppression_key: SecretStr | None = None
     # Storage
     lake: Annotated[str, BeforeValidator(os.fspath)] = "lake"  # a folder, or an object store URL (s3://bucket/prefix)
     catalog: Path = Path("touchline.duckdb")
@@ -49,3 +51,8 @@ class Settings(BaseSettings):
 def salt_of(settings: Settings) -> str | None:
     """The e-mail hashing salt, if one is set."""
     return settings.email_hash_salt.get_secret_value() if settings.email_hash_salt else None
+
+
+def suppression_key_of(settings: Settings) -> str | None:
+    """The suppression list's key, if one is set."""
+    return settings.suppression_key.get_secret_value() if settings.suppression_key else None

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
+
+# Every process the tests start runs as a deployment does: with the key of the suppression list set
+# (tests of a missing or wrong key unset or replace it).
+os.environ.setdefault("TOUCHLINE_SUPPRESSION_KEY", "touchline-tests-suppression-key")
 
 
 def touch_payload(**overrides: Any) -> dict[str, Any]:

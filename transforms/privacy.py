@@ -49,21 +49,32 @@ def pseudonymize_text(text: str, salt: str) -> str:
 
 
 def identifier_digest(kind: str, value: str) -> str:
-    """How an identifier is kept on the suppression list: a hash, never the value itself."""
+    """An identifier's fingerprint (a hash, never the value itself); see :func:`keyed` for what is kept."""
     normal = value.strip().lower() if kind == "email" else value
     return hashlib.sha256(f"{kind}:{normal}".encode()).hexdigest()
 
 
+def keyed(key: bytes, digest: str) -> str:
+    """A fingerprint as the suppression list keeps it: an HMAC with a secret key kept outside the lake, so the
+    list cannot be tested against guessed identifiers. Without a key (lists written before keys), as it is."""
+    return hmac.new(key, digest.encode(), hashlib.sha256).hexdigest() if key else digest
+
+
 @dataclass(frozen=True, slots=True)
 class Suppressions:
-    """The identifiers of forgotten people, as digests."""
+    """The identifiers of forgotten people, as entries keyed with ``key`` (see :func:`keyed`)."""
 
     digests: frozenset[str] = field(default_factory=frozenset)
+    key: bytes = b""
+
+    def entry(self, kind: str, value: str) -> str:
+        """How the list names an identifier."""
+        return keyed(self.key, identifier_digest(kind, value))
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         """Whether the record carries an identifier of a forgotten person."""
         return bool(self.digests) and any(
-            isinstance(record.get(kind), str) and identifier_digest(kind, record[kind]) in self.digests
+            isinstance(record.get(kind), str) and self.entry(kind, record[kind]) in self.digests
             for kind in PERSON_FIELDS)
 
     def redact(self, record: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,7 +85,7 @@ class Suppressions:
 
     def names(self, kind: str, value: str) -> bool:
         """Whether ``value``, as a ``kind`` of identifier, is a forgotten person's."""
-        return identifier_digest(kind, value) in self.digests
+        return self.entry(kind, value) in self.digests
 
     def mentioned_in(self, text: str) -> bool:
         """Whether free text (a dead letter's raw record) holds a forgotten person's identifier.

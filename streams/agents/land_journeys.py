@@ -23,7 +23,7 @@ from sinks.privacy import SuppressionWatch, for_landing
 from sinks.tables import TABLES
 from streams import topics
 from streams.fast_clients import fast_consumer, topic_epoch
-from streams.settings import Settings, salt_of
+from streams.settings import Settings, salt_of, suppression_key_of
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class LandJourneys:
         self.unannounced: set[str] = set()  # tables landed that on_landed has not been told of
         self.announce_seconds = announce_seconds  # on_landed (a catalog refresh) runs at most this often
         self.announced = 0.0
-        self.suppressions = SuppressionWatch(lake)
+        self.suppressions = SuppressionWatch(lake, suppression_key_of(settings))
         self.salt = salt_of(settings)
         self.topic_ids: dict[str, str] = {}
 

@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 
 from sinks.lake import Lake
+from sinks.privacy import SuppressionKeyError
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.stitch import journey_options
 from transforms.settings import JourneySettings
@@ -32,7 +33,7 @@ def _run_with_progress(what: str, store: Lake, job: Callable[[], dict[str, int]]
     with console.status(what):
         try:
             versions = job()
-        except FileNotFoundError as error:  # an input that matches nothing, a lake with nothing to replay
+        except (FileNotFoundError, SuppressionKeyError) as error:  # no input, nothing to replay, no key
             raise click.UsageError(str(error)) from None
     counts = {t: store.rows(t) for t in versions}
     console.print(f"{what.replace('ing', 'ed', 1)} in {time.monotonic() - started:.1f}s: "
@@ -51,14 +52,15 @@ def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, wor
                      lead_sla_hours: float, allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
     """Rebuild touches, journey_touches and dead_letters of a lake from raw touch files."""
     from streams.backfill import run_pipeline
-    from streams.settings import Settings, salt_of
+    from streams.settings import Settings, salt_of, suppression_key_of
 
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
     salt = salt_of(Settings())  # TOUCHLINE_EMAIL_HASH_SALT, as the streaming pipeline reads it
+    key = suppression_key_of(Settings())
     store = chosen_lake(lake, existing=False)
     _run_with_progress(f"backfilling {store} on {runner}", store,
-                       lambda: run_pipeline(inputs, store.root, settings, salt=salt,
+                       lambda: run_pipeline(inputs, store.root, settings, salt=salt, suppression_key=key,
                                             beam_args=_beam_args(runner, workers, beam_args)))
 
 
@@ -72,10 +74,12 @@ def replay_command(lake: str | None, runner: str, workers: int | None, dormancy_
                    allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
     """Re-stitch journey_touches from the lake's own touches (e.g. after changing the rules)."""
     from streams.backfill import run_pipeline
+    from streams.settings import Settings, suppression_key_of
 
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
+    key = suppression_key_of(Settings())
     store = chosen_lake(lake, existing=False)
     _run_with_progress(f"replaying {store} on {runner}", store,
-                       lambda: run_pipeline((), store.root, settings, replay=True,
+                       lambda: run_pipeline((), store.root, settings, replay=True, suppression_key=key,
                                             beam_args=_beam_args(runner, workers, beam_args)))

@@ -8,7 +8,7 @@ import json
 import click
 
 from streams.commands.lake_option import chosen_lake, lake_option
-from streams.settings import Settings, salt_of
+from streams.settings import Settings, salt_of, suppression_key_of
 from transforms.privacy import pseudonymize_email
 
 
@@ -29,7 +29,7 @@ def forget_command(email: str | None, user_id: str | None, anonymous_id: str | N
     table's rows are rewritten in one commit, then every file of any version that still holds
     them is deleted; an audit record (with the versions written) goes to LAKE/_privacy/audit.jsonl.
     """
-    from sinks.privacy import forget
+    from sinks.privacy import SuppressionKeyError, forget
 
     given = {k: v for k, v in {"email": email, "user_id": user_id, "anonymous_id": anonymous_id,
                                "crm_contact_id": crm_contact_id}.items() if v}
@@ -37,8 +37,12 @@ def forget_command(email: str | None, user_id: str | None, anonymous_id: str | N
         raise click.UsageError("give exactly one of --email, --user-id, --anonymous-id, --crm-contact-id")
     (kind, value), = given.items()
     store = chosen_lake(lake)
-    salt = salt_of(Settings())
+    settings = Settings()
+    salt = salt_of(settings)
     if kind == "email" and salt:
         value = pseudonymize_email(value, salt)  # the lake only holds the pseudonym
-    record = forget(store, kind, value, requested_by=requested_by)
+    try:
+        record = forget(store, kind, value, key=suppression_key_of(settings), requested_by=requested_by)
+    except SuppressionKeyError as error:
+        raise click.UsageError(str(error)) from None
     click.echo(json.dumps(record, indent=2))

@@ -13,7 +13,7 @@ from sinks.privacy import load_suppressions
 from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
 from streams.runtime import paused_gc
-from streams.settings import Settings, salt_of
+from streams.settings import Settings, salt_of, suppression_key_of
 from transforms.privacy import pseudonymize
 from transforms.settings import JourneySettings
 from transforms.stitching import dedupe, stitch
@@ -43,13 +43,14 @@ def read_touches(files: tuple[str, ...]) -> tuple[list[Touch], int]:
     return touches, invalid
 
 
-def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, Any]], salt: str | None = None) -> None:
+def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, Any]], salt: str | None = None,
+               suppression_key: str | None = None) -> None:
     """Replace the lake's touches and journey_touches with a batch result (one commit each).
 
     Personal data lands as the sink lands it: with a ``salt`` e-mails are pseudonymized, and
     whoever the lake's suppression list names lands without their identifiers.
     """
-    suppressions = load_suppressions(lake)
+    suppressions = load_suppressions(lake, suppression_key)
 
     def landing(records: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         if salt or suppressions.digests:
@@ -101,6 +102,6 @@ def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str 
             write_records((r.transition_row() for r in result.rows if r.is_transition), handle,
                           "csv" if transitions.endswith(".csv") else "jsonl")
     if lake is not None:
-        write_lake(Lake(lake), touches, rows[: len(result.rows)], salt_of(Settings()))
+        write_lake(Lake(lake), touches, rows[: len(result.rows)], salt_of(Settings()), suppression_key_of(Settings()))
     click.echo(f"{len(result.rows)} journey touches on {len(result.cursors)} accounts, "
                f"{len(result.unresolved)} unresolved, {invalid} invalid skipped", err=True)
