@@ -187,8 +187,8 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
             done.set_exception(error)
 
 
-def serve(bootstrap: str, settings: Settings) -> None:
-    """Run the collector until interrupted."""
+def collector_application(bootstrap: str, settings: Settings) -> web.Application:
+    """The collector as an aiohttp application producing to ``bootstrap`` (flushed when the app stops)."""
     from streams.fast_clients import fast_producer
     from streams.kafka_clients import create_topics
 
@@ -197,13 +197,21 @@ def serve(bootstrap: str, settings: Settings) -> None:
     stop = threading.Event()
     poller = threading.Thread(target=_poll, args=(producer, stop), name="collector-deliveries", daemon=True)
     poller.start()
-    try:
-        web.run_app(Collector(producer, settings).app(), host=settings.collector_host,
-                    port=settings.collector_port, print=None)
-    finally:
+
+    async def flush(_: web.Application) -> None:
         producer.flush(10)
         stop.set()
         poller.join(5)
+
+    application = Collector(producer, settings).app()
+    application.on_cleanup.append(flush)
+    return application
+
+
+def serve(bootstrap: str, settings: Settings) -> None:
+    """Run the collector until interrupted."""
+    web.run_app(collector_application(bootstrap, settings), host=settings.collector_host,
+                port=settings.collector_port, print=None)
 
 
 def _poll(producer: Producer, stop: threading.Event) -> None:

@@ -12,7 +12,6 @@ from streams.settings import Settings
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default TOUCHLINE_COLLECTOR_PORT, 8088).")
 def collector_command(host: str | None, port: int | None) -> None:
     """Serve Segment-compatible /v1/* endpoints that produce to touches-raw-v1."""
-    from streams.broker import open_broker
     from streams.collector import serve
 
     overrides = {k: v for k, v in {"collector_host": host, "collector_port": port}.items() if v}
@@ -20,10 +19,13 @@ def collector_command(host: str | None, port: int | None) -> None:
     if not settings.write_keys:
         raise click.UsageError("no write keys: create one with `touchline write-key SOURCE` and set "
                                "TOUCHLINE_WRITE_KEYS")
-    with open_broker(settings.kafka_bootstrap) as broker:
-        click.echo(f"collector on http://{settings.collector_host}:{settings.collector_port} "
-                   f"→ {broker.bootstrap}", err=True)
-        serve(broker.bootstrap, settings)
+    if not settings.kafka_bootstrap:
+        raise click.UsageError("no TOUCHLINE_KAFKA_BOOTSTRAP: a collector on a broker of its own would accept events "
+                               "that no worker reads. Run `touchline up` (broker, worker, collector and dashboard "
+                               "together), or `touchline broker` and point the worker and the collector at it")
+    click.echo(f"collector on http://{settings.collector_host}:{settings.collector_port} "
+               f"→ {settings.kafka_bootstrap}", err=True)
+    serve(settings.kafka_bootstrap, settings)
 
 
 @click.command(name="write-key")
