@@ -57,7 +57,7 @@ def stages_over_time(rows: Rows) -> go.Figure:
 
 def attribution_by_channel(rows: list[Row], metric: str) -> go.Figure:
     """Channels on the x axis, one bar per model: how the model changes the story."""
-    title = "Revenue credit by channel and model" if metric == "revenue" else "Conversion credit by channel and model"
+    title = f"{metric.title()} credit by channel and model"
     figure = _figure(title, barmode="group", yaxis_title=metric)
     channels = sorted({r.value for r in rows})
     for model in MODELS:

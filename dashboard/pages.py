@@ -117,10 +117,17 @@ class Report:
         rows = data.attribution_by_channel(self.connection, conversion)
         links = " · ".join(f'<a href="?conversion={c}">{c}</a>' if c != conversion else f"<b>{c}</b>"
                            for c in CONVERSIONS)
-        detail = table(["model", "channel", "conversions", "revenue"],
-                       [(r.model, r.value, r.conversions, r.revenue) for r in rows])
-        return Page("attribution", f"Attribution of {conversion}", f"<p>Conversion: {links}</p>"
-                    + chart(figures.attribution_by_channel(rows, "revenue"), "attribution-revenue")
+        detail = table(["model", "channel", "conversions", "revenue", "pipeline"],
+                       [(r.model, r.value, r.conversions, r.revenue, r.pipeline) for r in rows])
+        money = "pipeline" if conversion == "opportunity" else "revenue"
+        if any(getattr(r, money) for r in rows):
+            value_chart = chart(figures.attribution_by_channel(rows, money), f"attribution-{money}")
+        else:
+            value_chart = (f'<p class="empty" id="attribution-{money}">No {money} to credit: '
+                           + ("a lead carries no amount; its value shows in the opportunities and deals it led to."
+                              if conversion == "lead" else f"no {conversion} conversion in the lake has an amount.")
+                           + "</p>")
+        return Page("attribution", f"Attribution of {conversion}", f"<p>Conversion: {links}</p>" + value_chart
                     + chart(figures.attribution_by_channel(rows, "conversions"), "attribution-conversions")
                     + f"<details><summary>Credits as a table</summary>{detail}</details>")
 

@@ -28,13 +28,15 @@ DIMENSIONS = ("channel", "campaign_id", "event_type", "team", "stage")
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One line of `touchline attribute`: a model's credit for one dimension value."""
+    """One line of `touchline attribute`: a model's credit for one dimension value (revenue for won deals and
+    renewals, pipeline for opportunities created)."""
 
     model: str
     dimension: str
     value: str
     conversions: float
     revenue: float
+    pipeline: float = 0.0
 
 
 def open_lake(lake: LakeRoot, *, lookback_days: int = 365, half_life_days: float = 7.0,
@@ -59,33 +61,36 @@ def open_lake(lake: LakeRoot, *, lookback_days: int = 365, half_life_days: float
 
 
 def rule_based(connection: duckdb.DuckDBPyConnection, model: str, conversion: str, dimension: str) -> list[Row]:
-    """Credited conversions and revenue per dimension value, from the attribution_credits mart."""
+    """Credited conversions, revenue and pipeline per dimension value, from the attribution_credits mart."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
     rows = connection.execute(
-        f"select coalesce(cast({dimension} as varchar), 'unknown') as value, sum(credit), sum(revenue_credit) "
-        "from attribution_credits where model = ? and conversion_type = ? group by 1 order by 1",
+        f"select coalesce(cast({dimension} as varchar), 'unknown') as value, sum(credit), sum(revenue_credit), "
+        "sum(pipeline_credit) from attribution_credits where model = ? and conversion_type = ? group by 1 order by 1",
         [model, conversion],
     ).fetchall()
-    return [Row(model, dimension, value, float(c), float(r or 0)) for value, c, r in rows]
+    return [Row(model, dimension, value, float(c), float(r or 0), float(p or 0)) for value, c, r, p in rows]
 
 
 def paths(connection: duckdb.DuckDBPyConnection, conversion: str, dimension: str) -> list[Path]:
-    """Aggregated paths of one conversion type over one dimension (grouped in DuckDB)."""
+    """Aggregated paths of one conversion type over one dimension (grouped in DuckDB); a path's value is its
+    conversion's revenue, or its pipeline for an opportunity."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
     connection.execute("set variable touchline_path_dimension = ?", [dimension])
     found = connection.execute(
-        "select steps, count(*) filter (where is_converted), coalesce(sum(revenue), 0), "
+        "select steps, count(*) filter (where is_converted), coalesce(sum(revenue), 0) + coalesce(sum(pipeline), 0), "
         "count(*) filter (where not is_converted) "
         "from attribution_paths where conversion_type = ? and len(steps) > 0 group by steps", [conversion]
     ).fetchall()
     return [Path(tuple(steps), float(c), float(v), float(n)) for steps, c, v, n in found]
 
 
-def data_driven(found: list[Path], model: str, dimension: str) -> list[Row]:
-    """Markov or Shapley credits over aggregated paths."""
+def data_driven(found: list[Path], model: str, dimension: str, conversion: str = "closed_won") -> list[Row]:
+    """Markov or Shapley credits over aggregated paths (their value is pipeline for opportunities)."""
     credits: list[Credit] = markov(found).credits if model == "markov" else shapley(found)
+    if conversion == "opportunity":
+        return [Row(model, dimension, c.channel, c.conversions, 0.0, c.value) for c in credits]
     return [Row(model, dimension, c.channel, c.conversions, c.value) for c in credits]
 
 
@@ -114,7 +119,7 @@ def attribute(lake: LakeRoot, models: Iterable[str], conversion: str, dimension:
                 rows += rule_based(connection, model, conversion, dimension)
             else:
                 found = found if found is not None else paths(connection, conversion, dimension)
-                rows += data_driven(found, model, dimension)
+                rows += data_driven(found, model, dimension, conversion)
         return rows
     finally:
         connection.close()

@@ -70,7 +70,7 @@ def attribution_by_channel(connection: duckdb.DuckDBPyConnection, conversion: st
         rows += rule_based(connection, model, conversion, "channel")
     found = paths(connection, conversion, "channel")
     for model in DATA_DRIVEN:
-        rows += data_driven(found, model, "channel")
+        rows += data_driven(found, model, "channel", conversion)
     return rows
 
 

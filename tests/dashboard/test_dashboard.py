@@ -31,7 +31,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TOUCHLINE = str(Path(sys.executable).with_name("touchline"))
 # page path → charts it must draw
-PAGES = {"": 3, "attribution": 2, "attribution?conversion=opportunity": 2, "scorecard": 1, "sla": 2, "accounts": 0}
+PAGES = {"": 3, "attribution": 2, "attribution?conversion=opportunity": 2, "attribution?conversion=lead": 1,
+         "scorecard": 1, "sla": 2, "accounts": 0}
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +91,15 @@ def _assert_charts_rendered(page, at_least: int) -> int:  # type: ignore[no-unty
         marks = chart.locator("g.trace, g.point, path.js-fill, path.js-line, g.bars")
         assert marks.count() > 0, f"chart {chart.get_attribute('data-chart')} drew nothing"
     return count
+
+
+def test_pipeline_is_drawn_for_opportunities_and_a_chart_with_no_money_says_why(served: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page, problems = _open(browser, served + "attribution?conversion=opportunity")
+    assert page.locator('[data-chart="attribution-pipeline"]').count() == 1
+    page, problems = _open(browser, served + "attribution?conversion=lead")
+    assert page.locator('[data-chart="attribution-revenue"]').count() == 0
+    assert "No revenue to credit" in page.locator("#attribution-revenue").inner_text()
+    assert problems == []
 
 
 def test_every_page_renders_its_charts_without_errors(served: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

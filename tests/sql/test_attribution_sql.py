@@ -85,13 +85,24 @@ def test_every_model_sums_to_the_conversions_and_revenue(lake):
         assert sum(r.revenue for r in mine) == pytest.approx(1000.0), model
 
 
+def test_opportunity_attribution_credits_the_pipeline_under_every_model(lake):
+    rows = attribute(lake, list(MODELS), "opportunity", "channel")
+    for model in MODELS:
+        mine = [r for r in rows if r.model == model]
+        assert sum(r.conversions for r in mine) == pytest.approx(1.0), model
+        assert sum(r.pipeline for r in mine) == pytest.approx(1000.0), model  # the deal's amount when created
+        assert sum(r.revenue for r in mine) == 0, model  # nothing is won yet
+    won = attribute(lake, ["linear"], "closed_won", "channel")
+    assert sum(r.pipeline for r in won) == 0 and sum(r.revenue for r in won) == pytest.approx(1000.0)
+
+
 def test_attribute_cli_csv_header_and_rows(lake):
     result = CliRunner().invoke(main, ["attribute", "--lake", str(lake), "--model", "linear,markov",
                                        "--conversion", "closed_won", "--by", "team", "--format", "csv"])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[0] == "model,dimension,value,conversions,revenue"
-    assert "linear,team,marketing,0.6,600.0" in lines
+    assert lines[0] == "model,dimension,value,conversions,revenue,pipeline"
+    assert "linear,team,marketing,0.6,600.0,0.0" in lines
 
 
 def test_scorecard_on_the_hand_made_journey(lake, tmp_path):

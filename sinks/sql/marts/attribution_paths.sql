@@ -27,6 +27,7 @@ converting_steps as (
         touches.conversion_type,
         touches.conversion_id,
         touches.revenue,
+        touches.pipeline,
         touches.touch_rank,
         dimension_value(settings.dimension, touches.channel, touches.campaign_id, touches.event_type,
                         touches.team, touches.stage) as step
@@ -40,6 +41,7 @@ converted as (
         conversion_id as path_id,
         true as is_converted,
         max(revenue) as revenue,
+        max(pipeline) as pipeline,
         list(coalesce(step, 'unknown') order by touch_rank) as steps
     from converting_steps
     group by conversion_type, conversion_id
@@ -76,6 +78,7 @@ not_converted as (
         conversion_type || ':none:' || account_id || ':' || cycle as path_id,
         false as is_converted,
         0.0 as revenue,
+        0.0 as pipeline,
         list(coalesce(step, 'unknown') order by occurred_at, seq) as steps
     from other_steps
     cross join settings
