@@ -55,13 +55,16 @@ def stages_over_time(rows: Rows) -> go.Figure:
     return figure
 
 
-def attribution_by_channel(rows: list[Row], metric: str) -> go.Figure:
-    """Channels on the x axis, one bar per model: how the model changes the story."""
-    title = f"{metric.title()} credit by channel and model"
-    figure = _figure(title, barmode="group", yaxis_title=metric)
+def attribution_by_channel(rows: list[Row], metric: str, currency: str | None = None) -> go.Figure:
+    """Channels on the x axis, one bar per model: how the model changes the story (amounts: of one currency)."""
+    title = f"{metric.title()} credit by channel and model" + (f" ({currency})" if currency else "")
+    figure = _figure(title, barmode="group", yaxis_title=f"{metric} ({currency})" if currency else metric)
     channels = sorted({r.value for r in rows})
     for model in MODELS:
-        values = {r.value: getattr(r, metric) for r in rows if r.model == model}
+        values: dict[str, float] = defaultdict(float)
+        for row in rows:
+            if row.model == model:
+                values[row.value] += getattr(row, metric)  # conversions: every currency's
         if values:
             figure.add_trace(go.Bar(x=channels, y=[values.get(c, 0.0) for c in channels], name=model))
     return figure

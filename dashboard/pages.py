@@ -117,11 +117,14 @@ class Report:
         rows = data.attribution_by_channel(self.connection, conversion)
         links = " · ".join(f'<a href="?conversion={c}">{c}</a>' if c != conversion else f"<b>{c}</b>"
                            for c in CONVERSIONS)
-        detail = table(["model", "channel", "conversions", "revenue", "pipeline"],
-                       [(r.model, r.value, r.conversions, r.revenue, r.pipeline) for r in rows])
+        detail = table(["model", "channel", "conversions", "revenue", "pipeline", "currency"],
+                       [(r.model, r.value, r.conversions, r.revenue, r.pipeline, r.currency) for r in rows])
         money = "pipeline" if conversion == "opportunity" else "revenue"
-        if any(getattr(r, money) for r in rows):
-            value_chart = chart(figures.attribution_by_channel(rows, money), f"attribution-{money}")
+        currencies = sorted({r.currency or "" for r in rows if getattr(r, money)})
+        if currencies:  # one chart per currency: amounts in different currencies are never added up
+            value_chart = "".join(chart(figures.attribution_by_channel([r for r in rows if (r.currency or "") == c],
+                                                                       money, c), f"attribution-{money}-{c}")
+                                  for c in currencies)
         else:
             value_chart = (f'<p class="empty" id="attribution-{money}">No {money} to credit: '
                            + ("a lead carries no amount; its value shows in the opportunities and deals it led to."

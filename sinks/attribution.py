@@ -18,18 +18,24 @@ from transforms.markov import markov
 from transforms.paths import Credit, Path, heuristic
 from transforms.shapley import shapley
 
+#: A path of the data-driven models and the currency of its conversion (None: a lead, or no conversion).
+CurrencyPath = tuple[str | None, Path]
+
 RULE_BASED = ("first_touch", "last_touch", "linear", "time_decay", "position_based", "u_shaped", "w_shaped",
               "full_path")
 DATA_DRIVEN = ("markov", "shapley")
 MODELS = RULE_BASED + DATA_DRIVEN
 CONVERSIONS = ("lead", "opportunity", "closed_won", "renewal")
+#: The dimension value of conversions no touch in the lookback window earned credit for.
+UNATTRIBUTED = "(unattributed)"
 DIMENSIONS = ("channel", "campaign_id", "event_type", "team", "stage")
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
     """One line of `touchline attribute`: a model's credit for one dimension value (revenue for won deals and
-    renewals, pipeline for opportunities created)."""
+    renewals, pipeline for opportunities created), in one currency: amounts are never summed across
+    currencies (leads have none)."""
 
     model: str
     dimension: str
@@ -37,6 +43,7 @@ class Row:
     conversions: float
     revenue: float
     pipeline: float = 0.0
+    currency: str | None = None
 
 
 def open_lake(lake: LakeRoot, *, lookback_days: int = 365, half_life_days: float = 7.0,
@@ -65,33 +72,71 @@ def rule_based(connection: duckdb.DuckDBPyConnection, model: str, conversion: st
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
     rows = connection.execute(
-        f"select coalesce(cast({dimension} as varchar), 'unknown') as value, sum(credit), sum(revenue_credit), "
-        "sum(pipeline_credit) from attribution_credits where model = ? and conversion_type = ? group by 1 order by 1",
-        [model, conversion],
+        f"select coalesce(cast({dimension} as varchar), 'unknown') as value, currency, sum(credit), "
+        "sum(revenue_credit), sum(pipeline_credit) from attribution_credits where model = ? and conversion_type = ? "
+        "group by 1, 2 order by 1, 2", [model, conversion],
     ).fetchall()
-    return [Row(model, dimension, value, float(c), float(r or 0), float(p or 0)) for value, c, r, p in rows]
+    return [Row(model, dimension, value, float(c), float(r or 0), float(p or 0), currency)
+            for value, currency, c, r, p in rows]
 
 
-def paths(connection: duckdb.DuckDBPyConnection, conversion: str, dimension: str) -> list[Path]:
-    """Aggregated paths of one conversion type over one dimension (grouped in DuckDB); a path's value is its
-    conversion's revenue, or its pipeline for an opportunity."""
+def unattributed(connection: duckdb.DuckDBPyConnection, model: str, conversion: str, dimension: str) -> list[Row]:
+    """Per currency of the conversions of a type: those no touch in the lookback window earned credit for (the same
+    for every model), so that credited plus unattributed is every conversion and every amount."""
+    rows = connection.execute(
+        "with credited as (select distinct conversion_id from attribution_touches where conversion_type = $type) "
+        "select currency, count(*) filter (where credited.conversion_id is null), "
+        "coalesce(sum(revenue) filter (where credited.conversion_id is null), 0), "
+        "coalesce(sum(pipeline) filter (where credited.conversion_id is null), 0) "
+        "from conversions left join credited using (conversion_id) where conversion_type = $type "
+        "group by currency order by currency", {"type": conversion}).fetchall()
+    return [Row(model, dimension, UNATTRIBUTED, float(n), float(r), float(p), currency) for currency, n, r, p in rows]
+
+
+def paths(connection: duckdb.DuckDBPyConnection, conversion: str, dimension: str) -> list[CurrencyPath]:
+    """Aggregated paths of one conversion type over one dimension, by the conversion's currency (grouped in
+    DuckDB); a path's value is its conversion's revenue, or its pipeline for an opportunity."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
     connection.execute("set variable touchline_path_dimension = ?", [dimension])
     found = connection.execute(
-        "select steps, count(*) filter (where is_converted), coalesce(sum(revenue), 0) + coalesce(sum(pipeline), 0), "
-        "count(*) filter (where not is_converted) "
-        "from attribution_paths where conversion_type = ? and len(steps) > 0 group by steps", [conversion]
+        "select currency, steps, count(*) filter (where is_converted), "
+        "coalesce(sum(revenue), 0) + coalesce(sum(pipeline), 0), count(*) filter (where not is_converted) "
+        "from attribution_paths where conversion_type = ? and len(steps) > 0 group by currency, steps", [conversion]
     ).fetchall()
-    return [Path(tuple(steps), float(c), float(v), float(n)) for steps, c, v, n in found]
+    return [(currency, Path(tuple(steps), float(c), float(v), float(n))) for currency, steps, c, v, n in found]
 
 
-def data_driven(found: list[Path], model: str, dimension: str, conversion: str = "closed_won") -> list[Row]:
-    """Markov or Shapley credits over aggregated paths (their value is pipeline for opportunities)."""
-    credits: list[Credit] = markov(found).credits if model == "markov" else shapley(found)
+def data_driven(found: list[CurrencyPath], model: str, dimension: str, conversion: str = "closed_won") -> list[Row]:
+    """Markov or Shapley credits over aggregated paths, per currency (their value is pipeline for opportunities).
+
+    Markov's removal effects come from every path (a path that did not convert has no currency); each
+    currency's conversions and value are then shared by those effects. Shapley splits each converting path
+    among its channels, so it runs on each currency's paths.
+    """
+    totals: dict[str | None, list[float]] = {}
+    for currency, path in found:
+        if path.conversions:
+            totals.setdefault(currency, [0.0, 0.0])
+            totals[currency][0] += path.conversions
+            totals[currency][1] += path.value
+    credited: list[tuple[str | None, Credit]] = []
+    if model == "markov":
+        merged: dict[tuple[str, ...], Path] = {}
+        for _, path in found:
+            known = merged.get(path.channels)
+            merged[path.channels] = path if known is None else Path(
+                path.channels, known.conversions + path.conversions, known.value + path.value, known.nulls + path.nulls)
+        effects = markov(list(merged.values())).credits
+        whole = sum(c.conversions for c in effects)
+        credited = [(currency, Credit(c.channel, conversions * c.conversions / whole, value * c.conversions / whole))
+                    for currency, (conversions, value) in totals.items() for c in effects] if whole else []
+    else:
+        credited = [(currency, credit) for currency in totals
+                    for credit in shapley([path for mine, path in found if mine == currency])]
     if conversion == "opportunity":
-        return [Row(model, dimension, c.channel, c.conversions, 0.0, c.value) for c in credits]
-    return [Row(model, dimension, c.channel, c.conversions, c.value) for c in credits]
+        return [Row(model, dimension, c.channel, c.conversions, 0.0, c.value, currency) for currency, c in credited]
+    return [Row(model, dimension, c.channel, c.conversions, c.value, 0.0, currency) for currency, c in credited]
 
 
 def from_paths(found: list[Path], models: Iterable[str]) -> list[Row]:
@@ -99,7 +144,7 @@ def from_paths(found: list[Path], models: Iterable[str]) -> list[Row]:
     rows = []
     for model in models:
         if model in DATA_DRIVEN:
-            rows += data_driven(found, model, "channel")
+            rows += data_driven([(None, path) for path in found], model, "channel")
         elif model in ("first_touch", "last_touch", "linear", "position_based"):
             rows += [Row(model, "channel", c.channel, c.conversions, c.value) for c in heuristic(found, model)]
         else:
@@ -113,13 +158,14 @@ def attribute(lake: LakeRoot, models: Iterable[str], conversion: str, dimension:
     connection = open_lake(lake, lookback_days=lookback_days, half_life_days=half_life_days, conversion=conversion)
     try:
         rows: list[Row] = []
-        found: list[Path] | None = None
+        found: list[CurrencyPath] | None = None
         for model in models:
             if model in RULE_BASED:
                 rows += rule_based(connection, model, conversion, dimension)
             else:
                 found = found if found is not None else paths(connection, conversion, dimension)
                 rows += data_driven(found, model, dimension, conversion)
+            rows += unattributed(connection, model, conversion, dimension)
         return rows
     finally:
         connection.close()

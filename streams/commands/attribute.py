@@ -45,6 +45,6 @@ def attribute_command(model_names: str, conversion: str, dimension: str, lookbac
     else:
         rows = attribute(chosen_lake(lake).root, models, conversion, dimension, lookback_days=lookback_days,
                          half_life_days=half_life_days)
-    print_result(["model", "dimension", "value", "conversions", "revenue", "pipeline"],
-                 [(r.model, r.dimension, r.value, round(r.conversions, 6), round(r.revenue, 2), round(r.pipeline, 2))
-                  for r in rows], fmt)
+    print_result(["model", "dimension", "value", "conversions", "revenue", "pipeline", "currency"],
+                 [(r.model, r.dimension, r.value, round(r.conversions, 6), round(r.revenue, 2), round(r.pipeline, 2),
+                   r.currency) for r in rows], fmt)

@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from sinks.attribution import MODELS, attribute, open_lake
+from sinks.attribution import CONVERSIONS, MODELS, UNATTRIBUTED, attribute, open_lake
 from streams.commands import main
 from tests.conftest import touch_payload
 
@@ -36,16 +36,40 @@ EXPECTED_WON = {  # credit of each touch in the closed_won conversion
 }
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory):
-    root = tmp_path_factory.mktemp("attribution")
+# Two more accounts, in other currencies: Globex wins a EUR deal; Initech's GBP renewal has no touch before it.
+EURO_DEAL = {"opportunity_id": "o2", "amount": 500.25, "currency": "EUR", "team": "sales", "channel": None}
+GLOBEX = [
+    ("g1", "2026-03-01T12:00:00Z", "ad_click", {"channel": "paid_social"}),
+    ("g2", "2026-03-03T12:00:00Z", "form_fill", {"channel": "email"}),
+    ("g3", "2026-03-10T12:00:00Z", "opportunity_created", EURO_DEAL),
+    ("g4", "2026-03-12T12:00:00Z", "demo", {"channel": "outbound", "team": "sales"}),
+    ("g5", "2026-03-20T12:00:00Z", "closed_won", EURO_DEAL),
+]
+INITECH = [("i1", "2026-04-01T12:00:00Z", "renewal",
+            {"opportunity_id": "o3", "amount": 300.5, "currency": "GBP", "team": "sales", "channel": None})]
+# Every conversion, by hand: (type, currency) -> (conversions, amount: revenue, or pipeline for opportunities)
+CONVERTED = {("lead", None): (2, 0), ("opportunity", "USD"): (1, 1000), ("opportunity", "EUR"): (1, 500.25),
+             ("closed_won", "USD"): (1, 1000), ("closed_won", "EUR"): (1, 500.25), ("renewal", "GBP"): (1, 300.5)}
+
+
+def _stitched(root, journeys):
     touches = root / "touches.jsonl"
     touches.write_text("\n".join(json.dumps(touch_payload(
-        event_id=event_id, occurred_at=at, event_type=kind, account_id="acme", anonymous_id=None, **fields))
-        for event_id, at, kind, fields in JOURNEY))
+        event_id=event_id, occurred_at=at, event_type=kind, account_id=account, anonymous_id=None, **fields))
+        for account, journey in journeys.items() for event_id, at, kind, fields in journey))
     result = CliRunner().invoke(main, ["stitch", str(touches), "--lake", str(root / "lake"), "-o", str(root / "o")])
     assert result.exit_code == 0, result.output
     return root / "lake"
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    return _stitched(tmp_path_factory.mktemp("attribution"), {"acme": JOURNEY})
+
+
+@pytest.fixture(scope="module")
+def currencies_lake(tmp_path_factory):
+    return _stitched(tmp_path_factory.mktemp("currencies"), {"acme": JOURNEY, "globex": GLOBEX, "initech": INITECH})
 
 
 def credits(lake, conversion_type):
@@ -74,7 +98,9 @@ def test_lead_conversion_credits_the_touches_up_to_the_lead(lake):
 
 def test_lookback_window_drops_older_touches(lake):
     rows = attribute(lake, ["first_touch"], "closed_won", "channel", lookback_days=30)
-    assert [(r.value, r.conversions, r.revenue) for r in rows] == [("outbound", 1.0, 1000.0)]
+    assert [(r.value, r.conversions, r.revenue) for r in rows] == [("outbound", 1.0, 1000.0), (UNATTRIBUTED, 0, 0)]
+    rows = attribute(lake, ["first_touch"], "closed_won", "channel", lookback_days=1)  # no touch the day before
+    assert [(r.value, r.conversions, r.revenue, r.currency) for r in rows] == [(UNATTRIBUTED, 1, 1000.0, "USD")]
 
 
 def test_every_model_sums_to_the_conversions_and_revenue(lake):
@@ -101,8 +127,9 @@ def test_attribute_cli_csv_header_and_rows(lake):
                                        "--conversion", "closed_won", "--by", "team", "--format", "csv"])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert lines[0] == "model,dimension,value,conversions,revenue,pipeline"
-    assert "linear,team,marketing,0.6,600.0,0.0" in lines
+    assert lines[0] == "model,dimension,value,conversions,revenue,pipeline,currency"
+    assert "linear,team,marketing,0.6,600.0,0.0,USD" in lines
+    assert "linear,team,(unattributed),0.0,0.0,0.0,USD" in lines
 
 
 def test_scorecard_on_the_hand_made_journey(lake, tmp_path):
@@ -122,3 +149,30 @@ def test_scorecard_on_the_hand_made_journey(lake, tmp_path):
     shares = {seg: v for (m, seg), v in metrics.items() if m == "share of revenue (w_shaped)"}
     assert shares == pytest.approx({"marketing": 0.65, "sdr": 0.3, "sales": 0.05})
     assert metrics[("spend", "spring")] == 250
+
+
+@pytest.mark.parametrize("lookback_days", [1, 30, 365])
+def test_credited_plus_unattributed_is_every_conversion_in_its_currency(currencies_lake, lookback_days):
+    for conversion in CONVERSIONS:
+        rows = attribute(currencies_lake, list(MODELS), conversion, "channel", lookback_days=lookback_days)
+        expected = {currency: figures for (kind, currency), figures in CONVERTED.items() if kind == conversion}
+        for model in MODELS:
+            found: dict[str | None, list[float]] = {}
+            for row in rows:
+                if row.model == model:
+                    totals = found.setdefault(row.currency, [0.0, 0.0])
+                    totals[0] += row.conversions
+                    totals[1] += row.revenue + row.pipeline
+            assert found == {c: pytest.approx(list(v), abs=0.005) for c, v in expected.items()}, (conversion, model)
+
+
+def test_amounts_are_credited_in_their_own_currency(currencies_lake):
+    rows = attribute(currencies_lake, ["linear", "markov"], "closed_won", "channel")
+    euro = [r for r in rows if r.currency == "EUR" and r.revenue]
+    # Globex's three touches before the win (ad click, form fill, demo) share its EUR 500.25
+    assert {r.value: round(r.revenue, 2) for r in euro if r.model == "linear"} == {
+        "paid_social": 166.75, "email": 166.75, "outbound": 166.75}
+    assert sum(r.revenue for r in euro if r.model == "markov") == pytest.approx(500.25, abs=0.005)
+    assert {r.currency for r in rows if r.revenue} == {"USD", "EUR"}  # never one sum of both
+    renewals = attribute(currencies_lake, ["linear"], "renewal", "channel")
+    assert [(r.value, r.conversions, r.revenue, r.currency) for r in renewals] == [(UNATTRIBUTED, 1, 300.5, "GBP")]

@@ -1,4 +1,4 @@
--- Credited conversions and revenue per model, channel and day of the conversion.
+-- Credited conversions and revenue per model, channel, day of the conversion and currency.
 with source_attribution_credits as (
     select * from attribution_credits
 ),
@@ -14,7 +14,9 @@ final as (
         cast(conversion_dates.converted_at as date) as conversion_date,
         coalesce(source_attribution_credits.channel, 'unknown') as channel,
         sum(source_attribution_credits.credit) as conversions,
-        sum(source_attribution_credits.revenue_credit) as revenue
+        sum(source_attribution_credits.revenue_credit) as revenue,
+        sum(source_attribution_credits.pipeline_credit) as pipeline,
+        source_attribution_credits.currency
     from source_attribution_credits
     inner join conversion_dates on conversion_dates.conversion_id = source_attribution_credits.conversion_id
     group by all

@@ -1,5 +1,6 @@
 -- One row per conversion × touch × rule-based model: the touch's share of the conversion
--- (credit, summing to 1 per conversion and model) and of its revenue and pipeline.
+-- (credit, summing to 1 per conversion and model) and of its revenue and pipeline, in the
+-- conversion's currency (never summed across currencies).
 -- Milestone models: see macros/milestone_credit.sql. time_decay halves a touch's weight every
 -- touchline_half_life_days [7] before the conversion.
 with attribution_rows as (
@@ -24,7 +25,7 @@ wide as (
         -- ids
         conversion_id, conversion_type, event_id, source, account_id,
         -- the touch
-        occurred_at, channel, campaign_id, event_type, team, stage, revenue, pipeline,
+        occurred_at, channel, campaign_id, event_type, team, stage, revenue, pipeline, currency,
         -- one column per model
         case when touch_rank = 1 then 1.0 else 0.0 end as first_touch,
         case when touch_rank = touch_count then 1.0 else 0.0 end as last_touch,
@@ -56,7 +57,8 @@ final as (
         -- credit
         credit,
         credit * revenue as revenue_credit,
-        credit * pipeline as pipeline_credit
+        credit * pipeline as pipeline_credit,
+        currency
     from long
     where credit > 0
 )

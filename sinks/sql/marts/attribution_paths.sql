@@ -28,6 +28,7 @@ converting_steps as (
         touches.conversion_id,
         touches.revenue,
         touches.pipeline,
+        touches.currency,
         touches.touch_rank,
         dimension_value(settings.dimension, touches.channel, touches.campaign_id, touches.event_type,
                         touches.team, touches.stage) as step
@@ -42,6 +43,7 @@ converted as (
         true as is_converted,
         max(revenue) as revenue,
         max(pipeline) as pipeline,
+        any_value(currency) as currency,
         list(coalesce(step, 'unknown') order by touch_rank) as steps
     from converting_steps
     group by conversion_type, conversion_id
@@ -79,6 +81,7 @@ not_converted as (
         false as is_converted,
         0.0 as revenue,
         0.0 as pipeline,
+        cast(null as varchar) as currency,
         list(coalesce(step, 'unknown') order by occurred_at, seq) as steps
     from other_steps
     cross join settings

@@ -20,6 +20,7 @@ windowed as (
         source_conversions.opportunity_created_at,
         source_conversions.revenue,
         source_conversions.pipeline,
+        source_conversions.currency,
         source_journey_touches.event_id,
         source_journey_touches.source,
         source_journey_touches.account_id,
