@@ -19,29 +19,37 @@ SECTIONS = ["attainment", "lead generation", "service level", "funnel", "revenue
               help="The attribution model behind the revenue and pipeline shares and ROAS.")
 @click.option("--lead-sla-hours", default=24.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--target", type=click.FloatRange(min=0, min_open=True), help="Revenue target, for attainment.")
+@click.option("--target-currency", metavar="CODE",
+              help="The target's currency (needed when won deals are in several currencies).")
 @click.option("--spend", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV of campaign_id,month,amount,currency: adds cost-to-revenue and ROAS per campaign.")
 @click.option("--lookback-days", default=365, show_default=True, type=click.IntRange(min=1))
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True)
-def scorecard_command(lake: str | None, model: str, lead_sla_hours: float, target: float | None, spend: Path | None,
-                      lookback_days: int, fmt: str) -> None:
+def scorecard_command(lake: str | None, model: str, lead_sla_hours: float, target: float | None,
+                      target_currency: str | None, spend: Path | None, lookback_days: int, fmt: str) -> None:
     """Attainment, lead generation, service level, funnel, revenue and growth, from the same journeys."""
     connection = open_lake(chosen_lake(lake).root, lookback_days=lookback_days)
     connection.execute("set variable touchline_lead_sla_hours = ?", [lead_sla_hours])
     connection.execute("set variable touchline_scorecard_model = ?", [model])
     if target is not None:
         connection.execute("set variable touchline_revenue_target = ?", [target])
+        won = [c for (c,) in connection.execute("select distinct currency from conversions "
+                                                "where conversion_type = 'closed_won' order by 1").fetchall()]
+        if target_currency is None and len(won) > 1:
+            raise click.UsageError(f"won deals are in {', '.join(won)}: give --target-currency for --target")
+    if target_currency is not None:
+        connection.execute("set variable touchline_target_currency = ?", [target_currency.upper()])
     rows = connection.execute("select section, metric, segment, value from scorecard").fetchall()
     if spend is not None:
         rows += connection.execute(
-            "with spend as (select campaign_id, sum(amount) as spend, any_value(currency) as currency "
+            "with spend as (select campaign_id, upper(currency) as currency, sum(amount) as spend "
             "               from read_csv(?, header = true, columns = {'campaign_id': 'varchar', "
-            "                   'month': 'varchar', 'amount': 'double', 'currency': 'varchar'}) group by 1), "
-            "revenue as (select campaign_id, sum(revenue_credit) as revenue from attribution_credits "
-            "            where model = ? and conversion_type in ('closed_won', 'renewal') group by 1) "
-            "select 'spend', metric, spend.campaign_id, value from spend "
-            "left join revenue on revenue.campaign_id = spend.campaign_id, "
+            "                   'month': 'varchar', 'amount': 'double', 'currency': 'varchar'}) group by 1, 2), "
+            "revenue as (select campaign_id, currency, sum(revenue_credit) as revenue from attribution_credits "
+            "            where model = ? and conversion_type in ('closed_won', 'renewal') group by 1, 2) "
+            "select 'spend', metric, spend.campaign_id || ' ' || spend.currency, value from spend "
+            "left join revenue on revenue.campaign_id = spend.campaign_id and revenue.currency = spend.currency, "
             "lateral (values ('spend', spend.spend), ('attributed revenue', coalesce(revenue.revenue, 0)), "
             "                ('ROAS', coalesce(revenue.revenue, 0) / nullif(spend.spend, 0)), "
             "                ('cost to revenue', spend.spend / nullif(revenue.revenue, 0))) as m(metric, value)",

@@ -139,16 +139,16 @@ def test_scorecard_on_the_hand_made_journey(lake, tmp_path):
                                        "--spend", str(spend)])
     assert result.exit_code == 0, result.output
     metrics = {(r["metric"], r["segment"]): r["value"] for r in map(json.loads, result.output.splitlines())}
-    assert metrics[("closed-won revenue", "all")] == 1000
-    assert metrics[("attainment vs target", "all")] == 0.25
+    assert metrics[("closed-won revenue", "USD")] == 1000
+    assert metrics[("attainment vs target", "USD")] == 0.25
     assert metrics[("lead → opportunity", "all")] == 1.0
     assert metrics[("median lead response hours", "all")] == 360.0  # form fill Jan 5 → SDR meeting Jan 20
     assert metrics[("SLA breach rate", "all")] == 1.0
-    assert metrics[("average deal size", "marketing-sourced")] == 1000
+    assert metrics[("average deal size", "marketing-sourced USD")] == 1000
     assert metrics[("median sales-cycle days", "marketing-sourced")] == 20.0
     shares = {seg: v for (m, seg), v in metrics.items() if m == "share of revenue (w_shaped)"}
-    assert shares == pytest.approx({"marketing": 0.65, "sdr": 0.3, "sales": 0.05})
-    assert metrics[("spend", "spring")] == 250
+    assert shares == pytest.approx({"marketing USD": 0.65, "sdr USD": 0.3, "sales USD": 0.05})
+    assert metrics[("spend", "spring USD")] == 250
 
 
 @pytest.mark.parametrize("lookback_days", [1, 30, 365])
@@ -176,3 +176,23 @@ def test_amounts_are_credited_in_their_own_currency(currencies_lake):
     assert {r.currency for r in rows if r.revenue} == {"USD", "EUR"}  # never one sum of both
     renewals = attribute(currencies_lake, ["linear"], "renewal", "channel")
     assert [(r.value, r.conversions, r.revenue, r.currency) for r in renewals] == [(UNATTRIBUTED, 1, 300.5, "GBP")]
+
+
+def _scorecard(lake, *options):
+    result = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--format", "json", *options])
+    lines = result.output.splitlines() if result.exit_code == 0 else []
+    return result, {(r["metric"], r["segment"]): r["value"] for r in map(json.loads, lines)}
+
+
+def test_the_scorecard_reports_amounts_per_currency(currencies_lake):
+    result, metrics = _scorecard(currencies_lake)
+    assert result.exit_code == 0, result.output
+    assert {seg: v for (m, seg), v in metrics.items() if m == "closed-won revenue"} == {"USD": 1000, "EUR": 500.25}
+    assert metrics[("average deal size", "marketing-sourced EUR")] == 500.25
+    shares = {seg: v for (m, seg), v in metrics.items() if m == "share of revenue (w_shaped)"}
+    assert sum(v for seg, v in shares.items() if seg.endswith(" EUR")) == pytest.approx(1.0)  # shares per currency
+    assert sum(v for seg, v in shares.items() if seg.endswith(" USD")) == pytest.approx(1.0)
+    result, _ = _scorecard(currencies_lake, "--target", "2000")
+    assert result.exit_code == 2 and "--target-currency" in result.output  # which currency is the target in?
+    result, metrics = _scorecard(currencies_lake, "--target", "2000", "--target-currency", "eur")
+    assert metrics[("attainment vs target", "EUR")] == pytest.approx(500.25 / 2000, abs=1e-4)  # 4 decimals

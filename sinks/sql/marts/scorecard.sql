@@ -1,6 +1,8 @@
 -- The sales–marketing alignment scorecard: one row per (section, metric, segment).
 -- Session variables: touchline_lead_sla_hours [24], touchline_scorecard_model [w_shaped],
--- touchline_revenue_target [none]. SQLs are opportunities created (sales-qualified leads).
+-- touchline_revenue_target [none], touchline_target_currency [the won deals' currency, when they
+-- have one]. SQLs are opportunities created (sales-qualified leads). Amounts are reported per
+-- currency (the segment names it) and shares are taken within a currency: never a sum of two.
 with journey_rows as (
     select * from journey_touches
 ),
@@ -21,7 +23,10 @@ settings as (
     select
         coalesce(getvariable('touchline_lead_sla_hours'), 24) as sla_hours,
         coalesce(getvariable('touchline_scorecard_model'), 'w_shaped') as model,
-        getvariable('touchline_revenue_target') as revenue_target
+        getvariable('touchline_revenue_target') as revenue_target,
+        coalesce(getvariable('touchline_target_currency'),
+                 (select any_value(currency) from conversions where conversion_type = 'closed_won'
+                  having count(distinct currency) = 1)) as target_currency
 ),
 
 leads as (
@@ -57,7 +62,7 @@ lead_outcomes as (
 
 deals as (
     select
-        won.account_id, won.revenue, won.converted_at, won.opportunity_created_at,
+        won.account_id, won.revenue, won.currency, won.converted_at, won.opportunity_created_at,
         date_diff('second', won.opportunity_created_at, won.converted_at) / 86400.0 as cycle_days,
         case when exists (select 1 from leads where leads.account_id = won.account_id
                           and leads.cycle = won.cycle and leads.team not in ('sdr', 'sales'))
@@ -85,7 +90,7 @@ stage_days as (
 ),
 
 team_credit as (
-    select conversion_type, coalesce(team, 'unknown') as team, sum(revenue_credit) as revenue,
+    select conversion_type, coalesce(team, 'unknown') as team, currency, sum(revenue_credit) as revenue,
            sum(pipeline_credit) as pipeline
     from credit_rows cross join settings
     where credit_rows.model = settings.model
@@ -93,26 +98,34 @@ team_credit as (
 ),
 
 customers as (
-    select
-        account_id,
-        sum(amount) filter (where event_type = 'closed_won') as won_revenue,
-        sum(amount) filter (where event_type = 'renewal') as renewal_revenue,
-        sum(amount) filter (where event_type = 'upsell') as upsell_revenue,
-        bool_or(event_type = 'churn') as churned
+    select account_id, bool_or(event_type = 'churn') as churned
     from journey_rows
     group by account_id
     having bool_or(event_type = 'closed_won')
 ),
 
+customer_amounts as (
+    select
+        account_id,
+        currency,
+        sum(amount) filter (where event_type = 'closed_won') as won_revenue,
+        sum(amount) filter (where event_type = 'renewal') as renewal_revenue,
+        sum(amount) filter (where event_type = 'upsell') as upsell_revenue
+    from journey_rows
+    where event_type in ('closed_won', 'renewal', 'upsell')
+    group by account_id, currency
+),
+
 metrics as (
     -- attainment
-    select 'attainment' as section, 'closed-won revenue' as metric, 'all' as segment,
+    select 'attainment' as section, 'closed-won revenue' as metric, currency as segment,
            coalesce(sum(revenue), 0) as value from conversion_rows where conversion_type = 'closed_won'
+    group by currency
     union all
-    select 'attainment', 'attainment vs target', 'all',
-           sum(revenue) / any_value(settings.revenue_target)
-    from conversion_rows cross join settings
-    where conversion_type = 'closed_won' and settings.revenue_target is not null
+    select 'attainment', 'attainment vs target', any_value(settings.target_currency),
+           coalesce(sum(revenue) filter (where conversion_type = 'closed_won'), 0) / any_value(settings.revenue_target)
+    from settings left join conversion_rows on conversion_rows.currency = settings.target_currency
+    where settings.revenue_target is not null and settings.target_currency is not null
     -- lead generation
     union all
     select 'lead generation', 'SQLs', strftime(month, '%Y-%m'), sqls from sqls
@@ -160,26 +173,27 @@ metrics as (
     from (select account_id, bool_or(is_reengagement) as reengaged from journey_rows group by account_id)
     -- revenue
     union all
-    select 'revenue', 'average deal size', source, avg(revenue) from deals group by source
+    select 'revenue', 'average deal size', source || ' ' || currency, avg(revenue) from deals group by source, currency
     union all
     select 'revenue', 'median sales-cycle days', source, median(cycle_days) from deals group by source
     union all
-    select 'revenue', 'share of revenue (' || any_value(settings.model) || ')', team,
-           sum(revenue) / nullif(sum(sum(revenue)) over (), 0)
-    from team_credit cross join settings where conversion_type in ('closed_won', 'renewal') group by team
+    select 'revenue', 'share of revenue (' || any_value(settings.model) || ')', team || ' ' || currency,
+           sum(revenue) / nullif(sum(sum(revenue)) over (partition by currency), 0)
+    from team_credit cross join settings where conversion_type in ('closed_won', 'renewal') group by team, currency
     union all
-    select 'revenue', 'share of pipeline (' || any_value(settings.model) || ')', team,
-           sum(pipeline) / nullif(sum(sum(pipeline)) over (), 0)
-    from team_credit cross join settings where conversion_type = 'opportunity' group by team
+    select 'revenue', 'share of pipeline (' || any_value(settings.model) || ')', team || ' ' || currency,
+           sum(pipeline) / nullif(sum(sum(pipeline)) over (partition by currency), 0)
+    from team_credit cross join settings where conversion_type = 'opportunity' group by team, currency
     -- growth
     union all
     select 'growth', 'customer retention', 'all', avg(case when churned then 0.0 else 1.0 end) from customers
     union all
-    select 'growth', 'expansion revenue', 'all', coalesce(sum(upsell_revenue), 0) from customers
+    select 'growth', 'expansion revenue', currency, coalesce(sum(upsell_revenue), 0) from customer_amounts
+    group by currency
     union all
-    select 'growth', 'net revenue retention', 'all',
+    select 'growth', 'net revenue retention', currency,
            (coalesce(sum(renewal_revenue), 0) + coalesce(sum(upsell_revenue), 0)) / nullif(sum(won_revenue), 0)
-    from customers
+    from customer_amounts group by currency
     union all
     select 'growth', 'contact density (people per account)', 'all', avg(people)
     from (select account_id, count(distinct coalesce(email, crm_contact_id, user_id, anonymous_id)) as people
