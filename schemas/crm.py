@@ -185,8 +185,10 @@ def _deal_event(stage: str, opportunity_type: str, first_version: bool) -> Event
     return EventType.OPPORTUNITY_CREATED if first_version else EventType.OPPORTUNITY_STAGE_CHANGED
 
 
-def salesforce_opportunity_history(rows: Iterable[Row], source: str) -> Iterator[Converted]:
-    """``OpportunityHistory``: the first version of an opportunity creates it; closes win or lose."""
+def salesforce_opportunity_history(rows: Iterable[Row], source: str,
+                                   currency: str | None = None) -> Iterator[Converted]:
+    """``OpportunityHistory``: the first version of an opportunity creates it; closes win or lose. Rows without
+    ``CurrencyIsoCode`` (a single-currency org's export) are in ``currency``; without one they are invalid."""
     ordered = sorted(rows, key=lambda r: (str(r.get("OpportunityId")), str(r.get("CreatedDate"))))
     previous = None
     for row in ordered:
@@ -202,7 +204,7 @@ def salesforce_opportunity_history(rows: Iterable[Row], source: str) -> Iterator
             "account_id": _first(row, "AccountId", "Opportunity.AccountId"),
             "opportunity_id": opportunity,
             "amount": _amount(row.get("Amount")),
-            "currency": _first(row, "CurrencyIsoCode") or "USD",
+            "currency": _first(row, "CurrencyIsoCode") or currency,
             "stage_raw": row.get("StageName"),
             "channel": channel_from_crm(_first(row, "LeadSource", "Opportunity.LeadSource")),
             "team": Team.SALES,
@@ -241,8 +243,9 @@ def hubspot_engagement(row: Row, source: str) -> Converted:
     })
 
 
-def hubspot_deal(row: Row, source: str) -> Iterator[Converted]:
-    """A deal row: its creation, and its close when the stage is closed won or lost."""
+def hubspot_deal(row: Row, source: str, currency: str | None = None) -> Iterator[Converted]:
+    """A deal row: its creation, and its close when the stage is closed won or lost (in the row's currency, else
+    ``currency``, the portal's; without either the row is invalid)."""
     deal = str(_first(row, "dealId", "Record ID", "hs_object_id") or "")
     company = _first(row, "associatedCompanyId", "Associated Company IDs", "company_id")
     base = {
@@ -250,7 +253,7 @@ def hubspot_deal(row: Row, source: str) -> Iterator[Converted]:
         "account_id": str(company).split(";")[0] if company else None,
         "opportunity_id": deal,
         "amount": _amount(_first(row, "amount", "Amount")),
-        "currency": _first(row, "deal_currency_code", "Currency") or "USD",
+        "currency": _first(row, "deal_currency_code", "Currency") or currency,
         "stage_raw": _first(row, "dealstage", "Deal Stage"),
         "team": Team.SALES,
     }
@@ -282,11 +285,12 @@ def salesforce_kind(columns: Iterable[str]) -> str | None:
     return None
 
 
-def convert_salesforce(rows: list[Row], source: str) -> Iterator[Converted]:
-    """Convert the rows of one Salesforce export, whichever object it holds."""
+def convert_salesforce(rows: list[Row], source: str, currency: str | None = None) -> Iterator[Converted]:
+    """Convert the rows of one Salesforce export, whichever object it holds (``currency``: the org's, for
+    deal rows without a currency of their own)."""
     kind = salesforce_kind(rows[0].keys()) if rows else None
     if kind == "opportunity_history":
-        yield from salesforce_opportunity_history(rows, source)
+        yield from salesforce_opportunity_history(rows, source, currency)
         return
     converters: dict[str | None, RowConverter] = {
         "campaign_member": salesforce_campaign_member,
@@ -302,10 +306,11 @@ def convert_salesforce(rows: list[Row], source: str) -> Iterator[Converted]:
         yield convert(row, source)
 
 
-def convert_hubspot(rows: list[Row], source: str) -> Iterator[Converted]:
-    """Convert the rows of one HubSpot export: deals, or engagements."""
+def convert_hubspot(rows: list[Row], source: str, currency: str | None = None) -> Iterator[Converted]:
+    """Convert the rows of one HubSpot export: deals (``currency``: the portal's, for rows without one), or
+    engagements."""
     for row in rows:
         if _first(row, "dealId", "dealstage", "Deal Stage") is not None:
-            yield from hubspot_deal(row, source)
+            yield from hubspot_deal(row, source, currency)
         else:
             yield hubspot_engagement(row, source)

@@ -35,12 +35,12 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def convert(system: str, rows: list[dict[str, Any]], source: str) -> Iterator[crm.Converted]:
+def convert(system: str, rows: list[dict[str, Any]], source: str, currency: str | None) -> Iterator[crm.Converted]:
     """The converter for the CRM ``system``."""
     if system == "salesforce":
-        yield from crm.convert_salesforce(rows, source)
+        yield from crm.convert_salesforce(rows, source, currency)
     else:
-        yield from crm.convert_hubspot(rows, source)
+        yield from crm.convert_hubspot(rows, source, currency)
 
 
 @click.command(name="import")
@@ -48,7 +48,10 @@ def convert(system: str, rows: list[dict[str, Any]], source: str) -> Iterator[cr
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--source", help="The touches' source (default salesforce:import / hubspot:import).")
 @click.option("--out", "-o", help="Write touch JSON Lines here instead of producing to touches-raw-v1.")
-def import_command(system: str, paths: tuple[Path, ...], source: str | None, out: str | None) -> None:
+@click.option("--currency", metavar="CODE", callback=lambda _, __, value: value.upper() if value else None,
+              help="The org's currency, for deal rows without one (single-currency exports); never assumed.")
+def import_command(system: str, paths: tuple[Path, ...], source: str | None, out: str | None,
+                   currency: str | None) -> None:
     """Import CRM export files: valid rows become touches, others are counted with their reason.
 
     Importing the same file twice changes nothing downstream: every touch keeps its CRM
@@ -63,7 +66,7 @@ def import_command(system: str, paths: tuple[Path, ...], source: str | None, out
         for path in paths:
             rows = read_rows(path)
             task = progress.add_task(f"importing {path.name}", total=len(rows))
-            for result in convert(system, rows, source):
+            for result in convert(system, rows, source, currency):
                 if isinstance(result, TouchEvent):
                     touches.append(result)
                 elif isinstance(result, crm.Skipped):
@@ -87,3 +90,6 @@ def import_command(system: str, paths: tuple[Path, ...], source: str | None, out
                   f"invalid {sum(invalid.values()):,}")
     for reason, count in (skipped + invalid).most_common():
         console.print(f"  {count:>6,}  {reason}")
+    if any(reason.startswith("currency:") for reason in invalid):
+        console.print("deal rows without a currency: give --currency CODE (the org's currency) if the export has "
+                      "no currency column")

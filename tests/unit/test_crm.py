@@ -71,8 +71,21 @@ def test_opportunity_history_creates_then_wins():
 def test_renewal_opportunity_won_is_a_renewal():
     rows = [{"Id": "008d", "OpportunityId": "006R", "AccountId": "0011", "StageName": "Closed Won",
              "Type": "Renewal", "Amount": "52000", "CreatedDate": "2027-03-20T09:00:00Z"}]
-    (touch,) = crm.convert_salesforce(rows, SF)
+    (touch,) = crm.convert_salesforce(rows, SF, "USD")
     assert isinstance(touch, TouchEvent) and touch.event_type == "renewal"
+
+
+def test_a_deal_without_a_currency_is_invalid_unless_the_org_currency_is_given():
+    rows = [{"Id": "008f", "OpportunityId": "006Y", "AccountId": "0011", "StageName": "Closed Won",
+             "Amount": "9000", "CreatedDate": "2026-03-20T09:00:00Z"}]
+    (problems,) = crm.convert_salesforce(rows, SF)
+    assert isinstance(problems, list) and [p.field for p in problems] == ["currency"]
+    (touch,) = crm.convert_salesforce(rows, SF, "GBP")
+    assert isinstance(touch, TouchEvent) and touch.currency == "GBP"
+    deal = {"Record ID": "9002", "Deal Stage": "closedwon", "Amount": "100", "Create Date": "2026-01-05",
+            "Close Date": "2026-02-20", "Associated Company IDs": "501"}
+    assert all(isinstance(found, list) and found[0].field == "currency" for found in crm.convert_hubspot([deal], "h"))
+    assert {t.currency for t in crm.convert_hubspot([deal], "h", "EUR")} == {"EUR"}
 
 
 def test_bad_amount_names_the_field():
@@ -107,7 +120,7 @@ def test_hubspot_deal_row_yields_creation_and_close():
     row = {"Record ID": "9001", "Deal Stage": "closedwon", "Amount": "12000",
            "Create Date": "2026-01-05", "Close Date": "2026-02-20", "Associated Company IDs": "501",
            "Deal Type": "newbusiness"}
-    touches = list(crm.convert_hubspot([row], "hubspot:62515"))
+    touches = list(crm.convert_hubspot([row], "hubspot:62515", "USD"))
     assert [t.event_type for t in touches] == ["opportunity_created", "closed_won"]
     assert [t.event_id for t in touches] == ["9001:created", "9001:closed_won"]
     assert all(t.occurred_at_precision == "day" for t in touches)
