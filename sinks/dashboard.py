@@ -138,7 +138,7 @@ class AccountTouch:
 def account_touches(connection: duckdb.DuckDBPyConnection, account_id: str) -> list[AccountTouch]:
     """One account's journey touches in order."""
     found = _fetch(connection, """
-        select occurred_at, coalesce(email, crm_contact_id, user_id, anonymous_id, 'unknown'),
+        select occurred_at, coalesce(person_label, 'unknown'),
                coalesce(channel, 'unknown'), coalesce(team, 'unknown'), event_type, stage, cycle,
                is_reengagement, amount
         from journey_touches where account_id = ? order by seq

@@ -1,6 +1,7 @@
 """The attribution marts on a lake built by `touchline stitch --lake`, checked against hand-made credit tables."""
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -196,3 +197,24 @@ def test_the_scorecard_reports_amounts_per_currency(currencies_lake):
     assert result.exit_code == 2 and "--target-currency" in result.output  # which currency is the target in?
     result, metrics = _scorecard(currencies_lake, "--target", "2000", "--target-currency", "eur")
     assert metrics[("attainment vs target", "EUR")] == pytest.approx(500.25 / 2000, abs=1e-4)  # 4 decimals
+
+
+def test_people_are_persons_not_identifiers(tmp_path):
+    visits = [  # a visitor, later identified by a form fill; a second person by e-mail only
+        ("a1", "2026-05-01T12:00:00Z", "site_visit", {"anonymous_id": "v-1"}),
+        ("a2", "2026-05-02T12:00:00Z", "form_fill", {"anonymous_id": "v-1", "email": "Ann@Acme.com"}),
+        ("a3", "2026-05-03T12:00:00Z", "webinar_attended", {"anonymous_id": None, "email": "ann@acme.com"}),
+        ("a4", "2026-05-04T12:00:00Z", "site_visit", {"anonymous_id": None, "email": "bo@acme.com"}),
+    ]
+    touches = tmp_path / "touches.jsonl"
+    touches.write_text("\n".join(json.dumps(touch_payload(event_id=event_id, occurred_at=at, event_type=kind,
+                                                          account_id="acme", **fields))
+                                 for event_id, at, kind, fields in visits))
+    result = CliRunner().invoke(main, ["stitch", str(touches), "--lake", str(tmp_path / "lake"), "-o", os.devnull])
+    assert result.exit_code == 0, result.output
+    connection = open_lake(tmp_path / "lake")
+    assert connection.execute("select count_people from journeys").fetchall() == [(2,)]
+    labels = dict(connection.execute("select event_id, person_label from journey_touches").fetchall())
+    assert labels == {"a1": "ann@acme.com", "a2": "ann@acme.com", "a3": "ann@acme.com", "a4": "bo@acme.com"}
+    density = connection.execute("select value from scorecard where metric like 'contact density%'").fetchall()
+    assert density == [(2.0,)]

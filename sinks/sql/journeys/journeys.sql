@@ -13,7 +13,7 @@ totals as (
     select
         account_id,
         count(*) as count_touches,
-        count(distinct coalesce(email, crm_contact_id, user_id, anonymous_id)) as count_people,
+        count(distinct person_id) as count_people,  -- persons, not identifiers (see people)
         min(occurred_at) as first_touch_at,
         max(occurred_at) as last_touch_at,
         count(*) filter (where is_reengagement) as count_reengagements,

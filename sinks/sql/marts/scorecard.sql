@@ -196,7 +196,7 @@ metrics as (
     from customer_amounts group by currency
     union all
     select 'growth', 'contact density (people per account)', 'all', avg(people)
-    from (select account_id, count(distinct coalesce(email, crm_contact_id, user_id, anonymous_id)) as people
+    from (select account_id, count(distinct person_id) as people
           from journey_rows group by account_id)
 ),
 
