@@ -2,20 +2,54 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
 import click
+import duckdb
 
-from sinks.attribution import RULE_BASED, open_lake
+from sinks.attribution import DATA_DRIVEN, MODELS, data_driven, open_lake, paths
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.sql import print_result
 
 SECTIONS = ["attainment", "lead generation", "service level", "funnel", "revenue", "growth", "spend"]
+#: The shares of credit by team the scorecard reports: (conversion type, metric, amount).
+SHARES = [("closed_won", "share of new-business revenue", "revenue"),
+          ("renewal", "share of renewal revenue", "revenue"),
+          ("opportunity", "share of pipeline", "pipeline")]
+
+
+def _data_driven_shares(connection: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str, str, float]]:
+    """The revenue and pipeline shares by team under Markov or Shapley (the SQL view has the rule-based ones),
+    taken within each currency."""
+    rows = []
+    for conversion, metric, amount in SHARES:
+        credited = [(r.value, r.currency, getattr(r, amount))
+                    for r in data_driven(paths(connection, conversion, "team"), model, "team", conversion)]
+        totals: dict[str | None, float] = defaultdict(float)
+        for _, currency, value in credited:
+            totals[currency] += value
+        rows += [("revenue", f"{metric} ({model})", f"{team} {currency}", value / totals[currency])
+                 for team, currency, value in credited if totals[currency]]
+    return rows
+
+
+def _campaign_revenue(connection: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str | None, float]]:
+    """(campaign, currency, revenue credited) of won deals and renewals under the model."""
+    if model not in DATA_DRIVEN:
+        return connection.execute(
+            "select campaign_id, currency, sum(revenue_credit) from attribution_credits "
+            "where model = ? and conversion_type in ('closed_won', 'renewal') group by 1, 2", [model]).fetchall()
+    found: dict[tuple[str, str | None], float] = defaultdict(float)
+    for conversion in ("closed_won", "renewal"):
+        for row in data_driven(paths(connection, conversion, "campaign_id"), model, "campaign_id", conversion):
+            found[(row.value, row.currency)] += row.revenue
+    return [(campaign, currency, revenue) for (campaign, currency), revenue in found.items()]
 
 
 @click.command(name="scorecard")
 @lake_option
-@click.option("--model", type=click.Choice(RULE_BASED), default="w_shaped", show_default=True,
+@click.option("--model", type=click.Choice(MODELS), default="w_shaped", show_default=True,
               help="The attribution model behind the revenue and pipeline shares and ROAS.")
 @click.option("--lead-sla-hours", default=24.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
 @click.option("--target", type=click.FloatRange(min=0, min_open=True), help="Revenue target, for attainment.")
@@ -41,19 +75,22 @@ def scorecard_command(lake: str | None, model: str, lead_sla_hours: float, targe
     if target_currency is not None:
         connection.execute("set variable touchline_target_currency = ?", [target_currency.upper()])
     rows = connection.execute("select section, metric, segment, value from scorecard").fetchall()
+    if model in DATA_DRIVEN:
+        rows += _data_driven_shares(connection, model)
     if spend is not None:
+        connection.execute("create temp table campaign_revenue (campaign_id varchar, currency varchar, revenue double)")
+        connection.executemany("insert into campaign_revenue values (?, ?, ?)", _campaign_revenue(connection, model))
         rows += connection.execute(
             "with spend as (select campaign_id, upper(currency) as currency, sum(amount) as spend "
             "               from read_csv(?, header = true, columns = {'campaign_id': 'varchar', "
-            "                   'month': 'varchar', 'amount': 'double', 'currency': 'varchar'}) group by 1, 2), "
-            "revenue as (select campaign_id, currency, sum(revenue_credit) as revenue from attribution_credits "
-            "            where model = ? and conversion_type in ('closed_won', 'renewal') group by 1, 2) "
+            "                   'month': 'varchar', 'amount': 'double', 'currency': 'varchar'}) group by 1, 2) "
             "select 'spend', metric, spend.campaign_id || ' ' || spend.currency, value from spend "
-            "left join revenue on revenue.campaign_id = spend.campaign_id and revenue.currency = spend.currency, "
+            "left join campaign_revenue as revenue "
+            "  on revenue.campaign_id = spend.campaign_id and revenue.currency = spend.currency, "
             "lateral (values ('spend', spend.spend), ('attributed revenue', coalesce(revenue.revenue, 0)), "
             "                ('ROAS', coalesce(revenue.revenue, 0) / nullif(spend.spend, 0)), "
             "                ('cost to revenue', spend.spend / nullif(revenue.revenue, 0))) as m(metric, value)",
-            [str(spend), model]).fetchall()
+            [str(spend)]).fetchall()
     connection.close()
     rows.sort(key=lambda r: (SECTIONS.index(r[0]), r[1], r[2]))
     print_result(["section", "metric", "segment", "value"],

@@ -147,8 +147,9 @@ def test_scorecard_on_the_hand_made_journey(lake, tmp_path):
     assert metrics[("SLA breach rate", "all")] == 1.0
     assert metrics[("average deal size", "marketing-sourced USD")] == 1000
     assert metrics[("median sales-cycle days", "marketing-sourced")] == 20.0
-    shares = {seg: v for (m, seg), v in metrics.items() if m == "share of revenue (w_shaped)"}
+    shares = {seg: v for (m, seg), v in metrics.items() if m == "share of new-business revenue (w_shaped)"}
     assert shares == pytest.approx({"marketing USD": 0.65, "sdr USD": 0.3, "sales USD": 0.05})
+    assert metrics[("leads lost without purchase", "all")] == 0 and metrics[("leads still open", "all")] == 0
     assert metrics[("spend", "spring USD")] == 250
 
 
@@ -190,9 +191,11 @@ def test_the_scorecard_reports_amounts_per_currency(currencies_lake):
     assert result.exit_code == 0, result.output
     assert {seg: v for (m, seg), v in metrics.items() if m == "closed-won revenue"} == {"USD": 1000, "EUR": 500.25}
     assert metrics[("average deal size", "marketing-sourced EUR")] == 500.25
-    shares = {seg: v for (m, seg), v in metrics.items() if m == "share of revenue (w_shaped)"}
+    shares = {seg: v for (m, seg), v in metrics.items() if m == "share of new-business revenue (w_shaped)"}
     assert sum(v for seg, v in shares.items() if seg.endswith(" EUR")) == pytest.approx(1.0)  # shares per currency
     assert sum(v for seg, v in shares.items() if seg.endswith(" USD")) == pytest.approx(1.0)
+    renewals = {seg for (m, seg) in metrics if m == "share of renewal revenue (w_shaped)"}
+    assert renewals == set()  # Initech's renewal had no touch to credit: not mixed into new business either
     result, _ = _scorecard(currencies_lake, "--target", "2000")
     assert result.exit_code == 2 and "--target-currency" in result.output  # which currency is the target in?
     result, metrics = _scorecard(currencies_lake, "--target", "2000", "--target-currency", "eur")
@@ -218,3 +221,16 @@ def test_people_are_persons_not_identifiers(tmp_path):
     assert labels == {"a1": "ann@acme.com", "a2": "ann@acme.com", "a3": "ann@acme.com", "a4": "bo@acme.com"}
     density = connection.execute("select value from scorecard where metric like 'contact density%'").fetchall()
     assert density == [(2.0,)]
+
+
+@pytest.mark.parametrize("model", ["markov", "shapley"])
+def test_the_scorecard_takes_the_data_driven_models(currencies_lake, tmp_path, model):
+    spend = tmp_path / "spend.csv"
+    spend.write_text("campaign_id,month,amount,currency\nspring,2026-01,250,USD\n")
+    result, metrics = _scorecard(currencies_lake, "--model", model, "--spend", str(spend))
+    assert result.exit_code == 0, result.output
+    shares = {seg: v for (m, seg), v in metrics.items() if m == f"share of new-business revenue ({model})"}
+    assert {seg.rsplit(" ", 1)[1] for seg in shares} == {"USD", "EUR"}
+    for currency in ("USD", "EUR"):
+        assert sum(v for seg, v in shares.items() if seg.endswith(currency)) == pytest.approx(1.0, abs=1e-3)
+    assert metrics[("spend", "spring USD")] == 250 and ("attributed revenue", "spring USD") in metrics

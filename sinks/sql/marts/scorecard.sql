@@ -56,7 +56,12 @@ lead_outcomes as (
             as has_opportunity,
         exists (select 1 from conversion_rows where conversion_rows.account_id = leads.account_id
                 and conversion_rows.cycle = leads.cycle and conversion_rows.conversion_type = 'closed_won')
-            as has_won
+            as has_won,
+        -- lost: the cycle's deal was lost, or the cycle ended (the account went silent and came back)
+        exists (select 1 from journey_rows as lost where lost.account_id = leads.account_id
+                and lost.cycle = leads.cycle and lost.event_type = 'closed_lost')
+            or leads.cycle < (select max(later.cycle) from journey_rows as later
+                              where later.account_id = leads.account_id) as is_lost
     from leads
 ),
 
@@ -150,8 +155,11 @@ metrics as (
            avg(case when response_hours is null or response_hours > settings.sla_hours then 1.0 else 0.0 end)
     from lead_outcomes cross join settings where lead_outcomes.team not in ('sdr', 'sales')
     union all
-    select 'service level', 'leads leaving without purchase', 'all', avg(case when has_won then 0.0 else 1.0 end)
-    from lead_outcomes
+    select 'service level', 'leads lost without purchase', 'all',
+           avg(case when is_lost and not has_won then 1.0 else 0.0 end) from lead_outcomes
+    union all
+    select 'service level', 'leads still open', 'all',
+           avg(case when not is_lost and not has_won then 1.0 else 0.0 end) from lead_outcomes
     union all
     select 'service level', 'average follow-ups per lead', 'all', avg(follow_ups) from lead_outcomes
     -- conversion and velocity
@@ -177,9 +185,13 @@ metrics as (
     union all
     select 'revenue', 'median sales-cycle days', source, median(cycle_days) from deals group by source
     union all
-    select 'revenue', 'share of revenue (' || any_value(settings.model) || ')', team || ' ' || currency,
+    select 'revenue', 'share of new-business revenue (' || any_value(settings.model) || ')', team || ' ' || currency,
            sum(revenue) / nullif(sum(sum(revenue)) over (partition by currency), 0)
-    from team_credit cross join settings where conversion_type in ('closed_won', 'renewal') group by team, currency
+    from team_credit cross join settings where conversion_type = 'closed_won' group by team, currency
+    union all
+    select 'revenue', 'share of renewal revenue (' || any_value(settings.model) || ')', team || ' ' || currency,
+           sum(revenue) / nullif(sum(sum(revenue)) over (partition by currency), 0)
+    from team_credit cross join settings where conversion_type = 'renewal' group by team, currency
     union all
     select 'revenue', 'share of pipeline (' || any_value(settings.model) || ')', team || ' ' || currency,
            sum(pipeline) / nullif(sum(sum(pipeline)) over (partition by currency), 0)
@@ -191,7 +203,7 @@ metrics as (
     select 'growth', 'expansion revenue', currency, coalesce(sum(upsell_revenue), 0) from customer_amounts
     group by currency
     union all
-    select 'growth', 'net revenue retention', currency,
+    select 'growth', 'renewal and expansion per won revenue', currency,
            (coalesce(sum(renewal_revenue), 0) + coalesce(sum(upsell_revenue), 0)) / nullif(sum(won_revenue), 0)
     from customer_amounts group by currency
     union all
