@@ -105,7 +105,11 @@ class Report:
     def overview(self) -> Page:
         """The stage funnel and the stages over time."""
         stages = data.funnel(self.connection)
-        return Page("overview", "Journeys", chart(figures.funnel(stages), "funnel")
+        waiting = data.unresolved_touches(self.connection)
+        note = (f'<p id="unresolved">{waiting:,} touches wait for identity: on no account\'s journey yet (an '
+                "anonymous visitor not identified, a company domain no touch has tied to an account, free mail); "
+                "the <code>unresolved_touches</code> view lists them.</p>")
+        return Page("overview", "Journeys", note + chart(figures.funnel(stages), "funnel")
                     + chart(figures.stages_now(stages), "stages-now")
                     + chart(figures.stages_over_time(data.stages_over_time(self.connection, self.dormancy_days)),
                             "stages-over-time"))

@@ -33,6 +33,11 @@ def _fetch(connection: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | 
     return connection.execute(sql, params or []).fetchall()
 
 
+def unresolved_touches(connection: duckdb.DuckDBPyConnection) -> int:
+    """Touches waiting for identity: on no account's journey yet (see the unresolved_touches view)."""
+    return int(_fetch(connection, "select count(*) from unresolved_touches")[0][0])
+
+
 def funnel(connection: duckdb.DuckDBPyConnection) -> Rows:
     """Per stage, in journey order: accounts that ever reached it, and accounts in it now."""
     found = _fetch(connection, """

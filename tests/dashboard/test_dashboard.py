@@ -103,6 +103,16 @@ def test_pipeline_is_drawn_for_opportunities_and_a_chart_with_no_money_says_why(
     assert problems == []
 
 
+def test_the_overview_counts_the_touches_waiting_for_identity(served: str, browser, demo_lake: Path) -> None:  # type: ignore[no-untyped-def]
+    from sinks.attribution import open_lake
+
+    waiting = open_lake(demo_lake).execute("select count(*) from unresolved_touches").fetchone()[0]
+    assert waiting > 0  # the demo has free-mail visitors no domain ties to an account
+    page, problems = _open(browser, served)
+    assert page.locator("#unresolved").inner_text().startswith(f"{waiting:,} touches wait for identity")
+    assert problems == []
+
+
 def test_every_page_renders_its_charts_without_errors(served: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     for path, charts in PAGES.items():
         page, problems = _open(browser, served + path)

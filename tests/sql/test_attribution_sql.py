@@ -208,10 +208,11 @@ def test_people_are_persons_not_identifiers(tmp_path):
         ("a2", "2026-05-02T12:00:00Z", "form_fill", {"anonymous_id": "v-1", "email": "Ann@Acme.com"}),
         ("a3", "2026-05-03T12:00:00Z", "webinar_attended", {"anonymous_id": None, "email": "ann@acme.com"}),
         ("a4", "2026-05-04T12:00:00Z", "site_visit", {"anonymous_id": None, "email": "bo@acme.com"}),
+        ("a5", "2026-05-05T12:00:00Z", "site_visit", {"anonymous_id": "v-9", "account_id": None}),  # waits
     ]
     touches = tmp_path / "touches.jsonl"
     touches.write_text("\n".join(json.dumps(touch_payload(event_id=event_id, occurred_at=at, event_type=kind,
-                                                          account_id="acme", **fields))
+                                                          **({"account_id": "acme"} | fields)))
                                  for event_id, at, kind, fields in visits))
     result = CliRunner().invoke(main, ["stitch", str(touches), "--lake", str(tmp_path / "lake"), "-o", os.devnull])
     assert result.exit_code == 0, result.output
@@ -221,6 +222,7 @@ def test_people_are_persons_not_identifiers(tmp_path):
     assert labels == {"a1": "ann@acme.com", "a2": "ann@acme.com", "a3": "ann@acme.com", "a4": "bo@acme.com"}
     density = connection.execute("select value from scorecard where metric like 'contact density%'").fetchall()
     assert density == [(2.0,)]
+    assert connection.execute("select event_id from unresolved_touches").fetchall() == [("a5",)]
 
 
 @pytest.mark.parametrize("model", ["markov", "shapley"])
