@@ -116,7 +116,7 @@ def accounts(connection: duckdb.DuckDBPyConnection, limit: int = 200) -> Rows:
     """The most engaged accounts: id, stage, cycle, touches, people, re-engagements, revenue, last touch."""
     return _fetch(connection, """
         select account_id, stage, cycle, count_touches, count_people, count_reengagements,
-               coalesce(revenue, 0), last_touch_at
+               coalesce(revenue_by_currency, ''), last_touch_at
         from journeys order by count_touches desc, account_id limit ?
     """, [limit])
 

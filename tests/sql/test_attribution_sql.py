@@ -47,10 +47,13 @@ GLOBEX = [
     ("g5", "2026-03-20T12:00:00Z", "closed_won", EURO_DEAL),
 ]
 INITECH = [("i1", "2026-04-01T12:00:00Z", "renewal",
-            {"opportunity_id": "o3", "amount": 300.5, "currency": "GBP", "team": "sales", "channel": None})]
+            {"opportunity_id": "o3", "amount": 300.5, "currency": "GBP", "team": "sales", "channel": None}),
+           ("i2", "2026-04-02T12:00:00Z", "upsell",  # the same customer, a deal booked in another currency
+            {"opportunity_id": "o4", "amount": 100, "currency": "USD", "team": "sales", "channel": None})]
 # Every conversion, by hand: (type, currency) -> (conversions, amount: revenue, or pipeline for opportunities)
 CONVERTED = {("lead", None): (2, 0), ("opportunity", "USD"): (1, 1000), ("opportunity", "EUR"): (1, 500.25),
-             ("closed_won", "USD"): (1, 1000), ("closed_won", "EUR"): (1, 500.25), ("renewal", "GBP"): (1, 300.5)}
+             ("closed_won", "USD"): (1, 1000), ("closed_won", "EUR"): (1, 500.25), ("renewal", "GBP"): (1, 300.5),
+             ("renewal", "USD"): (1, 100)}
 
 
 def _stitched(root, journeys):
@@ -177,7 +180,13 @@ def test_amounts_are_credited_in_their_own_currency(currencies_lake):
     assert sum(r.revenue for r in euro if r.model == "markov") == pytest.approx(500.25, abs=0.005)
     assert {r.currency for r in rows if r.revenue} == {"USD", "EUR"}  # never one sum of both
     renewals = attribute(currencies_lake, ["linear"], "renewal", "channel")
-    assert [(r.value, r.conversions, r.revenue, r.currency) for r in renewals] == [(UNATTRIBUTED, 1, 300.5, "GBP")]
+    assert [(r.value, r.conversions, r.revenue, r.currency) for r in renewals] == [
+        (UNATTRIBUTED, 1, 300.5, "GBP"), (UNATTRIBUTED, 1, 100, "USD")]
+    connection = open_lake(currencies_lake)
+    accounts = connection.execute("select account_id, revenue, currency, revenue_by_currency from journeys "
+                                  "order by 1").fetchall()
+    assert accounts == [("acme", 1000, "USD", "USD 1000.00"), ("globex", 500.25, "EUR", "EUR 500.25"),
+                        ("initech", None, None, "GBP 300.50, USD 100.00")]  # no sum of two currencies
 
 
 def _scorecard(lake, *options):

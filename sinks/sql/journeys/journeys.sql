@@ -1,4 +1,6 @@
--- One row per account: where its journey stands now.
+-- One row per account: where its journey stands now. Revenue (won deals, renewals, upsells) is
+-- the sum in the account's currency, with the currency; an account with deals in several
+-- currencies has no single figure (revenue and currency null): revenue_by_currency lists them.
 with source_journey_touches as (
     select * from journey_touches
 ),
@@ -17,9 +19,25 @@ totals as (
         min(occurred_at) as first_touch_at,
         max(occurred_at) as last_touch_at,
         count(*) filter (where is_reengagement) as count_reengagements,
-        count(*) filter (where event_type = 'closed_won') as count_won_deals,
-        sum(amount) filter (where event_type in ('closed_won', 'renewal', 'upsell')) as revenue
+        count(*) filter (where event_type = 'closed_won') as count_won_deals
     from source_journey_touches
+    group by account_id
+),
+
+amounts as (
+    select account_id, currency, sum(amount) as amount
+    from source_journey_touches
+    where event_type in ('closed_won', 'renewal', 'upsell') and amount is not null
+    group by account_id, currency
+),
+
+revenue as (
+    select
+        account_id,
+        case when count(*) = 1 then any_value(amount) end as revenue,
+        case when count(*) = 1 then any_value(currency) end as currency,
+        string_agg(currency || ' ' || printf('%.2f', amount), ', ' order by currency) as revenue_by_currency
+    from amounts
     group by account_id
 ),
 
@@ -38,9 +56,12 @@ final as (
         totals.count_people,
         totals.count_reengagements,
         totals.count_won_deals,
-        totals.revenue
+        revenue.revenue,
+        revenue.currency,
+        revenue.revenue_by_currency
     from latest
     inner join totals on totals.account_id = latest.account_id
+    left join revenue on revenue.account_id = latest.account_id
 )
 
 select * from final
