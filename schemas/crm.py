@@ -188,15 +188,19 @@ def _deal_event(stage: str, opportunity_type: str, first_version: bool) -> Event
 def salesforce_opportunity_history(rows: Iterable[Row], source: str,
                                    currency: str | None = None) -> Iterator[Converted]:
     """``OpportunityHistory``: the first version of an opportunity creates it; closes win or lose. Rows without
-    ``CurrencyIsoCode`` (a single-currency org's export) are in ``currency``; without one they are invalid."""
-    ordered = sorted(rows, key=lambda r: (str(r.get("OpportunityId")), str(r.get("CreatedDate"))))
-    previous = None
-    for row in ordered:
+    ``CurrencyIsoCode`` (a single-currency org's export) are in ``currency``; without one they are invalid.
+    One result per row, in the rows' order."""
+    rows = list(rows)
+    first: dict[str, int] = {}  # opportunity → its earliest version's row
+    for index, row in enumerate(rows):
+        opportunity = str(row.get("OpportunityId"))
+        if opportunity not in first or str(row.get("CreatedDate")) < str(rows[first[opportunity]].get("CreatedDate")):
+            first[opportunity] = index
+    for index, row in enumerate(rows):
         opportunity = row.get("OpportunityId")
         event_type = _deal_event(str(row.get("StageName") or ""),
                                  str(_first(row, "Opportunity.Type", "Type") or ""),
-                                 first_version=opportunity != previous)
-        previous = opportunity
+                                 first_version=first[str(opportunity)] == index)
         yield _touch(row, "CreatedDate", {
             "event_id": row.get("Id"),
             "source": source,

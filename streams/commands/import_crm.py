@@ -43,6 +43,24 @@ def convert(system: str, rows: list[dict[str, Any]], source: str, currency: str 
         yield from crm.convert_hubspot(rows, source, currency)
 
 
+def numbered(system: str, rows: list[dict[str, Any]], source: str, currency: str | None,
+             first: int) -> Iterator[tuple[int | None, crm.Converted]]:
+    """Each result with the number of the row it came from (``first``: the first row's; None: the whole file).
+
+    A HubSpot deal row may give two touches, so HubSpot rows convert one at a time; a Salesforce
+    export gives one result per row (or one for the whole file when it is not recognised)."""
+    if system == "hubspot":
+        for index, row in enumerate(rows):
+            for result in convert(system, [row], source, currency):
+                yield first + index, result
+        return
+    results = list(convert(system, rows, source, currency))
+    if len(results) != len(rows):  # one error for a file it does not recognise
+        yield from ((None, result) for result in results)
+        return
+    yield from zip(range(first, first + len(rows)), results, strict=True)
+
+
 @click.command(name="import")
 @click.argument("system", type=click.Choice(["salesforce", "hubspot"]))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -50,30 +68,43 @@ def convert(system: str, rows: list[dict[str, Any]], source: str, currency: str 
 @click.option("--out", "-o", help="Write touch JSON Lines here instead of producing to touches-raw-v1.")
 @click.option("--currency", metavar="CODE", callback=lambda _, __, value: value.upper() if value else None,
               help="The org's currency, for deal rows without one (single-currency exports); never assumed.")
+@click.option("--partial", is_flag=True, help="Import the valid rows of files that have invalid ones (exit 0).")
 def import_command(system: str, paths: tuple[Path, ...], source: str | None, out: str | None,
-                   currency: str | None) -> None:
+                   currency: str | None, partial: bool) -> None:
     """Import CRM export files: valid rows become touches, others are counted with their reason.
 
-    Importing the same file twice changes nothing downstream: every touch keeps its CRM
-    record id as event_id, and the pipeline de-duplicates on (source, event_id).
+    An invalid row is reported with its file and row number (CSV: the line, the header being line 1);
+    then nothing is imported and the exit status is 1, unless --partial. Importing the same file
+    twice changes nothing downstream: every touch keeps its CRM record id as event_id, and the
+    pipeline de-duplicates on (source, event_id).
     """
     source = source or f"{system}:import"
     console = Console(stderr=True)
     touches: list[TouchEvent] = []
     skipped: Counter[str] = Counter()
     invalid: Counter[str] = Counter()
+    where: list[str] = []
     with Progress(console=console, transient=True) as progress:
         for path in paths:
             rows = read_rows(path)
             task = progress.add_task(f"importing {path.name}", total=len(rows))
-            for result in convert(system, rows, source, currency):
+            first = 2 if path.suffix.lower() == ".csv" else 1  # CSV: line numbers, after the header
+            for row, result in numbered(system, rows, source, currency, first):
                 if isinstance(result, TouchEvent):
                     touches.append(result)
                 elif isinstance(result, crm.Skipped):
                     skipped[result.reason] += 1
                 else:
-                    invalid["; ".join(str(e) for e in result)] += 1
+                    reason = "; ".join(str(e) for e in result)
+                    invalid[reason] += 1
+                    where.append(f"{path}:{row}: {reason}" if row is not None else f"{path}: {reason}")
                 progress.advance(task)
+    for line in where:
+        click.echo(line, err=True)
+    if where and not partial:
+        console.print(f"nothing imported: {len(where):,} invalid rows (above); fix them, or pass --partial to "
+                      f"import the {len(touches):,} valid touches")
+        raise SystemExit(1)
     salt = salt_of(Settings())  # with TOUCHLINE_EMAIL_HASH_SALT, e-mails never leave here in clear
     lines = [dumps(pseudonymize(t.to_wire(), salt)) for t in touches]
     if out:

@@ -61,7 +61,7 @@ def test_opportunity_history_creates_then_wins():
         {"Id": "008c", "OpportunityId": "006X", "AccountId": "0011", "StageName": "Closed Won",
          "Amount": "48000", "CreatedDate": "2026-03-20T09:00:00.000+0000", "CurrencyIsoCode": "EUR"},
     ]
-    touches = list(crm.convert_salesforce(list(reversed(rows)), SF))
+    touches = list(reversed(list(crm.convert_salesforce(list(reversed(rows)), SF))))  # a result per row, in order
     assert [t.event_type for t in touches] == ["opportunity_created", "opportunity_stage_changed",
                                                "closed_won"]
     assert touches[-1].amount == 48000.0 and touches[-1].currency == "EUR"
