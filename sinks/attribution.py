@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path as FilePath
 
 import duckdb
 
@@ -46,11 +47,20 @@ class Row:
     currency: str | None = None
 
 
+class MissingRate(ValueError):
+    """A conversion's amount cannot be reported in the reporting currency: no rate for its day."""
+
+
 def open_lake(lake: LakeRoot, *, lookback_days: int = 365, half_life_days: float = 7.0,
-              conversion: str | None = None) -> duckdb.DuckDBPyConnection:
+              conversion: str | None = None, reporting_currency: str | None = None,
+              rates: FilePath | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the catalog's views over ``lake`` and the given settings.
 
-    With ``conversion``, the attribution marts compute that conversion type only.
+    With ``conversion``, the attribution marts compute that conversion type only. With
+    ``reporting_currency``, every amount is converted into it at the ``rates`` file's rate in
+    effect on the conversion's day (CSV ``currency,valid_from,rate``: one unit of ``currency``
+    is ``rate`` units of the reporting currency from ``valid_from`` on); a conversion with no rate
+    raises :class:`MissingRate`.
     """
     store = Lake(lake)
     connection = store.connect()
@@ -59,11 +69,24 @@ def open_lake(lake: LakeRoot, *, lookback_days: int = 365, half_life_days: float
     if conversion is not None:
         connection.execute("set variable touchline_conversion_type = ?", [conversion])
     catalog.build(store, connection)
+    if reporting_currency is not None:
+        connection.execute("set variable touchline_reporting_currency = ?", [reporting_currency.upper()])
+    if rates is not None:
+        connection.execute(
+            "create or replace temp table exchange_rates as select upper(currency) as currency, valid_from, rate "
+            "from read_csv(?, header = true, columns = {'currency': 'varchar', 'valid_from': 'date', "
+            "'rate': 'double'})", [str(rates)])
     # Every mart reads the journey touches and the conversions, some several times: read the
     # lake (and resolve row versions) once per session instead.
     for view in ("journey_touches", "conversions"):
         connection.execute(f"create temp table session_{view} as select * from {view}")
         connection.execute(f"create or replace temp view {view} as select * from session_{view}")
+    missing = connection.execute("select original_currency, min(converted_at) from conversions "
+                                 "where exchange_rate is null group by 1 order by 1").fetchall()
+    if missing:
+        connection.close()
+        raise MissingRate(f"no rate into {reporting_currency} for " + ", ".join(
+            f"{currency} from {at:%Y-%m-%d}" for currency, at in missing) + ": add it to the rates file")
     return connection
 
 
@@ -153,9 +176,11 @@ def from_paths(found: list[Path], models: Iterable[str]) -> list[Row]:
 
 
 def attribute(lake: LakeRoot, models: Iterable[str], conversion: str, dimension: str, *,
-              lookback_days: int = 365, half_life_days: float = 7.0) -> list[Row]:
-    """Every requested model over a lake."""
-    connection = open_lake(lake, lookback_days=lookback_days, half_life_days=half_life_days, conversion=conversion)
+              lookback_days: int = 365, half_life_days: float = 7.0, reporting_currency: str | None = None,
+              rates: FilePath | None = None) -> list[Row]:
+    """Every requested model over a lake (amounts in their own currencies, or in ``reporting_currency``)."""
+    connection = open_lake(lake, lookback_days=lookback_days, half_life_days=half_life_days, conversion=conversion,
+                           reporting_currency=reporting_currency, rates=rates)
     try:
         rows: list[Row] = []
         found: list[CurrencyPath] | None = None

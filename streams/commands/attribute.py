@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from sinks.attribution import CONVERSIONS, DIMENSIONS, MODELS, attribute, from_paths
+from sinks.attribution import CONVERSIONS, DIMENSIONS, MODELS, MissingRate, attribute, from_paths
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.sql import print_result
 from transforms.paths import parse_paths
@@ -20,6 +21,23 @@ def _models(value: str) -> list[str]:
     return chosen
 
 
+def money_options(command: click.decorators.FC) -> click.decorators.FC:
+    """--reporting-currency and --rates: amounts converted into one currency (shared with the scorecard)."""
+    command = click.option("--rates", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                           help="CSV currency,valid_from,rate: one unit of currency is rate units of the reporting "
+                                "currency from valid_from on (until its next row).")(command)
+    return click.option("--reporting-currency", metavar="CODE",
+                        help="Report every amount in this currency, at the rate of the conversion's day "
+                             "(default: each amount in its own currency).")(command)
+
+
+def checked_money(reporting_currency: str | None, rates: Path | None) -> dict[str, Any]:
+    """The money options as open_lake's keywords, or a usage error."""
+    if rates is not None and reporting_currency is None:
+        raise click.UsageError("--rates needs --reporting-currency (the currency the rates convert into)")
+    return {"reporting_currency": reporting_currency.upper() if reporting_currency else None, "rates": rates}
+
+
 @click.command(name="attribute")
 @click.option("--model", "model_names", default="all", show_default=True,
               help=f"One of {'|'.join(MODELS)}|all, or a comma-separated list.")
@@ -31,20 +49,25 @@ def _models(value: str) -> list[str]:
               help="time_decay: credit halves every N days.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True)
+@money_options
 @lake_option
 @click.option("--paths", "paths_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Attribute a path file (path;total_conversions;total_conversion_value;total_null) "
                    "instead of a lake.")
 def attribute_command(model_names: str, conversion: str, dimension: str, lookback_days: int,
-                      half_life_days: float, fmt: str, lake: str | None, paths_file: Path | None) -> None:
+                      half_life_days: float, fmt: str, reporting_currency: str | None, rates: Path | None,
+                      lake: str | None, paths_file: Path | None) -> None:
     """Credit conversions and revenue to channels, campaigns, event types, teams or stages."""
     models = _models(model_names)
     if paths_file is not None:
         with paths_file.open(encoding="utf-8") as handle:
             rows = from_paths(parse_paths(handle), models)
     else:
-        rows = attribute(chosen_lake(lake).root, models, conversion, dimension, lookback_days=lookback_days,
-                         half_life_days=half_life_days)
+        try:
+            rows = attribute(chosen_lake(lake).root, models, conversion, dimension, lookback_days=lookback_days,
+                             half_life_days=half_life_days, **checked_money(reporting_currency, rates))
+        except MissingRate as error:
+            raise click.UsageError(str(error)) from None
     print_result(["model", "dimension", "value", "conversions", "revenue", "pipeline", "currency"],
                  [(r.model, r.dimension, r.value, round(r.conversions, 6), round(r.revenue, 2), round(r.pipeline, 2),
                    r.currency) for r in rows], fmt)

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 import duckdb
 
-from sinks.attribution import DATA_DRIVEN, MODELS, data_driven, open_lake, paths
+from sinks.attribution import DATA_DRIVEN, MODELS, MissingRate, data_driven, open_lake, paths
+from streams.commands.attribute import checked_money, money_options
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.sql import print_result
 
@@ -58,12 +59,18 @@ def _campaign_revenue(connection: duckdb.DuckDBPyConnection, model: str) -> list
 @click.option("--spend", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV of campaign_id,month,amount,currency: adds cost-to-revenue and ROAS per campaign.")
 @click.option("--lookback-days", default=365, show_default=True, type=click.IntRange(min=1))
+@money_options
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True)
 def scorecard_command(lake: str | None, model: str, lead_sla_hours: float, target: float | None,
-                      target_currency: str | None, spend: Path | None, lookback_days: int, fmt: str) -> None:
+                      target_currency: str | None, spend: Path | None, lookback_days: int,
+                      reporting_currency: str | None, rates: Path | None, fmt: str) -> None:
     """Attainment, lead generation, service level, funnel, revenue and growth, from the same journeys."""
-    connection = open_lake(chosen_lake(lake).root, lookback_days=lookback_days)
+    try:
+        connection = open_lake(chosen_lake(lake).root, lookback_days=lookback_days,
+                               **checked_money(reporting_currency, rates))
+    except MissingRate as error:
+        raise click.UsageError(str(error)) from None
     connection.execute("set variable touchline_lead_sla_hours = ?", [lead_sla_hours])
     connection.execute("set variable touchline_scorecard_model = ?", [model])
     if target is not None:

@@ -245,3 +245,35 @@ def test_the_scorecard_takes_the_data_driven_models(currencies_lake, tmp_path, m
     for currency in ("USD", "EUR"):
         assert sum(v for seg, v in shares.items() if seg.endswith(currency)) == pytest.approx(1.0, abs=1e-3)
     assert metrics[("spend", "spring USD")] == 250 and ("attributed revenue", "spring USD") in metrics
+
+
+RATES = "currency,valid_from,rate\nEUR,2026-01-01,1.10\nEUR,2026-03-15,1.20\nGBP,2026-01-01,1.25\n"
+# By hand, in USD: Globex's opportunity (Mar 10) at 1.10, its win (Mar 20) at 1.20; Initech's GBP renewal at 1.25
+IN_USD = {"opportunity": (2, 1000 + 500.25 * 1.10), "closed_won": (2, 1000 + 500.25 * 1.20),
+          "renewal": (2, 300.5 * 1.25 + 100), "lead": (2, 0)}
+
+
+def test_a_reporting_currency_converts_each_amount_at_the_rate_of_its_day(currencies_lake, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text(RATES)
+    for conversion, (count, amount) in IN_USD.items():
+        rows = attribute(currencies_lake, list(MODELS), conversion, "channel", reporting_currency="usd", rates=rates)
+        for model in MODELS:
+            mine = [r for r in rows if r.model == model]
+            assert {r.currency for r in mine} <= {"USD", None}, (conversion, model)
+            assert sum(r.conversions for r in mine) == pytest.approx(count), (conversion, model)
+            assert sum(r.revenue + r.pipeline for r in mine) == pytest.approx(amount, abs=0.005), (conversion, model)
+    result, metrics = _scorecard(currencies_lake, "--reporting-currency", "USD", "--rates", str(rates),
+                                 "--target", "3200")
+    assert metrics[("closed-won revenue", "USD")] == pytest.approx(1600.30, abs=1e-4)
+    assert metrics[("attainment vs target", "USD")] == pytest.approx(1600.30 / 3200, abs=1e-4)
+
+
+def test_an_amount_without_a_rate_is_an_error_naming_it(currencies_lake, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,valid_from,rate\nEUR,2026-01-01,1.10\n")
+    result = CliRunner().invoke(main, ["attribute", "--lake", str(currencies_lake), "--reporting-currency", "USD",
+                                       "--rates", str(rates)])
+    assert result.exit_code == 2 and "no rate into USD for GBP from 2026-04-01" in result.output
+    result = CliRunner().invoke(main, ["attribute", "--lake", str(currencies_lake), "--rates", str(rates)])
+    assert result.exit_code == 2 and "--reporting-currency" in result.output

@@ -1,7 +1,18 @@
 -- One row per conversion: a lead (the cycle's lead touch), an opportunity created, a deal won,
--- a renewal or upsell. Revenue is the deal's amount in its own currency.
+-- a renewal or upsell. Revenue is the deal's amount in its own currency or, with the session
+-- variable touchline_reporting_currency, in that currency at the rate (exchange_rates) in
+-- effect on the conversion's day; original_currency and exchange_rate say what was converted
+-- (a missing rate leaves the amounts null).
 with source_journey_touches as (
     select * from journey_touches
+),
+
+rates as (
+    select * from exchange_rates
+),
+
+reporting as (
+    select getvariable('touchline_reporting_currency') as currency
 ),
 
 opportunities as (
@@ -24,6 +35,20 @@ conversions as (
     where is_lead_touch or event_type in ('opportunity_created', 'closed_won', 'renewal', 'upsell')
 ),
 
+converted as (
+    select
+        conversions.*,
+        case when reporting.currency is null or conversions.currency is null
+                  or conversions.currency = reporting.currency then 1.0
+             else rates.rate end as exchange_rate,
+        coalesce(reporting.currency, conversions.currency) as reporting_currency
+    from conversions
+    cross join reporting
+    asof left join rates
+        on rates.currency = conversions.currency
+        and cast(conversions.occurred_at as date) >= rates.valid_from
+),
+
 final as (
     select
         -- ids
@@ -39,11 +64,14 @@ final as (
         opportunities.opportunity_created_at,
         -- value
         case when conversions.conversion_type in ('closed_won', 'renewal') then conversions.amount else 0 end
-            as revenue,
-        case when conversions.conversion_type = 'opportunity' then conversions.amount else 0 end as pipeline,
-        conversions.currency,
-        conversions.team as converting_team
-    from conversions
+            * conversions.exchange_rate as revenue,
+        case when conversions.conversion_type = 'opportunity' then conversions.amount else 0 end
+            * conversions.exchange_rate as pipeline,
+        case when conversions.currency is not null then conversions.reporting_currency end as currency,
+        conversions.team as converting_team,
+        conversions.currency as original_currency,
+        conversions.exchange_rate
+    from converted as conversions
     left join opportunities
         on opportunities.opportunity_id = conversions.opportunity_id
         and opportunities.account_id = conversions.account_id
