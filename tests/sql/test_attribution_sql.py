@@ -265,6 +265,7 @@ def test_a_reporting_currency_converts_each_amount_at_the_rate_of_its_day(curren
             assert sum(r.revenue + r.pipeline for r in mine) == pytest.approx(amount, abs=0.005), (conversion, model)
     result, metrics = _scorecard(currencies_lake, "--reporting-currency", "USD", "--rates", str(rates),
                                  "--target", "3200")
+    assert result.exit_code == 0, result.output
     assert metrics[("closed-won revenue", "USD")] == pytest.approx(1600.30, abs=1e-4)
     assert metrics[("attainment vs target", "USD")] == pytest.approx(1600.30 / 3200, abs=1e-4)
 
