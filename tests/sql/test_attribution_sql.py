@@ -278,3 +278,28 @@ def test_an_amount_without_a_rate_is_an_error_naming_it(currencies_lake, tmp_pat
     assert result.exit_code == 2 and "no rate into USD for GBP from 2026-04-01" in result.output
     result = CliRunner().invoke(main, ["attribute", "--lake", str(currencies_lake), "--rates", str(rates)])
     assert result.exit_code == 2 and "--reporting-currency" in result.output
+
+
+def test_an_email_on_a_company_domain_reaches_the_journey_once_the_domain_has_an_account(tmp_path):
+    ann = [  # identify ann@acmewidgets.com, then a webinar: no touch yet ties the domain to an account
+        ("d1", "2026-06-01T12:00:00Z", "identify", {"anonymous_id": "v-3", "email": "ann@acmewidgets.com"}),
+        ("d2", "2026-06-02T12:00:00Z", "webinar_attended", {"anonymous_id": None, "email": "ann@acmewidgets.com"}),
+    ]
+    group = [("d3", "2026-06-03T12:00:00Z", "group",  # a group call: the domain is the account's
+              {"anonymous_id": "v-8", "account_id": "acct-acme", "account_domain": "acmewidgets.com"})]
+
+    def stitched(name, touches):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("\n".join(json.dumps(touch_payload(event_id=e, occurred_at=at, event_type=kind, **fields))
+                                  for e, at, kind, fields in touches))
+        result = CliRunner().invoke(main, ["stitch", str(path), "--lake", str(tmp_path / name), "-o", os.devnull])
+        assert result.exit_code == 0, result.output
+        return open_lake(tmp_path / name)
+
+    waiting = stitched("without", ann)
+    assert waiting.execute("select count(*) from journey_touches").fetchone()[0] == 0
+    assert waiting.execute("select event_id from unresolved_touches").fetchall() == [("d2",)]
+    joined = stitched("with", ann + group)
+    assert joined.execute("select event_id, account_id, person_label from journey_touches order by 1").fetchall() == [
+        ("d2", "acct-acme", "ann@acmewidgets.com")]
+    assert joined.execute("select count(*) from unresolved_touches").fetchone()[0] == 0
