@@ -193,9 +193,9 @@ def salesforce_opportunity_history(rows: Iterable[Row], source: str,
     rows = list(rows)
     first: dict[str, int] = {}  # opportunity → its earliest version's row
     for index, row in enumerate(rows):
-        opportunity = str(row.get("OpportunityId"))
-        if opportunity not in first or str(row.get("CreatedDate")) < str(rows[first[opportunity]].get("CreatedDate")):
-            first[opportunity] = index
+        key = str(row.get("OpportunityId"))
+        if key not in first or str(row.get("CreatedDate")) < str(rows[first[key]].get("CreatedDate")):
+            first[key] = index
     for index, row in enumerate(rows):
         opportunity = row.get("OpportunityId")
         event_type = _deal_event(str(row.get("StageName") or ""),
