@@ -23,7 +23,7 @@ const touchlineVersion = %s;
 setInterval(async () => {
   try {
     const answer = await fetch('/api/version', {cache: 'no-store'});
-    if ((await answer.text()) !== touchlineVersion) location.reload();
+    if ((await answer.json()) !== touchlineVersion) location.reload();
   } catch (error) { document.getElementById('status').textContent = 'dashboard server unreachable'; }
 }, %d);
 </script>"""

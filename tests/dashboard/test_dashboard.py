@@ -168,6 +168,8 @@ def test_live_pages_reload_when_files_land(served: str, browser, demo_lake: Path
     page, problems = _open(browser, served + "accounts")
     assert "acct-live-test" not in page.content()
     page.evaluate("() => { window.stillTheSamePage = true; }")
+    page.wait_for_timeout(7000)  # two refresh intervals: nothing landed, so no reload
+    assert page.evaluate("() => window.stillTheSamePage") is True
     # a new account lands: a commit of journey rows the way the sink lands them
     lake = Lake(demo_lake)
     rows = pq.read_table(lake.files("journey_touches")[0]).to_pylist()
