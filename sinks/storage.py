@@ -84,8 +84,10 @@ class Storage:
         info = self.filesystem.get_file_info(self.path_of(*parts))
         if info.type != pafs.FileType.NotFound:
             return True
-        # object stores have no folders: a prefix exists when some key starts with it
-        return self.remote and bool(self.list(*parts))
+        # object stores have no folders: a prefix exists when some key starts with it (one level is listed,
+        # not every file of the lake)
+        selector = pafs.FileSelector(self.path_of(*parts), recursive=False, allow_not_found=True)
+        return self.remote and bool(self.filesystem.get_file_info(selector))
 
     def list(self, *parts: str) -> list[pafs.FileInfo]:
         """The files under a location (recursively); none if there is nothing there."""
