@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     Strict,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -30,6 +31,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from schemas.vocabulary import (
     ACCOUNT_ID_FIELDS,
     CURRENCIES,
+    CUSTOM_PREFIX,
     DEAL_EVENTS,
     PERSON_ID_FIELDS,
     Channel,
@@ -72,6 +74,22 @@ def parse_timestamp(value: object) -> datetime:
 
 
 Timestamp = Annotated[datetime, BeforeValidator(parse_timestamp)]
+
+
+def known_event_type(value: object) -> str:
+    """An :class:`EventType`, or ``custom:<name>`` (a tracker's own name no mapping covers)."""
+    if isinstance(value, str):
+        if value in EventType.__members__.values():
+            return EventType(value)
+        if value.startswith(CUSTOM_PREFIX) and value[len(CUSTOM_PREFIX):].strip():
+            return value
+    raise PydanticCustomError("event_type", "unknown value {value}", {"value": repr(value)[:64]})
+
+
+EventKind = Annotated[str, BeforeValidator(known_event_type), Field(max_length=128), WithJsonSchema({"anyOf": [
+    {"enum": [str(e) for e in EventType]},
+    {"type": "string", "pattern": "^custom:.*\\S", "maxLength": 128,
+     "description": "a tracker's own event name that no mapping covers: a one-way touch"}]})]
 Id = Annotated[str, Strict(), Field(min_length=1, max_length=256)]
 Amount = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=0)]
 
@@ -101,7 +119,7 @@ class TouchEvent(BaseModel):
     # ids
     event_id: Annotated[str, Strict(), Field(min_length=1, max_length=128)]
     source: Id
-    event_type: EventType
+    event_type: EventKind
     # timestamps
     occurred_at: Timestamp
     received_at: Timestamp | None = None

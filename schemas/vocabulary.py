@@ -80,6 +80,10 @@ class TimePrecision(StrEnum):
     DAY = "day"
 
 
+#: The event type of a tracker's own event name that no mapping covers: ``custom:<name>``, a
+#: one-way touch (it never moves a stage) that keeps its name until a mapping names it.
+CUSTOM_PREFIX = "custom:"
+
 #: Deal events must carry opportunity_id, amount and currency.
 DEAL_EVENTS = frozenset(
     {

@@ -22,6 +22,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from schemas.event_map import EventMap
 from sinks.lake import Lake, new_run_id
 from sinks.privacy import PERSONAL_TABLES, for_landing, load_suppressions
 from sinks.storage import PARALLEL_FILES, LakeRoot
@@ -86,9 +87,17 @@ def _read_range(split_range: tuple[str, int, int]) -> Iterator[tuple[str, list[b
             yield f"{path}:{start}:{number}", batch
 
 
-def _read_lake_files(paths: list[str], lake: str) -> Iterator[bytes]:
-    """Lake ``touches`` files as packed batches (validated when they landed: read as they are)."""
-    yield from map(pack, Lake(lake).read_files("touches", paths))
+def _read_lake_files(paths: list[str], lake: str, event_map: str | None) -> Iterator[bytes]:
+    """Lake ``touches`` files as packed batches (validated when they landed: read as they are), their
+    ``custom:`` event types named anew by the event map (a name mapped since lands as its type)."""
+    names = EventMap.load(event_map)
+    for table in Lake(lake).read_files("touches", paths):
+        kinds = table["event_type"].to_pylist()
+        remapped = [names.remap(kind) for kind in kinds]
+        if remapped != kinds:
+            table = table.set_column(table.schema.get_field_index("event_type"), "event_type",
+                                     pa.array(remapped, pa.string()))
+        yield pack(table)
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
@@ -158,12 +167,13 @@ def erased_touch_accounts(lake: Lake) -> dict[tuple[str, str], str]:
 
 def run_pipeline(inputs: Sequence[str], lake: LakeRoot, settings: JourneySettings, *, replay: bool = False,
                  beam_args: Sequence[str] = (), salt: str | None = None,
-                 suppression_key: str | None = None) -> dict[str, int]:
+                 suppression_key: str | None = None, event_map: str | None = None) -> dict[str, int]:
     """Build and run the pipeline, then commit each table it wrote; return the tables' new versions.
 
     Personal data is handled as the streaming pipeline handles it: with a ``salt``, e-mails are
     pseudonymized as touches are parsed; whoever the lake's suppression list names lands
-    without their identifiers.
+    without their identifiers. A replay names ``custom:`` event types anew with ``event_map`` (a file
+    over the shipped defaults).
     """
     store = Lake(lake)
     touch_files = store.files("touches") if replay else []
@@ -177,7 +187,7 @@ def run_pipeline(inputs: Sequence[str], lake: LakeRoot, settings: JourneySetting
     run = new_run_id()
     try:
         _build_and_run(touch_files, ranges, store, run, settings, PipelineOptions(list(beam_args)), salt,
-                       suppressions)
+                       suppressions, event_map)
     except BaseException:
         for table in tables:  # the tables keep their versions
             store.discard_staged(table, run)
@@ -188,7 +198,7 @@ def run_pipeline(inputs: Sequence[str], lake: LakeRoot, settings: JourneySetting
 
 def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], lake: Lake, run: str,
                    settings: JourneySettings, options: PipelineOptions, salt: str | None,
-                   suppressions: Suppressions) -> None:
+                   suppressions: Suppressions, event_map: str | None = None) -> None:
     """A replay reads ``touch_files`` (the lake's own); a backfill reads the byte ``ranges`` of raw files."""
     replay = bool(touch_files)
     # Beam's worker processes (``--workers N``) shuffle megabyte batches: glibc keeps their freed memory
@@ -197,7 +207,7 @@ def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], l
         if replay:
             parsed = (pipeline
                       | "LakeTouchFiles" >> beam.Create(_chunks(touch_files, PARALLEL_FILES))
-                      | "ReadLakeTouches" >> beam.FlatMap(_read_lake_files, lake.root))
+                      | "ReadLakeTouches" >> beam.FlatMap(_read_lake_files, lake.root, event_map))
         else:
             raw = (pipeline
                    | "Ranges" >> beam.Create(ranges)

@@ -1,13 +1,20 @@
 """The HTTP collector: Segment-compatible endpoints in front of ``touches-raw-v1``.
 
-``POST /v1/batch``, ``/v1/track``, ``/v1/page``, ``/v1/screen``, ``/v1/identify``,
-``/v1/group``, authenticated like Segment: HTTP Basic with the write key as the user name.
-Write keys are stored as SHA-256 hashes (``TOUCHLINE_WRITE_KEYS=source=hash,...``) and
-compared in constant time; each key names the ``source`` its touches carry. Valid calls are
-converted to ``touch/1`` (clock skew corrected with the time the collector received them)
-and produced; a response is sent once the broker has acknowledged them. Invalid calls go to
-the dead-letter topic with their reason, and the response is 400 with the field errors.
-Bodies over the size limit get 413; bodies that trickle in slower than the read timeout, 408.
+``POST /v1/batch`` (also ``/v1/import``), ``/v1/track``, ``/v1/page``, ``/v1/screen``,
+``/v1/identify``, ``/v1/group``, ``/v1/alias``, and the short paths analytics.js posts from a
+browser (``/v1/t``, ``/v1/p``, ``/v1/s``, ``/v1/i``, ``/v1/g``, ``/v1/a``). A write key comes as
+Segment's libraries send it: the HTTP Basic user name, or ``writeKey`` in the body (analytics.js
+posts ``text/plain`` without an auth header, and ``sendBeacon`` can send nothing else), or a
+``writeKey`` query parameter. Write keys are stored as SHA-256 hashes
+(``TOUCHLINE_WRITE_KEYS=source=hash,...``) and compared in constant time; each key names the
+``source`` its touches carry. Browsers may send only from the origins allowed for that source
+(``TOUCHLINE_ALLOWED_ORIGINS``; none by default), with CORS preflights answered accordingly.
+
+Like Segment's HTTP API, a batch is never refused for one bad call: every call that becomes a
+touch is produced, every one that cannot goes to the dead-letter topic with its reason, and the
+answer is 200 with the counts (a single-call endpoint answers 400 for its call). 400, 401, 403,
+408 and 413 are for a request bad as a whole: not JSON, no key, an origin not allowed, a body too
+slow or too large. The answer is sent once the broker has acknowledged every record.
 """
 
 from __future__ import annotations
@@ -27,13 +34,17 @@ from aiohttp import web
 from confluent_kafka import KafkaException, Producer
 
 from schemas import segment
+from schemas.event_map import EventMap
 from schemas.touch import FieldError, TouchEvent, decode_json_object
 from streams import topics
 from streams.records import dead_letter, dumps, touch_key
 from streams.settings import Settings, salt_of
 from transforms.privacy import pseudonymize
 
-CALLS = ("track", "page", "screen", "identify", "group")
+CALLS = ("track", "page", "screen", "identify", "group", "alias")
+#: analytics.js posts each call to the first letter of its type.
+SHORT_PATHS = {call[0]: call for call in CALLS}
+BATCH_PATHS = ("/v1/batch", "/v1/import")
 
 
 def hash_key(write_key: str) -> str:
@@ -58,6 +69,18 @@ def parse_write_keys(config: str) -> dict[str, str]:
     return keys
 
 
+def parse_allowed_origins(config: str) -> dict[str, frozenset[str]]:
+    """``source=origin origin,source=origin`` → {source: origins}."""
+    allowed: dict[str, set[str]] = {}
+    for entry in filter(None, (part.strip() for part in config.split(","))):
+        source, _, origins = entry.partition("=")
+        if not origins.strip() or any(not o.startswith(("http://", "https://")) or o.endswith("/")
+                                      for o in origins.split()):
+            raise ValueError(f"TOUCHLINE_ALLOWED_ORIGINS entry {entry!r} is not source=<scheme://host[:port]> ...")
+        allowed.setdefault(source.strip(), set()).update(origins.split())
+    return {source: frozenset(origins) for source, origins in allowed.items()}
+
+
 def authenticate(header: str | None, keys: Mapping[str, str]) -> str | None:
     """The source a Basic ``Authorization`` header's write key belongs to, or None."""
     if not header or not header.startswith("Basic "):
@@ -66,7 +89,14 @@ def authenticate(header: str | None, keys: Mapping[str, str]) -> str | None:
         user = base64.b64decode(header[6:], validate=True).decode().partition(":")[0]
     except (binascii.Error, UnicodeDecodeError):
         return None
-    digest = hash_key(user)
+    return source_of_key(user, keys)
+
+
+def source_of_key(write_key: object, keys: Mapping[str, str]) -> str | None:
+    """The source a write key belongs to, or None."""
+    if not isinstance(write_key, str) or not write_key:
+        return None
+    digest = hash_key(write_key)
     found = None
     for stored, source in keys.items():  # compare with every key, in constant time each
         if hmac.compare_digest(stored, digest):
@@ -81,19 +111,42 @@ class Collector:
         self.producer = producer
         self.settings = settings
         self.keys = parse_write_keys(settings.write_keys)
+        self.origins = parse_allowed_origins(settings.allowed_origins)
+        self.any_origin = frozenset().union(*self.origins.values())
+        self.event_map = EventMap.load(settings.event_map)
         self.accepted = 0
         self.rejected = 0
 
     def app(self) -> web.Application:
-        application = web.Application(client_max_size=self.settings.collector_max_body_bytes)
-        application.router.add_post("/v1/batch", self.batch)
-        for call in CALLS:
+        application = web.Application(client_max_size=self.settings.collector_max_body_bytes,
+                                      middlewares=[self._cors])
+        for path in (*BATCH_PATHS, "/beacon/v1/batch"):
+            application.router.add_post(path, self.batch)
+        for short, call in SHORT_PATHS.items():
             application.router.add_post(f"/v1/{call}", self._single(call))
+            application.router.add_post(f"/v1/{short}", self._single(call))
         application.router.add_get("/health", self.health)
         return application
 
     async def health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "accepted": self.accepted, "rejected": self.rejected})
+
+    @web.middleware
+    async def _cors(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """CORS: a preflight passes for an origin some source allows; a response carries the headers
+        only when the origin is allowed for the write key that was used (``request["origin_allowed"]``)."""
+        origin = request.headers.get("Origin")
+        if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+            if origin not in self.any_origin:
+                return web.Response(status=403, text="origin not allowed")
+            return web.Response(status=204, headers={
+                **_cors_headers(origin), "Access-Control-Allow-Methods": "POST",
+                "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers", "Content-Type"),
+                "Access-Control-Max-Age": "600"})
+        response: web.StreamResponse = await handler(request)
+        if origin and request.get("origin_allowed"):
+            response.headers.update(_cors_headers(origin))
+        return response
 
     def _send(self, topic: str, key: bytes, value: bytes) -> asyncio.Future[None]:
         """Produce one record; the future settles when the broker acknowledged it.
@@ -114,19 +167,20 @@ class Collector:
                 self.producer.poll(0.05)
 
     async def _handle(self, request: web.Request, messages: list[Any] | FieldError, raw: bytes,
-                      source: str) -> web.Response:
+                      source: str, *, single: bool = False) -> web.Response:
         received = datetime.now(UTC)
+        accepted: list[TouchEvent] = []
+        messages_errors: list[tuple[int, list[FieldError]]] = []
         if isinstance(messages, FieldError):
-            messages_errors = [(0, [messages])]
-            accepted: list[TouchEvent] = []
+            messages_errors.append((0, [messages]))
         else:
-            accepted, messages_errors = [], []
             for index, message in enumerate(messages):
-                result = segment.convert(message, received_at=received, source=source)
-                if isinstance(result, TouchEvent):
-                    accepted.append(result)
+                result = segment.convert_call(message, received_at=received, source=source,
+                                              event_map=self.event_map)
+                if result and isinstance(result[0], TouchEvent):
+                    accepted += [touch for touch in result if isinstance(touch, TouchEvent)]
                 else:
-                    messages_errors.append((index, result))
+                    messages_errors.append((index, [error for error in result if isinstance(error, FieldError)]))
         salt = salt_of(self.settings)
         futures = [self._send(topics.TOUCHES_RAW, touch_key(t.source, t.event_id),
                               dumps(pseudonymize(t.to_wire(), salt))) for t in accepted]
@@ -138,17 +192,15 @@ class Collector:
         await asyncio.gather(*futures)
         self.accepted += len(accepted)
         self.rejected += len(messages_errors)
+        answer: dict[str, Any] = {"success": not messages_errors or not (single or isinstance(messages, FieldError)),
+                                  "accepted": len(accepted)}
         if messages_errors:
-            return web.json_response({"accepted": len(accepted), "errors": [
+            answer |= {"dead_lettered": len(messages_errors), "errors": [
                 {"index": index, "field": e.field, "problem": e.problem}
-                for index, errors in messages_errors for e in errors]}, status=400)
-        return web.json_response({"success": True, "accepted": len(accepted)})
+                for index, errors in messages_errors for e in errors]}
+        return web.json_response(answer, status=200 if answer["success"] else 400)
 
     async def _read(self, request: web.Request) -> tuple[str, bytes, dict[str, Any] | FieldError] | web.Response:
-        source = authenticate(request.headers.get("Authorization"), self.keys)
-        if source is None:
-            return web.json_response({"error": "unknown or missing write key (HTTP Basic user name)"},
-                                     status=401, headers={"WWW-Authenticate": 'Basic realm="touchline"'})
         try:
             raw = await asyncio.wait_for(request.read(), self.settings.collector_read_timeout_seconds)
         except web.HTTPRequestEntityTooLarge:
@@ -157,7 +209,21 @@ class Collector:
             response = web.json_response({"error": "body not received in time"}, status=408)
             response.force_close()
             return response
-        return source, raw, decode_json_object(raw)
+        payload = decode_json_object(raw)
+        source = authenticate(request.headers.get("Authorization"), self.keys)
+        if source is None:
+            in_body = payload.get("writeKey") if isinstance(payload, dict) else None
+            source = source_of_key(in_body or request.query.get("writeKey"), self.keys)
+        if source is None:
+            return web.json_response({"error": "unknown or missing write key (HTTP Basic user name, or writeKey)"},
+                                     status=401, headers={"WWW-Authenticate": 'Basic realm="touchline"'})
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            if origin not in self.origins.get(source, ()):
+                return web.json_response({"error": f"origin {origin[:100]!r} is not allowed for this write key "
+                                                   "(TOUCHLINE_ALLOWED_ORIGINS)"}, status=403)
+            request["origin_allowed"] = True
+        return source, raw, payload
 
     async def batch(self, request: web.Request) -> web.Response:
         read = await self._read(request)
@@ -174,9 +240,14 @@ class Collector:
                 return read
             source, raw, payload = read
             if isinstance(payload, FieldError):
-                return await self._handle(request, payload, raw, source)
-            return await self._handle(request, [{**payload, "type": payload.get("type", call)}], raw, source)
+                return await self._handle(request, payload, raw, source, single=True)
+            return await self._handle(request, [{**payload, "type": payload.get("type", call)}], raw, source,
+                                      single=True)
         return handler
+
+
+def _cors_headers(origin: str) -> dict[str, str]:
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     collector_max_body_bytes: int = 512 * 1024  # larger requests get 413
     collector_read_timeout_seconds: float = 10.0  # a body slower than this gets 408 (slowloris)
     write_keys: str = ""  # "source=sha256hex,..." from `touchline write-key`
+    # Browser origins allowed to send with each source's write keys (CORS): "source=origin origin,...".
+    allowed_origins: str = ""  # none by default: pages elsewhere cannot send
+    event_map: Path | None = None  # a TOML file of event name -> event type rules over the shipped defaults
     # Dashboard
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8050

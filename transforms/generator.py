@@ -369,8 +369,10 @@ def segment_call(record: dict[str, Any], rng: random.Random, skew_rate: float) -
     """The touch as a tracker would have sent it: a Segment call, maybe from a skewed clock.
 
     ``originalTimestamp`` and ``sentAt`` come from the device clock (off by up to two days for
-    a share ``skew_rate`` of calls), ``receivedAt`` from the collector's; Segment's correction
-    ``receivedAt - (sentAt - originalTimestamp)`` gives back the true event time.
+    a share ``skew_rate`` of calls); ``receivedAt`` is when a collector got it (Segment's exports
+    carry it; a collector trusts only its own clock). Segment's correction
+    ``receivedAt - (sentAt - originalTimestamp)`` gives back the true event time. The touch/1
+    fields no Segment field holds travel in ``context.touchline``.
     """
     occurred = datetime.fromisoformat(record["occurred_at"])
     skew = timedelta(hours=rng.uniform(-48, 48)) if rng.random() < skew_rate else timedelta(0)
@@ -389,19 +391,22 @@ def segment_call(record: dict[str, Any], rng: random.Random, skew_rate: float) -
         if record.get(name):
             call[wire] = record[name]
     traits = {k: record[k] for k in ("email", "role") if record.get(k)}
+    context: dict[str, Any] = {}
     if kind == "group":
         call["groupId"] = record["account_id"]
         call["traits"] = {"domain": record["account_domain"]}
     elif kind == "identify":
         call["traits"] = traits
     elif record.get("account_id"):
-        call["context"] = {"groupId": record["account_id"]}
+        context["groupId"] = record["account_id"]
     if traits and kind not in ("identify", "group"):
-        call.setdefault("context", {})["traits"] = traits
-    properties = {k: record[k] for k in ("channel", "campaign_id", "team", "crm_contact_id", "opportunity_id",
-                                         "amount", "currency") if record.get(k) is not None}
-    if properties:
-        call["properties"] = properties
+        context["traits"] = traits
+    touchline = {k: record[k] for k in ("channel", "campaign_id", "team", "crm_contact_id", "opportunity_id",
+                                        "amount", "currency") if record.get(k) is not None}
+    if touchline:
+        context["touchline"] = touchline
+    if context:
+        call["context"] = context
     return call
 
 

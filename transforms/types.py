@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 from schemas.vocabulary import EventType, Stage
 
-#: Where an event sorts among events with the same timestamp: the buying process's own order.
+#: Where an event sorts among events with the same timestamp: the buying process's own order
+#: (a ``custom:`` type, like every one-way touch, ranks 0: read it with :func:`event_rank`).
 EVENT_RANK: Mapping[str, int] = {
     **{str(e): 0 for e in EventType},
     EventType.OPPORTUNITY_CREATED: 1,
@@ -33,6 +34,11 @@ CORE_FIELDS = (
 )
 
 OrderKey = tuple[datetime, int, str, str]
+
+
+def event_rank(event_type: str) -> int:
+    """The rank of an event type among events of the same instant (:data:`EVENT_RANK`)."""
+    return EVENT_RANK.get(event_type, 0)
 NO_EXTRA: Mapping[str, Any] = {}  # shared, never mutated: a Mapping to the type checker
 
 
@@ -66,7 +72,7 @@ class Touch(NamedTuple):
     @property
     def order(self) -> OrderKey:
         """Total order of touches: event time, then the buying process's order, then ids."""
-        return (self.occurred_at, EVENT_RANK[self.event_type], self.source, self.event_id)
+        return (self.occurred_at, event_rank(self.event_type), self.source, self.event_id)
 
     @classmethod
     def from_wire(cls, record: Mapping[str, Any]) -> Touch:

@@ -4,8 +4,9 @@ State per partition of ``touches-by-account-v1``, in the partition's store: each
 :class:`Journey` (settled cursor and lateness window) with the last lead given a deadline,
 the touch keys of the lateness window, and the open marketing leads' SLA deadlines. Rows are
 re-emitted when a late touch is placed before them; the lake keeps one row per key. Breaches
-are judged on event time (the partition's watermark), so a replay of history flags the same
-leads as the live run did.
+are judged on event time, so a replay of history flags the same leads as the live run did: on the
+partition's :class:`~transforms.event_clock.AccountClock`, a time two accounts have reached, so a
+device whose clock runs ahead cannot flag another account's lead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from streams import topics
 from streams.processor import Emit
 from streams.records import dumps
 from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore, StoreTable
+from transforms.event_clock import AccountClock
 from transforms.settings import JourneySettings
 from transforms.stitching import place
 from transforms.types import Touch
@@ -37,10 +39,12 @@ class PartitionState:
         self.seen = RecentKeys(store, "seen", dedupe_window)
         self.deadlines: list[Deadline] = [(codecs.moment(due), account, lead)  # type: ignore[misc]
                                           for due, account, lead in store.value("deadlines", [])]
+        self.clock = AccountClock((codecs.moment(at), account) for at, account in store.value("sla-clock", []))
 
     def save(self) -> None:
         self.store.set_value("deadlines", [(codecs.micros(due), account, lead)
                                            for due, account, lead in self.deadlines])
+        self.store.set_value("sla-clock", [(codecs.micros(at), account) for at, account in self.clock.newest])
 
 
 class StitchJourneys:
@@ -68,10 +72,11 @@ class StitchJourneys:
         message = json.loads(record.value())
         account_id = message["account_id"]
         touch = Touch.from_wire(message["touch"])
-        watermark = state.seen.watermark
         if not state.seen.add(touch.key, touch.occurred_at):
             return  # a repeat from an upstream replay
-        if state.seen.watermark != watermark:
+        clock = state.clock.time
+        state.clock.add(account_id, touch.occurred_at)
+        if state.clock.time != clock:
             self._watch_lead_sla(state, emit)
         journey, scheduled = state.journeys.get(account_id) or (None, None)
         journey, rows, late = place(journey, touch, account_id, self.settings)
@@ -89,9 +94,9 @@ class StitchJourneys:
             emit(topics.TOUCHES_LATE, key, dumps({"account_id": account_id, "touch": late.to_wire()}))
 
     def _watch_lead_sla(self, state: PartitionState, emit: Emit) -> None:
-        """Flag leads whose SLA ran out (on event time) without a sales or SDR touch."""
-        watermark = state.seen.watermark
-        while state.deadlines and watermark and state.deadlines[0][0] < watermark:
+        """Flag leads whose SLA ran out (on the accounts' clock) without a sales or SDR touch."""
+        now = state.clock.time
+        while state.deadlines and now and state.deadlines[0][0] < now:
             due, account_id, lead_event_id = heapq.heappop(state.deadlines)
             journey, _ = state.journeys[account_id]
             head = journey.head
@@ -103,6 +108,6 @@ class StitchJourneys:
                 "journey_id": journey.journey_id,
                 "lead_at": head.lead_at,
                 "due_at": due,
-                "detected_at": watermark,
+                "detected_at": now,
                 "lead_sla_hours": self.settings.lead_sla_hours,
             }))

@@ -69,17 +69,22 @@ def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, wor
 @click.option("--runner", default="DirectRunner", show_default=True)
 @click.option("--workers", type=click.IntRange(min=1), help="DirectRunner: run this many processes.")
 @journey_options
+@click.option("--event-map", type=click.Path(dir_okay=False, exists=True),
+              help="Event name rules over the shipped defaults [default: TOUCHLINE_EVENT_MAP]: a replay turns the "
+                   "custom:<name> touches they name into their event types.")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def replay_command(lake: str | None, runner: str, workers: int | None, dormancy_days: int, lead_sla_hours: float,
-                   allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
+                   allowed_lateness_hours: float, event_map: str | None, beam_args: tuple[str, ...]) -> None:
     """Re-stitch journey_touches from the lake's own touches (e.g. after changing the rules)."""
     from streams.backfill import run_pipeline
     from streams.settings import Settings, suppression_key_of
 
     settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                                allowed_lateness_hours=allowed_lateness_hours)
-    key = suppression_key_of(Settings())
+    runtime = Settings()
+    key = suppression_key_of(runtime)
+    names = event_map or (str(runtime.event_map) if runtime.event_map else None)
     store = chosen_lake(lake, existing=False)
     _run_with_progress(f"replaying {store} on {runner}", store,
                        lambda: run_pipeline((), store.root, settings, replay=True, suppression_key=key,
-                                            beam_args=_beam_args(runner, workers, beam_args)))
+                                            event_map=names, beam_args=_beam_args(runner, workers, beam_args)))

@@ -62,8 +62,10 @@ def test_validate_segment_format_names_batch_positions(tmp_path):
     calls = tmp_path / "segment.jsonl"
     calls.write_text("\n".join([
         json.dumps({"type": "page", "messageId": "m1", "anonymousId": "a", "timestamp": "2026-03-01T10:00:00Z"}),
-        json.dumps({"batch": [{"type": "page", "anonymousId": "a", "timestamp": "2026-03-01T10:00:00Z"}]}),
+        json.dumps({"batch": [{"type": "page", "anonymousId": "a", "timestamp": "2026-03-01T10:00:00Z"},
+                              {"type": "page", "anonymousId": "a", "timestamp": "March 1st"}]}),
     ]))
     result = CliRunner().invoke(main, ["validate", "--format", "segment", str(calls)])
     assert result.exit_code == 1
-    assert result.stdout.strip() == "2: batch[0].messageId: required field is missing"
+    assert result.stdout.strip() == ("2: batch[1].timestamp: 'March 1st' is not an ISO 8601 timestamp "
+                                     "(e.g. 2026-03-01T09:30:00Z)")

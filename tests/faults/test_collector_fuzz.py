@@ -18,6 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from schemas import segment
+from schemas.touch import TouchEvent
 from streams.settings import Settings
 from streams.worker import Worker
 from tests.faults.harness import Collector, auth, landed_event_ids, post
@@ -53,13 +55,17 @@ bodies = st.one_of(
 
 
 def _account(status: int, body: dict, sent: object, accepted: set[str]) -> int:
-    """Record what must land; return the dead letters the request must have caused."""
-    if isinstance(sent, dict) and isinstance(sent.get("batch"), list):
+    """Record what must land (the event ids of each call not reported failed: its messageId, or the id
+    derived from its content, and an alias's second identify); return the dead letters the request caused."""
+    messages = segment.batch_messages(sent) if isinstance(sent, dict) else None
+    if isinstance(messages, list):
         failed = {e["index"] for e in body.get("errors", [])}
-        for index, message in enumerate(sent["batch"]):
+        for index, message in enumerate(messages):
             if index not in failed:
-                accepted.add(str(message["messageId"]))
-        return len(failed) if status == 400 else 0
+                touches = segment.convert_call(message, received_at=datetime.now(UTC))
+                assert touches and all(isinstance(t, TouchEvent) for t in touches), (message, touches)
+                accepted.update(t.event_id for t in touches)
+        return len(failed)
     return 1 if status == 400 else 0
 
 
@@ -81,7 +87,10 @@ def test_fuzzed_collector_never_fails_and_every_record_lands_or_is_dead_lettered
             assert status in (200, 400), (status, answer)
             if status == 400:
                 assert all(e["field"] and e["problem"] for e in answer["errors"]), answer
-            sent = {"batch": [body]} if path != "/v1/batch" and isinstance(body, dict) else body
+            if path != "/v1/batch" and isinstance(body, dict):
+                sent = {"batch": [{**body, "type": body.get("type", path.rsplit("/", 1)[1])}]}
+            else:
+                sent = body
             counts["dead"] += _account(status, answer, sent, accepted)
             counts["requests"] += 1
             counts["calls"] += len(sent["batch"]) if isinstance(sent, dict) and isinstance(sent.get("batch"),

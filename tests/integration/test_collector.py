@@ -78,8 +78,9 @@ def test_collector_accepts_rejects_and_dead_letters(collector, kafka_bootstrap):
         {"type": "page", "messageId": "c-4", "anonymousId": "a-2", "timestamp": "2026-03-01T10:00:00Z"},
         {"type": "track", "event": "Form Submitted", "anonymousId": "a-2", "timestamp": "yesterday"},
     ]})
-    assert status == 400 and body["accepted"] == 1
+    assert status == 200 and body["accepted"] == 1 and body["dead_lettered"] == 1  # a batch is never refused
     assert {e["field"] for e in body["errors"]} == {"timestamp"}
+    assert post(collector + "/v1/track", {"event": "Demo Requested", "timestamp": "2026-03-01T10:00:00Z"})[0] == 400
     assert post(collector + "/v1/track", b"{not json")[0] == 400
     assert post(collector + "/v1/page", {"messageId": "x"}, key="nope")[0] == 401
     assert post(collector + "/v1/batch", {"batch": [], "pad": "x" * 30_000})[0] == 413
@@ -87,11 +88,11 @@ def test_collector_accepts_rejects_and_dead_letters(collector, kafka_bootstrap):
     consumer = make_consumer(kafka_bootstrap, topics.TOUCHES_RAW, topics.TOUCHES_DLQ, group_id=None)
     seen = {topics.TOUCHES_RAW: [], topics.TOUCHES_DLQ: []}
     deadline = time.monotonic() + 20
-    while (len(seen[topics.TOUCHES_RAW]) < 4 or len(seen[topics.TOUCHES_DLQ]) < 2) and time.monotonic() < deadline:
+    while (len(seen[topics.TOUCHES_RAW]) < 4 or len(seen[topics.TOUCHES_DLQ]) < 3) and time.monotonic() < deadline:
         for tp, records in consumer.poll(timeout_ms=500).items():
             seen[tp.topic] += [json.loads(r.value) for r in records]
     consumer.close()
     assert sorted(t["event_id"] for t in seen[topics.TOUCHES_RAW]) == ["c-1", "c-2", "c-3", "c-4"]
     assert all(t["source"] == "segment:web" and t["received_at"] for t in seen[topics.TOUCHES_RAW])
-    assert len(seen[topics.TOUCHES_DLQ]) == 2
+    assert len(seen[topics.TOUCHES_DLQ]) == 3
     assert all(d["reason"] for d in seen[topics.TOUCHES_DLQ])

@@ -1,6 +1,7 @@
 """The generator's Segment output: skewed device clocks are corrected back to the true time."""
 
 import random
+from datetime import datetime
 
 from schemas import segment
 from schemas.touch import TouchEvent, to_touch
@@ -16,7 +17,9 @@ def test_skewed_segment_calls_stitch_like_the_touches_they_came_from():
     skewed = sum(c["originalTimestamp"] != e.record["occurred_at"] for c, e in zip(calls, emitted, strict=True))
     assert skewed > len(calls) / 3
 
-    converted = [segment.convert(call, source="generator") for call in calls]
+    # Each call as a collector gets it: at its receiveAt, by the collector's own clock.
+    converted = [segment.convert(call, source="generator", received_at=datetime.fromisoformat(call["receivedAt"]))
+                 for call in calls]
     assert all(isinstance(t, TouchEvent) for t in converted), [t for t in converted if isinstance(t, list)][:3]
     from_segment = {r.touch.event_id: (r.account_id, r.stage, r.cycle, r.seq, r.touch.occurred_at)
                     for r in stitch([to_touch(t) for t in converted]).rows}

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 from schemas import segment
+from schemas.event_map import EventMap
 from schemas.touch import TouchEvent
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
@@ -26,7 +27,7 @@ TRACK = {
 
 
 def test_track_call_maps_ids_channel_and_skew_corrected_time():
-    touch = segment.convert(TRACK)
+    touch = segment.convert(TRACK, received_at=RECEIVED)
     assert isinstance(touch, TouchEvent), touch
     assert touch.event_id == TRACK["messageId"]
     assert touch.event_type == "form_fill"
@@ -41,23 +42,44 @@ def test_track_call_maps_ids_channel_and_skew_corrected_time():
     assert touch.team == "marketing"
     assert touch.properties == {"form": "demo-request", "plan": "enterprise",
                                 "url": "https://touchline.dev/demo"}
-    # receivedAt − (sentAt − originalTimestamp) = 12:00:05 − 30 s
+    # received − (sentAt − originalTimestamp) = 12:00:05 − 30 s
     assert touch.occurred_at == datetime(2026, 3, 1, 11, 59, 35, tzinfo=UTC)
 
 
 def test_device_clock_an_hour_fast_is_corrected():
     skewed = {**TRACK, "originalTimestamp": "2026-03-01T12:59:00Z", "sentAt": "2026-03-01T12:59:30Z"}
-    touch = segment.convert(skewed)
+    touch = segment.convert(skewed, received_at=RECEIVED)
     assert isinstance(touch, TouchEvent)
     assert touch.occurred_at == datetime(2026, 3, 1, 11, 59, 35, tzinfo=UTC)
 
 
-def test_collector_receive_time_is_used_when_the_call_has_none():
-    call = {k: v for k, v in TRACK.items() if k != "receivedAt"}
+def test_a_client_sent_received_at_is_never_trusted():
+    call = {**TRACK, "receivedAt": "2020-01-01T00:00:00Z"}
     touch = segment.convert(call, received_at=RECEIVED)
     assert isinstance(touch, TouchEvent)
     assert touch.occurred_at == datetime(2026, 3, 1, 11, 59, 35, tzinfo=UTC)
     assert touch.received_at == RECEIVED
+    offline = segment.convert(call)  # no receive time (touchline validate): the device's time as sent
+    assert isinstance(offline, TouchEvent) and offline.occurred_at == datetime(2026, 3, 1, 11, 59, tzinfo=UTC)
+
+
+def test_libraries_timestamp_and_sent_at_are_corrected_like_original_timestamp():
+    """What analytics-python and analytics.js send: timestamp + sentAt from a clock 48 h ahead."""
+    call = {"type": "track", "event": "Demo Requested", "userId": "u-1",
+            "timestamp": "2026-03-03T11:59:00+00:00", "sentAt": "2026-03-03T11:59:30+00:00"}
+    touch = segment.convert(call, received_at=RECEIVED)
+    assert isinstance(touch, TouchEvent)
+    assert touch.occurred_at == datetime(2026, 3, 1, 11, 59, 35, tzinfo=UTC)
+
+
+def test_an_event_time_in_the_future_is_clamped_to_the_receive_time_and_flagged():
+    call = {"type": "track", "event": "Demo Requested", "userId": "u-1", "timestamp": "2026-03-03T12:00:00Z"}
+    touch = segment.convert(call, received_at=RECEIVED)
+    assert isinstance(touch, TouchEvent)
+    assert touch.occurred_at == RECEIVED
+    assert touch.properties == {"touchline_clamped_from": "2026-03-03T12:00:00+00:00"}
+    near = segment.convert({**call, "timestamp": "2026-03-01T12:05:00Z"}, received_at=RECEIVED)
+    assert isinstance(near, TouchEvent) and near.occurred_at == datetime(2026, 3, 1, 12, 5, tzinfo=UTC)
 
 
 def test_page_call_is_a_site_visit_classified_by_referrer():
@@ -101,20 +123,88 @@ def test_paid_social_is_told_from_paid_search_by_source():
     assert isinstance(touch, TouchEvent) and touch.channel == "paid_social"
 
 
-def test_configurable_event_map():
+def test_unmapped_event_names_land_as_custom_touches_and_a_mapping_names_them():
     call = {**TRACK, "event": "Pricing Calculator Used"}
-    rejected = segment.convert(call)
-    assert isinstance(rejected, list) and rejected[0].field == "event"
-    touch = segment.convert(call, event_map={"Pricing Calculator Used": "content_download"})
+    touch = segment.convert(call)
+    assert isinstance(touch, TouchEvent) and touch.event_type == "custom:Pricing Calculator Used"
+    named = EventMap.of({"pricing calculator used": "content_download"})
+    touch = segment.convert(call, event_map=named)
     assert isinstance(touch, TouchEvent) and touch.event_type == "content_download"
+    assert named.remap("custom:Pricing Calculator Used") == "content_download"
+    assert named.remap("custom:Something Else") == "custom:Something Else"
+
+
+def test_event_names_match_whatever_their_case():
+    for name in ("Trial Started", "trial started", "TRIAL STARTED", " Trial Started "):
+        touch = segment.convert({**TRACK, "event": name})
+        assert isinstance(touch, TouchEvent) and touch.event_type == "trial_signup", name
+
+
+def test_ordinary_properties_stay_properties():
+    properties = {"channel": "web", "team": "growth", "email": "x", "campaign_id": 7, "amount": "lots",
+                  "currency": "dollars"}
+    touch = segment.convert({**TRACK, "properties": properties})
+    assert isinstance(touch, TouchEvent), touch
+    assert touch.properties == {**properties, "url": "https://touchline.dev/demo"}
+    assert (touch.channel, touch.team, touch.amount, touch.currency) == ("paid_search", "marketing", None, None)
+
+
+def test_a_rule_feeds_touch_fields_from_properties_leniently():
+    order = {"type": "track", "event": "Order Completed", "userId": 1234, "timestamp": "2026-03-01T10:00:00+0000",
+             "properties": {"order_id": 50314, "revenue": "5000", "total": 5100, "currency": "usd"}}
+    touch = segment.convert(order)
+    assert isinstance(touch, TouchEvent), touch
+    assert (touch.event_type, touch.user_id, touch.opportunity_id, touch.amount, touch.currency) == (
+        "closed_won", "1234", "50314", 5000.0, "USD")
+    bad = segment.convert({**order, "properties": {"order_id": "o-1", "revenue": "five", "currency": "USD"}})
+    assert isinstance(bad, list) and [e.field for e in bad] == ["properties.revenue"]
+
+
+def test_a_call_without_message_id_gets_one_from_its_content():
+    call = {k: v for k, v in TRACK.items() if k != "messageId"}
+    first = segment.convert(call, received_at=RECEIVED)
+    retry = segment.convert({**call, "sentAt": "2026-03-01T11:59:40.000Z"}, received_at=RECEIVED)
+    other = segment.convert({**call, "event": "Demo Requested"}, received_at=RECEIVED)
+    assert isinstance(first, TouchEvent) and isinstance(retry, TouchEvent) and isinstance(other, TouchEvent)
+    assert first.event_id == retry.event_id != other.event_id
+
+
+def test_segment_style_timestamps_are_read_as_segment_reads_them():
+    for text, expected in (("2015-2-02T00:30:08.276Z", datetime(2015, 2, 2, 0, 30, 8, 276000, tzinfo=UTC)),
+                           ("2026-03-01T10:00:00+0000", datetime(2026, 3, 1, 10, tzinfo=UTC)),
+                           ("2026-03-01T12:00:00+02", datetime(2026, 3, 1, 10, tzinfo=UTC)),
+                           ("2026-03-01 10:00:00", datetime(2026, 3, 1, 10, tzinfo=UTC))):
+        assert segment.parse_segment_time(text, "timestamp") == expected, text
+    assert segment.parse_segment_time("2026-02-30T00:00:00Z", "timestamp").field == "timestamp"
+
+
+def test_ids_as_numbers_e_mails_with_spaces_and_websites_are_taken():
+    identify = segment.convert({"type": "identify", "userId": 42, "anonymousId": 7.0,
+                                "traits": {"email": " Peter@Acme.com  "}, "timestamp": "2026-03-01T10:00:00Z"})
+    assert isinstance(identify, TouchEvent), identify
+    assert (identify.user_id, identify.anonymous_id, identify.email) == ("42", "7", "Peter@Acme.com")
+    group = segment.convert({"type": "group", "userId": 42, "groupId": 99, "timestamp": "2026-03-01T10:00:00Z",
+                             "traits": {"name": "Initech", "website": "https://www.initech.com/about"}})
+    assert isinstance(group, TouchEvent), group
+    assert (group.account_id, group.account_domain) == ("99", "initech.com")
+
+
+def test_alias_links_the_previous_id_to_the_user_id():
+    touches = segment.convert_call({"type": "alias", "previousId": "anon-9", "userId": "u-9",
+                                    "timestamp": "2026-03-01T10:00:00Z"})
+    assert all(isinstance(t, TouchEvent) for t in touches)
+    assert [(t.event_type, t.anonymous_id, t.user_id) for t in touches] == [
+        ("identify", "anon-9", "u-9"), ("identify", "anon-9", "anon-9")]
 
 
 def test_errors_name_segment_fields():
-    problems = segment.convert({k: v for k, v in TRACK.items() if k != "messageId"})
+    problems = segment.convert({**TRACK, "userId": {"id": 1}})
     assert isinstance(problems, list)
-    assert [p.field for p in problems] == ["messageId"]
+    assert [p.field for p in problems] == ["userId"]
     bad_time = segment.convert({**TRACK, "sentAt": "last tuesday"})
     assert isinstance(bad_time, list) and bad_time[0].field == "sentAt"
+    nobody = segment.convert({"type": "track", "event": "Demo Requested", "timestamp": "2026-03-01T10:00:00Z"})
+    assert isinstance(nobody, list) and nobody[0].field == "identifiers"
 
 
 def test_batch_envelope_shares_sent_at_and_context():
@@ -131,3 +221,13 @@ def test_batch_envelope_shares_sent_at_and_context():
     assert all(isinstance(t, TouchEvent) for t in touches)
     assert [t.occurred_at.second for t in touches] == [1, 11]
     assert segment.batch_messages({"batch": "nope"}).field == "batch"
+
+
+def test_a_batch_context_fills_in_what_a_calls_own_context_lacks():
+    envelope = {"batch": [{"type": "track", "event": "Demo Requested", "userId": "u-1",
+                           "timestamp": "2026-03-01T11:00:00Z", "context": {"library": {"name": "analytics-python"}}}],
+                "context": {"groupId": "acct-initech"}}
+    messages = segment.batch_messages(envelope)
+    assert isinstance(messages, list)
+    touch = segment.convert(messages[0])
+    assert isinstance(touch, TouchEvent) and touch.account_id == "acct-initech"

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from schemas.touch import TouchEvent
 from transforms.identity import IDENTITY_FIELDS
-from transforms.types import EVENT_RANK
+from transforms.types import event_rank
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: lz4 costs little and more than halves what multi-process runners move between workers.
@@ -96,7 +96,7 @@ def identities(table: pa.Table) -> list[tuple[str | None, ...]]:
 
 def in_event_order(table: pa.Table, *first: str) -> pa.Table:
     """Rows sorted by ``first`` columns, then by the touch order (time, process rank, source, id)."""
-    ranks = pa.array([EVENT_RANK[kind] for kind in table["event_type"].to_pylist()], pa.int8())
+    ranks = pa.array([event_rank(kind) for kind in table["event_type"].to_pylist()], pa.int8())
     keys = [*first, "occurred_at", "_rank", "source", "event_id"]
     ranked = table.append_column("_rank", ranks)
     return ranked.sort_by([(key, "ascending") for key in keys]).drop_columns(["_rank"])
