@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit schema bench clean system-deps
+.PHONY: demo test lint typecheck unit schema bench clean system-deps browser-deps
 
 $(BIN)/touchline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,17 +14,25 @@ $(BIN)/touchline: pyproject.toml
 demo: $(BIN)/touchline
 	$(BIN)/touchline demo
 
-test: system-deps lint typecheck
+test: system-deps browser-deps lint typecheck
 	$(BIN)/pytest -q
 
-# Debian packages the tests use: headless Chromium (dashboard) and docker-compose 1.29
-# (validates docker-compose.yml without a Docker engine). Installed only when missing.
+# Debian packages the tests use: headless Chromium (dashboard, browser trackers), docker-compose 1.29
+# (validates docker-compose.yml without a Docker engine), npm (the browser trackers). Installed only when missing.
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v docker-compose >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v docker-compose >/dev/null || ! command -v npm >/dev/null; then \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
-		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium docker-compose; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium docker-compose \
+			$$(command -v npm >/dev/null || echo npm); \
 	fi
+
+# The browser trackers the collector is tested against, from the npm registry at the versions
+# tests/browser/package-lock.json pins (into the ignored tests/browser/node_modules).
+browser-deps: tests/browser/node_modules/.package-lock.json
+
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
 lint: $(BIN)/touchline
 	$(BIN)/ruff check .
@@ -39,4 +47,4 @@ schema: $(BIN)/touchline
 	$(BIN)/python -m schemas.touch
 
 clean:
-	rm -rf $(VENV) lake touchline.duckdb .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) lake touchline.duckdb .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules
