@@ -229,3 +229,27 @@ def test_byte_ranges_read_every_line_exactly_once(tmp_path, monkeypatch, split):
     assert len(ranges) == -(-path.stat().st_size // split)
     read = [line for split_range in ranges for _, batch in backfill._read_range(split_range) for line in batch]
     assert read == lines
+
+
+def test_replay_names_custom_events_with_a_new_event_map(tmp_path):
+    touch = {"source": "segment:web", "account_id": "acct-1", "team": "marketing"}
+    raw = tmp_path / "raw.jsonl"
+    raw.write_text("\n".join(json.dumps({**touch, **fields}) for fields in (
+        {"event_id": "v1", "event_type": "site_visit", "occurred_at": "2026-03-01T10:00:00Z"},
+        {"event_id": "c1", "event_type": "custom:Pricing Calculator Used", "occurred_at": "2026-03-01T10:05:00Z"},
+        {"event_id": "c2", "event_type": "custom:Invite Sent", "occurred_at": "2026-03-01T10:10:00Z"})))
+    lake = backfill(raw, tmp_path / "lake")
+    names = tmp_path / "events.toml"
+    names.write_text('[events]\n"pricing calculator used" = "form_fill"\n')
+
+    def journey():
+        files = Lake(lake).files("journey_touches")
+        return duckdb.connect().execute("select event_id, event_type, stage, is_lead_touch from read_parquet(?) "
+                                        "order by occurred_at", [files]).fetchall()
+
+    assert journey() == [("v1", "site_visit", "find", False), ("c1", "custom:Pricing Calculator Used", "find", False),
+                         ("c2", "custom:Invite Sent", "find", False)]
+    result = CliRunner().invoke(main, ["replay", "--lake", str(lake), "--event-map", str(names)])
+    assert result.exit_code == 0, result.output
+    assert journey() == [("v1", "site_visit", "find", False), ("c1", "form_fill", "engage", True),
+                         ("c2", "custom:Invite Sent", "engage", False)]
