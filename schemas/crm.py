@@ -1,10 +1,18 @@
 """Convert CRM exports (Salesforce and HubSpot, as CSV or JSON rows) to ``touch/1``.
 
-Each converter maps one row to a touch, to :class:`Skipped` (a row that is no touch, with
-the reason), or to field errors. Rows keep their CRM record id as ``event_id``, so
-importing the same export twice yields the same touches (deduplicated on
-``(source, event_id)``). Date-only CRM times keep day precision
-(``occurred_at_precision = "day"``, at 00:00 UTC) rather than an invented hour.
+Exports come out of the tools in several forms: Salesforce API names (``StageName``), Data
+Loader's upper case (``STAGENAME``), report exports' field labels (``Stage``); HubSpot's v1 and
+v3 API JSON and its UI exports' labels (``Deal Stage``). Each export's columns are read through
+one table of names per system (:data:`SALESFORCE_COLUMNS`, :data:`HUBSPOT_COLUMNS`), matched
+whatever their case, spacing or punctuation, and the object an export holds is told by them.
+
+Each row becomes touches, a :class:`Skipped` (a row that is no touch, with the reason) or field
+errors. Touches keep the CRM record id in ``event_id``, so importing the same export twice yields
+the same touches (de-duplicated on ``(source, event_id)``). Date-only CRM times keep day precision
+(``occurred_at_precision = "day"``, at 00:00 UTC) rather than an invented hour; a date-time
+written without a zone (UI and report exports) is read in the export's time zone, which must be
+given (:class:`Export`). Deal rows without a currency take the org's, which must be given too:
+none is ever assumed.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from pydantic_core import PydanticCustomError
@@ -31,24 +39,124 @@ class Skipped:
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class Export:
+    """What an export does not say about itself: its touches' source, the org's currency, its time zone."""
+
+    source: str
+    currency: str | None = None  # for deal rows without a currency of their own
+    zone: tzinfo | None = None  # for date-times written without a zone
+
+
 Converted = TouchEvent | Skipped | list[FieldError]
+#: A result and the index of the row it came from (None: the export as a whole).
+Numbered = tuple[int | None, Converted]
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_LOCAL_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?$")
+_US_LOCAL_TIME = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4}),? (\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?$")
 _COMPACT_OFFSET = re.compile(r"([+-]\d{2})(\d{2})$")
 _EPOCH_MS = re.compile(r"^\d{12,14}$")
 
 
-def crm_time(value: Any) -> tuple[datetime, TimePrecision]:
-    """Parse a CRM time: RFC 3339 (also ``+0000`` offsets), epoch milliseconds, or a date."""
+def _local(parts: tuple[str | None, ...], meridiem: str | None, zone: tzinfo | None, text: str) -> datetime:
+    if zone is None:
+        raise ValueError(f"{text!r} has no time zone: give the export's (--time-zone, the org's or portal's)")
+    year, month, day, hour, minute, second = (int(p or 0) for p in parts)
+    if meridiem:
+        hour = hour % 12 + (12 if meridiem.lower() == "pm" else 0)
+    return datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
+
+
+def crm_time(value: Any, zone: tzinfo | None = None) -> tuple[datetime, TimePrecision]:
+    """Parse a CRM time: RFC 3339 (also ``+0000`` offsets), epoch milliseconds, a date (ISO or US ``M/D/YYYY``),
+    or a date-time without a zone (``2026-10-10 18:00``, ``10/10/2026 6:00 PM``) in ``zone``."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value / 1000, UTC), TimePrecision.INSTANT
     text = str(value).strip()
     if _DATE_ONLY.match(text):
         day = date.fromisoformat(text)
         return datetime(day.year, day.month, day.day, tzinfo=UTC), TimePrecision.DAY
+    if found := _US_DATE.match(text):
+        us_month, us_day, us_year = (int(p) for p in found.groups())
+        return datetime(us_year, us_month, us_day, tzinfo=UTC), TimePrecision.DAY
     if _EPOCH_MS.match(text):
         return datetime.fromtimestamp(int(text) / 1000, UTC), TimePrecision.INSTANT
+    if found := _LOCAL_TIME.match(text):
+        return _local(found.groups(), None, zone, text), TimePrecision.INSTANT
+    if found := _US_LOCAL_TIME.match(text):
+        month, day_of_month, year, hour, minute, second, meridiem = found.groups()
+        return _local((year, month, day_of_month, hour, minute, second), meridiem, zone, text), TimePrecision.INSTANT
     return parse_timestamp(_COMPACT_OFFSET.sub(r"\1:\2", text)), TimePrecision.INSTANT
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.casefold())
+
+
+class Columns:
+    """Column names as an export wrote them → the names the converters read (canonical)."""
+
+    def __init__(self, names: Mapping[str, tuple[str, ...]]) -> None:
+        self.lookup = {_key(label): canonical for canonical, labels in names.items() for label in labels}
+        self.lookup |= {_key(canonical): canonical for canonical in names}
+
+    def read(self, row: Row) -> dict[str, Any]:
+        """The row under canonical names (a name no table knows is kept as written)."""
+        return {self.lookup.get(_key(name), name): value for name, value in row.items()}
+
+    def of(self, names: Iterable[str]) -> set[str]:
+        """The canonical names of an export's columns."""
+        return {self.lookup.get(_key(name), name) for name in names}
+
+
+#: Salesforce fields (API name → report labels; Data Loader writes API names in upper case).
+SALESFORCE_COLUMNS = Columns({
+    "Id": ("Record ID", "Activity ID", "Task ID", "Event ID", "Campaign Member ID"),
+    "OpportunityId": ("Opportunity ID", "Opportunity.Id"),
+    "AccountId": ("Account ID", "Opportunity.AccountId", "Contact.AccountId", "Account.Id"),
+    "StageName": ("Stage", "Opportunity Stage"),
+    "Amount": ("Opportunity Amount",),
+    "CurrencyIsoCode": ("Currency", "Opportunity Currency", "Currency ISO Code"),
+    "CloseDate": ("Close Date",),
+    "IsWon": ("Won",),
+    "IsClosed": ("Closed",),
+    "CreatedDate": ("Created Date", "Create Date", "Date Created"),
+    "LeadSource": ("Lead Source", "Opportunity.LeadSource"),
+    "Type": ("Opportunity Type", "Opportunity.Type", "Activity Type"),
+    "CampaignId": ("Campaign ID",),
+    "CampaignType": ("Campaign Type", "Campaign.Type"),
+    "Status": ("Member Status",),
+    "HasResponded": ("Responded",),
+    "FirstRespondedDate": ("First Responded Date",),
+    "ContactId": ("Contact ID",),
+    "LeadId": ("Lead ID",),
+    "Email": ("Email Address",),
+    "WhoId": ("Name ID", "Who ID"),
+    "TaskSubtype": ("Task Subtype",),
+    "CallType": ("Call Type",),
+    "CallDurationInSeconds": ("Call Duration", "Call Duration (seconds)"),
+    "ActivityDate": ("Due Date", "Date", "Activity Date"),
+    "CompletedDateTime": ("Completed Date/Time",),
+    "StartDateTime": ("Start", "Start Date/Time"),
+    "IsAllDayEvent": ("All Day Event", "All-Day Event"),
+    "EventSubtype": ("Event Subtype",),
+    "Subject": (),
+    "OwnerRole": ("Owner Role", "Assigned Role", "Owner.UserRole.Name"),
+})
+
+
+def _first(row: Row, *names: str) -> Any:
+    for name in names:
+        value = row.get(name)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in {"true", "1", "yes", "y", "x"}
 
 
 def _team_from_role(role: Any, default: Team) -> Team:
@@ -64,36 +172,31 @@ def _team_from_role(role: Any, default: Team) -> Team:
     return default
 
 
-def _first(row: Row, *names: str) -> Any:
-    for name in names:
-        value = row.get(name)
-        if value not in (None, ""):
-            return value
-    return None
-
-
-def _touch(row: Row, time_field: str, payload: dict[str, Any]) -> Converted:
-    """Finish a payload: parse its time from ``row[time_field]`` and validate."""
+def _touch(row: Row, time_field: str, payload: dict[str, Any], zone: tzinfo | None = None, *,
+           day_only: bool = False) -> Converted:
+    """Finish a payload: parse its time from ``row[time_field]`` (just its date with ``day_only``) and validate."""
     raw_time = row.get(time_field)
     if raw_time in (None, ""):
         return [FieldError(time_field, "required field is missing")]
     try:
-        when, precision = crm_time(raw_time)
+        when, precision = crm_time(raw_time, zone)
     except (PydanticCustomError, ValueError) as exc:
         return [FieldError(time_field, str(exc))]
-    payload = {
-        **payload,
-        "occurred_at": when.isoformat(),
-        "occurred_at_precision": precision,
-    }
+    if day_only:
+        when, precision = datetime(when.year, when.month, when.day, tzinfo=UTC), TimePrecision.DAY
+    payload = {**payload, "occurred_at": when.isoformat(), "occurred_at_precision": precision}
     return validate_touch({k: v for k, v in payload.items() if v not in (None, "")})
 
 
 def _amount(value: Any) -> Any:
     try:
-        return float(value) if isinstance(value, str) and value.strip() else value
+        return float(value.replace(",", "")) if isinstance(value, str) and value.strip() else value
     except ValueError:
         return value  # validation names the field
+
+
+def _currency(value: Any) -> Any:
+    return value.strip().upper() if isinstance(value, str) else value
 
 
 # --- Salesforce ---------------------------------------------------------------------------
@@ -111,19 +214,15 @@ _SF_CAMPAIGN_TOUCHES = {
 }
 
 
-def salesforce_campaign_member(row: Row, source: str) -> Converted:
+def salesforce_campaign_member(row: Row, source: str, zone: tzinfo | None = None) -> Converted:
     """``CampaignMember``: a responded member is a touch of the campaign's type."""
-    campaign_type = str(_first(row, "Campaign.Type", "CampaignType") or "").lower()
+    campaign_type = str(row.get("CampaignType") or row.get("Campaign.Type") or "").lower()
     status = str(row.get("Status") or "").lower()
-    responded = str(row.get("HasResponded") or "").lower() in {"true", "1", "yes"} or status in {
-        "responded", "attended", "registered",
-    }
+    responded = _truthy(row.get("HasResponded")) or status in {"responded", "attended", "registered"}
     attended = status in {"attended", "responded"}
-    event_type = _SF_CAMPAIGN_TOUCHES.get((campaign_type, attended))
     if not responded:
         return Skipped(f"campaign member did not respond (status {status or 'empty'})")
-    if event_type is None:
-        event_type = EventType.FORM_FILL
+    event_type = _SF_CAMPAIGN_TOUCHES.get((campaign_type, attended), EventType.FORM_FILL)
     return _touch(row, "FirstRespondedDate" if row.get("FirstRespondedDate") else "CreatedDate", {
         "event_id": row.get("Id"),
         "source": source,
@@ -134,46 +233,56 @@ def salesforce_campaign_member(row: Row, source: str) -> Converted:
         "campaign_id": row.get("CampaignId"),
         "channel": channel_from_crm(campaign_type),
         "team": Team.MARKETING,
-    })
+    }, zone)
 
 
-def salesforce_task(row: Row, source: str) -> Converted:
-    """``Task``: calls and e-mails logged by SDRs and sellers."""
-    subtype = str(_first(row, "TaskSubtype", "Type") or "").lower()
-    event_type = {"call": EventType.CALL, "email": EventType.EMAIL_SENT,
-                  "listemail": EventType.EMAIL_SENT}.get(subtype)
+_TASK_SUBTYPES = {"call": EventType.CALL, "email": EventType.EMAIL_SENT, "listemail": EventType.EMAIL_SENT}
+
+
+def salesforce_task(row: Row, source: str, zone: tzinfo | None = None) -> Converted:
+    """``Task``: calls and e-mails logged by SDRs and sellers. Lightning sets ``TaskSubtype``; a Classic
+    "Log a Call" is a plain task with ``Type`` Call, a ``CallType`` or a call duration."""
+    subtype = str(_first(row, "TaskSubtype") or "").lower()
+    kind = str(_first(row, "Type") or "").lower()
+    event_type = _TASK_SUBTYPES.get(subtype) or _TASK_SUBTYPES.get(kind)
+    if event_type is None and (_first(row, "CallType", "CallDurationInSeconds")
+                               or str(row.get("Subject") or "").lower().startswith("call")):
+        event_type = EventType.CALL
     if event_type is None:
-        return Skipped(f"task subtype {subtype or 'empty'!r} is no touch")
-    return _salesforce_activity(row, source, "CompletedDateTime", event_type, Team.SDR, channel="outbound")
+        return Skipped(f"task subtype {subtype or kind or 'empty'!r} is no touch")
+    return _salesforce_activity(row, source, "CompletedDateTime", event_type, Team.SDR, zone, channel="outbound")
 
 
-def salesforce_event(row: Row, source: str) -> Converted:
-    """``Event``: meetings and demos on the calendar."""
+def salesforce_event(row: Row, source: str, zone: tzinfo | None = None) -> Converted:
+    """``Event``: meetings and demos on the calendar; an all-day event is dated, not timed."""
     kind = str(_first(row, "Type", "EventSubtype") or "").lower()
     subject = str(row.get("Subject") or "").lower()
     event_type = EventType.DEMO if "demo" in (kind + subject) else (
         EventType.CALL if kind == "call" else EventType.MEETING
     )
-    return _salesforce_activity(row, source, "StartDateTime", event_type, Team.SALES)
+    if _truthy(row.get("IsAllDayEvent")):
+        time_field = "ActivityDate" if row.get("ActivityDate") else "StartDateTime"
+        return _salesforce_activity(row, source, time_field, event_type, Team.SALES, zone, day_only=True)
+    return _salesforce_activity(row, source, "StartDateTime", event_type, Team.SALES, zone)
 
 
 def _salesforce_activity(row: Row, source: str, time_field: str, event_type: EventType, default_team: Team,
-                         **extra: Any) -> Converted:
+                         zone: tzinfo | None, *, day_only: bool = False, **extra: Any) -> Converted:
     """A Task or Event row: timed by ``time_field``, or by its date alone when that is empty."""
     return _touch(row, time_field if row.get(time_field) else "ActivityDate", {
         "event_id": row.get("Id"),
         "source": source,
         "event_type": event_type,
-        "crm_contact_id": row.get("WhoId"),
+        "crm_contact_id": _first(row, "WhoId", "ContactId"),
         "email": row.get("Email"),
         "account_id": row.get("AccountId"),
         "team": _team_from_role(_first(row, "OwnerRole", "Owner.UserRole.Name"), default_team),
         **extra,
-    })
+    }, zone, day_only=day_only)
 
 
 def _deal_event(stage: str, opportunity_type: str, first_version: bool) -> EventType:
-    stage, kind = stage.lower(), opportunity_type.lower()
+    stage, kind = stage.lower().replace("_", ""), opportunity_type.lower()
     if stage in {"closed won", "closedwon"}:
         if "renewal" in kind:
             return EventType.RENEWAL
@@ -185,11 +294,24 @@ def _deal_event(stage: str, opportunity_type: str, first_version: bool) -> Event
     return EventType.OPPORTUNITY_CREATED if first_version else EventType.OPPORTUNITY_STAGE_CHANGED
 
 
-def salesforce_opportunity_history(rows: Iterable[Row], source: str,
-                                   currency: str | None = None) -> Iterator[Converted]:
+def _salesforce_deal(row: Row, export: Export) -> dict[str, Any]:
+    return {
+        "source": export.source,
+        "account_id": _first(row, "AccountId", "Opportunity.AccountId"),
+        "amount": _amount(row.get("Amount")),
+        "currency": _currency(_first(row, "CurrencyIsoCode") or export.currency),
+        "stage_raw": row.get("StageName"),
+        "channel": channel_from_crm(_first(row, "LeadSource", "Opportunity.LeadSource")),
+        "team": Team.SALES,
+    }
+
+
+def salesforce_opportunity_history(rows: Iterable[Row], source: str, currency: str | None = None,
+                                   zone: tzinfo | None = None) -> Iterator[Converted]:
     """``OpportunityHistory``: the first version of an opportunity creates it; closes win or lose. Rows without
     ``CurrencyIsoCode`` (a single-currency org's export) are in ``currency``; without one they are invalid.
     One result per row, in the rows' order."""
+    export = Export(source, currency, zone)
     rows = list(rows)
     first: dict[str, int] = {}  # opportunity → its earliest version's row
     for index, row in enumerate(rows):
@@ -198,24 +320,130 @@ def salesforce_opportunity_history(rows: Iterable[Row], source: str,
             first[key] = index
     for index, row in enumerate(rows):
         opportunity = row.get("OpportunityId")
-        event_type = _deal_event(str(row.get("StageName") or ""),
-                                 str(_first(row, "Opportunity.Type", "Type") or ""),
+        event_type = _deal_event(str(row.get("StageName") or ""), str(_first(row, "Opportunity.Type", "Type") or ""),
                                  first_version=first[str(opportunity)] == index)
-        yield _touch(row, "CreatedDate", {
-            "event_id": row.get("Id"),
-            "source": source,
-            "event_type": event_type,
-            "account_id": _first(row, "AccountId", "Opportunity.AccountId"),
-            "opportunity_id": opportunity,
-            "amount": _amount(row.get("Amount")),
-            "currency": _first(row, "CurrencyIsoCode") or currency,
-            "stage_raw": row.get("StageName"),
-            "channel": channel_from_crm(_first(row, "LeadSource", "Opportunity.LeadSource")),
-            "team": Team.SALES,
-        })
+        yield _touch(row, "CreatedDate", {**_salesforce_deal(row, export), "event_id": row.get("Id"),
+                                          "event_type": event_type, "opportunity_id": opportunity}, zone)
+
+
+def salesforce_opportunity(row: Row, export: Export) -> Iterator[Converted]:
+    """``Opportunity`` (the object, one row per deal): its creation, and its close once ``IsClosed``
+    (won or lost by ``IsWon``, else by the stage; a renewal or expansion by ``Type``) on ``CloseDate``."""
+    opportunity = _first(row, "Id", "OpportunityId")
+    deal = {**_salesforce_deal(row, export), "opportunity_id": opportunity}
+    yield _touch(row, "CreatedDate", {**deal, "event_id": f"{opportunity}:created",
+                                      "event_type": EventType.OPPORTUNITY_CREATED}, export.zone)
+    stage = str(row.get("StageName") or "")
+    closed = _truthy(row.get("IsClosed")) if row.get("IsClosed") not in (None, "") else \
+        _deal_event(stage, "", False) in {EventType.CLOSED_WON, EventType.CLOSED_LOST}
+    if closed:
+        won = _truthy(row.get("IsWon")) if row.get("IsWon") not in (None, "") else \
+            _deal_event(stage, "", False) is EventType.CLOSED_WON
+        event_type = _deal_event("closed won" if won else "closed lost", str(row.get("Type") or ""), False)
+        yield _touch(row, "CloseDate", {**deal, "event_id": f"{opportunity}:closed", "event_type": event_type},
+                     export.zone)
+
+
+def salesforce_contact(row: Row, export: Export) -> Converted:
+    """``Contact`` or ``Lead``: links the CRM id to the e-mail (and the contact's account), as an identify."""
+    contact = _first(row, "Id", "ContactId", "LeadId")
+    return _touch(row, "CreatedDate", {
+        "event_id": f"contact:{contact}",
+        "source": export.source,
+        "event_type": EventType.IDENTIFY,
+        "crm_contact_id": contact,
+        "email": _strip(row.get("Email")),
+        "account_id": row.get("AccountId"),
+    }, export.zone)
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def salesforce_kind(columns: Iterable[str]) -> str | None:
+    """Which Salesforce object an export holds, told by its columns (read as :data:`SALESFORCE_COLUMNS`)."""
+    names = SALESFORCE_COLUMNS.of(columns)
+    if "CampaignId" in names:
+        return "campaign_member"
+    if "StageName" in names:
+        if {"IsWon", "IsClosed", "CloseDate"} & names and not ("OpportunityId" in names and "Id" in names):
+            return "opportunity"
+        if "OpportunityId" in names:
+            return "opportunity_history"
+    if "StartDateTime" in names or "IsAllDayEvent" in names:
+        return "event"
+    if {"TaskSubtype", "WhoId", "CallType", "CompletedDateTime"} & names:
+        return "task"
+    if "Email" in names and {"Id", "ContactId", "LeadId"} & names:
+        return "contact"
+    return None
+
+
+def salesforce_rows(rows: list[Row], export: Export) -> Iterator[Numbered]:
+    """Every result of one Salesforce export, whichever object it holds, with the index of its row."""
+    kind = salesforce_kind(rows[0].keys()) if rows else None
+    read = [SALESFORCE_COLUMNS.read(row) for row in rows]
+    if kind == "opportunity_history":
+        history = salesforce_opportunity_history(read, export.source, export.currency, export.zone)
+        yield from enumerate(history)
+        return
+    many: dict[str, Callable[[Row, Export], Iterator[Converted]]] = {"opportunity": salesforce_opportunity}
+    one: dict[str, Callable[[Row, Export], Converted]] = {
+        "campaign_member": lambda row, e: salesforce_campaign_member(row, e.source, e.zone),
+        "task": lambda row, e: salesforce_task(row, e.source, e.zone),
+        "event": lambda row, e: salesforce_event(row, e.source, e.zone),
+        "contact": salesforce_contact,
+    }
+    if kind in many:
+        for index, row in enumerate(read):
+            yield from ((index, result) for result in many[kind](row, export))
+    elif kind in one:
+        yield from ((index, one[kind](row, export)) for index, row in enumerate(read))
+    else:
+        yield None, [FieldError("$", "unrecognised Salesforce export (expected the columns of a CampaignMember, "
+                                     "Task, Event, Opportunity, OpportunityHistory, Contact or Lead export)")]
+
+
+def convert_salesforce(rows: list[Row], source: str, currency: str | None = None,
+                       zone: tzinfo | None = None) -> Iterator[Converted]:
+    """The results of one Salesforce export (``currency``: the org's, for deal rows without one)."""
+    yield from (result for _, result in salesforce_rows(rows, Export(source, currency, zone)))
 
 
 # --- HubSpot ------------------------------------------------------------------------------
+
+#: HubSpot properties (internal name → UI export labels), as v3 names them.
+HUBSPOT_COLUMNS = Columns({
+    "hs_object_id": ("Record ID", "dealId", "Deal ID", "companyId", "Company ID (record)", "vid"),
+    "dealstage": ("Deal Stage",),
+    "dealname": ("Deal Name",),
+    "dealtype": ("Deal Type",),
+    "amount": ("Amount",),
+    "deal_currency_code": ("Currency", "Deal currency code"),
+    "createdate": ("Create Date", "Created at", "createdAt"),
+    "closedate": ("Close Date",),
+    "associated_company_id": ("Associated Company IDs", "Associated Company ID", "associatedCompanyId",
+                              "Associated Company IDs (Primary)", "company_id", "Company ID"),
+    "associated_contact_id": ("Associated Contact IDs", "Associated Contact ID", "contact_id", "Contact ID"),
+    "email": ("Email",),
+    "firstname": ("First Name",),
+    "lastname": ("Last Name",),
+    "jobtitle": ("Job Title",),
+    "domain": ("Company Domain Name", "Domain"),
+    "website": ("Website URL",),
+    "name": ("Company name", "Name"),
+    "hs_timestamp": ("Activity date", "Activity Date", "timestamp"),
+    "hs_activity_type": ("Activity type", "type"),
+    "hs_call_title": ("Call Title",),
+    "hs_call_direction": ("Call direction",),
+    "hs_meeting_title": ("Meeting name", "Meeting Name"),
+    "hs_meeting_start_time": ("Meeting start time",),
+    "hs_email_direction": ("Email direction",),
+    "hs_email_subject": ("Email subject",),
+    "owner_team": ("Owner team", "Activity assigned team"),
+    "activity_id": ("Activity ID",),
+})
 
 _HUBSPOT_ENGAGEMENTS = {
     "CALL": (EventType.CALL, Team.SDR),
@@ -225,96 +453,155 @@ _HUBSPOT_ENGAGEMENTS = {
 }
 
 
-def hubspot_engagement(row: Row, source: str) -> Converted:
-    """An engagement, as the v1 API returns it or flattened to a CSV row."""
-    engagement = row.get("engagement") or row
-    associations = row.get("associations") or {}
-    kind = str(_first(engagement, "type", "Activity type") or "").upper()
+def _hubspot_id(value: Any) -> str | None:
+    """An id, or the first of a ``;``-separated list (UI exports), as text."""
+    if value in (None, ""):
+        return None
+    return str(value).split(";")[0].strip() or None
+
+
+def _engagement_kind(row: Row) -> str:
+    """CALL, EMAIL, INCOMING_EMAIL, MEETING, or what the row says it is (NOTE, TASK, ...)."""
+    kind = str(row.get("hs_activity_type") or "").upper()
+    if kind:
+        return kind
+    if row.get("hs_call_title") is not None or row.get("hs_call_direction") is not None:
+        return "CALL"
+    if row.get("hs_meeting_title") is not None or row.get("hs_meeting_start_time") is not None:
+        return "MEETING"
+    direction = str(row.get("hs_email_direction") or "").upper()
+    if direction or row.get("hs_email_subject") is not None:
+        return "INCOMING_EMAIL" if direction == "INCOMING_EMAIL" else "EMAIL"
+    return "NOTE" if row.get("hs_note_body") is not None else ""
+
+
+def hubspot_engagement(row: Row, source: str, zone: tzinfo | None = None) -> Converted:
+    """An engagement: the v1 API's (``engagement`` + ``associations``), a v3 activity object flattened
+    (:func:`flatten_v3`), or a UI export row (a calls, meetings or e-mails export)."""
+    if isinstance(row.get("engagement"), Mapping):
+        engagement, associations = row["engagement"], row.get("associations") or {}
+        flat = {"hs_activity_type": engagement.get("type"), "hs_timestamp": engagement.get("timestamp"),
+                "activity_id": engagement.get("id"),
+                "associated_contact_id": (associations.get("contactIds") or [None])[0],
+                "associated_company_id": (associations.get("companyIds") or [None])[0],
+                "email": row.get("email"), "owner_team": row.get("owner_team")}
+    else:
+        flat = HUBSPOT_COLUMNS.read(row)
+    kind = _engagement_kind(flat)
     if kind not in _HUBSPOT_ENGAGEMENTS:
         return Skipped(f"engagement type {kind or 'empty'!r} is no touch")
     event_type, team = _HUBSPOT_ENGAGEMENTS[kind]
-    contact = (associations.get("contactIds") or [None])[0] or _first(row, "contact_id", "Contact ID")
-    company = (associations.get("companyIds") or [None])[0] or _first(row, "company_id", "Company ID")
-    return _touch(engagement, "timestamp", {
-        "event_id": str(_first(engagement, "id", "Activity ID") or ""),
+    return _touch(flat, "hs_timestamp", {
+        "event_id": str(_first(flat, "activity_id", "hs_object_id") or ""),
         "source": source,
         "event_type": event_type,
-        "crm_contact_id": str(contact) if contact else None,
-        "account_id": str(company) if company else None,
-        "email": _first(row, "email", "Email"),
-        "team": _team_from_role(_first(row, "owner_team", "Owner team"), team),
+        "crm_contact_id": _hubspot_id(flat.get("associated_contact_id")),
+        "account_id": _hubspot_id(flat.get("associated_company_id")),
+        "email": _strip(flat.get("email")),
+        "team": _team_from_role(flat.get("owner_team"), team),
         "channel": "outbound" if team is Team.SDR else None,
-    })
+    }, zone)
 
 
-def hubspot_deal(row: Row, source: str, currency: str | None = None) -> Iterator[Converted]:
-    """A deal row: its creation, and its close when the stage is closed won or lost (in the row's currency, else
+def hubspot_deal(row: Row, source: str, currency: str | None = None,
+                 zone: tzinfo | None = None) -> Iterator[Converted]:
+    """A deal: its creation, and its close when the stage is closed won or lost (in the row's currency, else
     ``currency``, the portal's; without either the row is invalid)."""
-    deal = str(_first(row, "dealId", "Record ID", "hs_object_id") or "")
-    company = _first(row, "associatedCompanyId", "Associated Company IDs", "company_id")
+    row = HUBSPOT_COLUMNS.read(row)
+    deal = str(_first(row, "hs_object_id") or "")
     base = {
         "source": source,
-        "account_id": str(company).split(";")[0] if company else None,
+        "account_id": _hubspot_id(row.get("associated_company_id")),
         "opportunity_id": deal,
-        "amount": _amount(_first(row, "amount", "Amount")),
-        "currency": _first(row, "deal_currency_code", "Currency") or currency,
-        "stage_raw": _first(row, "dealstage", "Deal Stage"),
+        "amount": _amount(row.get("amount")),
+        "currency": _currency(_first(row, "deal_currency_code") or currency),
+        "stage_raw": row.get("dealstage"),
         "team": Team.SALES,
     }
-    yield _touch(row, "createdate" if row.get("createdate") else "Create Date",
-                 {**base, "event_id": f"{deal}:created", "event_type": EventType.OPPORTUNITY_CREATED})
-    stage = str(base["stage_raw"] or "").replace("_", "")
-    closed = _deal_event(stage, str(_first(row, "dealtype", "Deal Type") or ""), first_version=False)
+    yield _touch(row, "createdate", {**base, "event_id": f"{deal}:created",
+                                     "event_type": EventType.OPPORTUNITY_CREATED}, zone)
+    closed = _deal_event(str(base["stage_raw"] or ""), str(row.get("dealtype") or ""), first_version=False)
     if closed in {EventType.CLOSED_WON, EventType.CLOSED_LOST, EventType.RENEWAL, EventType.UPSELL}:
-        yield _touch(row, "closedate" if row.get("closedate") else "Close Date",
-                     {**base, "event_id": f"{deal}:{closed}", "event_type": closed})
+        yield _touch(row, "closedate", {**base, "event_id": f"{deal}:{closed}", "event_type": closed}, zone)
 
 
-# --- dispatch -------------------------------------------------------------------------------
-
-RowConverter = Callable[[Row, str], Converted]
-
-
-def salesforce_kind(columns: Iterable[str]) -> str | None:
-    """Which Salesforce object an export holds, told by its columns."""
-    names = set(columns)
-    if "CampaignId" in names:
-        return "campaign_member"
-    if "OpportunityId" in names and "StageName" in names:
-        return "opportunity_history"
-    if "StartDateTime" in names:
-        return "event"
-    if {"TaskSubtype", "WhoId"} & names:
-        return "task"
-    return None
+def hubspot_contact(row: Row, export: Export) -> Converted:
+    """A contact: links its HubSpot id to its e-mail and its company, as an identify."""
+    contact = _hubspot_id(row.get("hs_object_id"))
+    return _touch(row, "createdate", {
+        "event_id": f"contact:{contact}",
+        "source": export.source,
+        "event_type": EventType.IDENTIFY,
+        "crm_contact_id": contact,
+        "email": _strip(row.get("email")),
+        "account_id": _hubspot_id(row.get("associated_company_id")),
+        "role": row.get("jobtitle"),
+    }, export.zone)
 
 
-def convert_salesforce(rows: list[Row], source: str, currency: str | None = None) -> Iterator[Converted]:
-    """Convert the rows of one Salesforce export, whichever object it holds (``currency``: the org's, for
-    deal rows without a currency of their own)."""
-    kind = salesforce_kind(rows[0].keys()) if rows else None
-    if kind == "opportunity_history":
-        yield from salesforce_opportunity_history(rows, source, currency)
-        return
-    converters: dict[str | None, RowConverter] = {
-        "campaign_member": salesforce_campaign_member,
-        "task": salesforce_task,
-        "event": salesforce_event,
-    }
-    if kind not in converters:
-        yield [FieldError("$", "unrecognised Salesforce export (expected CampaignMember, Task, "
-                               "Event or OpportunityHistory columns)")]
-        return
-    convert = converters[kind]
-    for row in rows:
-        yield convert(row, source)
+def hubspot_company(row: Row, export: Export) -> Converted:
+    """A company: ties its HubSpot id (the account) to its domain, as a group call does."""
+    company = _hubspot_id(row.get("hs_object_id"))
+    domain = _strip(row.get("domain"))
+    if not domain and isinstance(row.get("website"), str) and row["website"].strip():
+        website = row["website"].strip()
+        domain = re.sub(r"^[a-z]+://", "", website, flags=re.IGNORECASE).split("/")[0]
+    return _touch(row, "createdate", {
+        "event_id": f"company:{company}",
+        "source": export.source,
+        "event_type": EventType.GROUP,
+        "account_id": company,
+        "account_domain": domain,
+    }, export.zone)
 
 
-def convert_hubspot(rows: list[Row], source: str, currency: str | None = None) -> Iterator[Converted]:
-    """Convert the rows of one HubSpot export: deals (``currency``: the portal's, for rows without one), or
-    engagements."""
-    for row in rows:
-        if _first(row, "dealId", "dealstage", "Deal Stage") is not None:
-            yield from hubspot_deal(row, source, currency)
+def flatten_v3(record: Row) -> dict[str, Any]:
+    """A v3 CRM object (``id``, ``properties``, ``associations``) as one flat row of properties."""
+    flat: dict[str, Any] = {**record["properties"], "hs_object_id": record.get("id")}
+    flat.setdefault("createdate", record.get("createdAt"))
+    for kind, name in (("companies", "associated_company_id"), ("contacts", "associated_contact_id")):
+        results = ((record.get("associations") or {}).get(kind) or {}).get("results") or []
+        if results and flat.get(name) in (None, ""):
+            flat[name] = results[0].get("id")
+    return flat
+
+
+def hubspot_kind(row: Row) -> str:
+    """deal, contact, company or engagement, told by a row's columns."""
+    if isinstance(row.get("engagement"), Mapping):
+        return "engagement"
+    names = set(HUBSPOT_COLUMNS.read(row))
+    if {"dealstage", "dealname"} & names:
+        return "deal"
+    if {"hs_timestamp", "hs_activity_type", "hs_call_title", "hs_meeting_title", "hs_email_direction",
+            "hs_email_subject", "hs_note_body"} & names:
+        return "engagement"
+    if {"firstname", "lastname", "jobtitle"} & names or ("email" in names and "domain" not in names):
+        return "contact"
+    if {"domain", "website", "name"} & names:
+        return "company"
+    return "unknown"
+
+
+def hubspot_rows(rows: list[Row], export: Export) -> Iterator[Numbered]:
+    """Every result of one HubSpot export (deals, engagements, contacts, companies; v1, v3 or a UI export)."""
+    for index, record in enumerate(rows):
+        row = flatten_v3(record) if isinstance(record.get("properties"), Mapping) else record
+        kind = hubspot_kind(row)
+        if kind == "deal":
+            yield from ((index, result) for result in hubspot_deal(row, export.source, export.currency, export.zone))
+        elif kind == "engagement":
+            yield index, hubspot_engagement(row, export.source, export.zone)
+        elif kind == "contact":
+            yield index, hubspot_contact(HUBSPOT_COLUMNS.read(row), export)
+        elif kind == "company":
+            yield index, hubspot_company(HUBSPOT_COLUMNS.read(row), export)
         else:
-            yield hubspot_engagement(row, source)
+            yield index, [FieldError("$", "unrecognised HubSpot row (expected a deal, an engagement, a contact "
+                                          "or a company)")]
+
+
+def convert_hubspot(rows: list[Row], source: str, currency: str | None = None,
+                    zone: tzinfo | None = None) -> Iterator[Converted]:
+    """The results of one HubSpot export (``currency``: the portal's, for deal rows without one)."""
+    yield from (result for _, result in hubspot_rows(rows, Export(source, currency, zone)))

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich.console import Console
@@ -35,30 +36,21 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def convert(system: str, rows: list[dict[str, Any]], source: str, currency: str | None) -> Iterator[crm.Converted]:
-    """The converter for the CRM ``system``."""
-    if system == "salesforce":
-        yield from crm.convert_salesforce(rows, source, currency)
-    else:
-        yield from crm.convert_hubspot(rows, source, currency)
-
-
-def numbered(system: str, rows: list[dict[str, Any]], source: str, currency: str | None,
+def numbered(system: str, rows: list[dict[str, Any]], export: crm.Export,
              first: int) -> Iterator[tuple[int | None, crm.Converted]]:
-    """Each result with the number of the row it came from (``first``: the first row's; None: the whole file).
+    """Each result with the number of the row it came from (``first``: the first row's; None: the whole file)."""
+    results = crm.salesforce_rows(rows, export) if system == "salesforce" else crm.hubspot_rows(rows, export)
+    for index, result in results:
+        yield (None if index is None else first + index), result
 
-    A HubSpot deal row may give two touches, so HubSpot rows convert one at a time; a Salesforce
-    export gives one result per row (or one for the whole file when it is not recognised)."""
-    if system == "hubspot":
-        for index, row in enumerate(rows):
-            for result in convert(system, [row], source, currency):
-                yield first + index, result
-        return
-    results = list(convert(system, rows, source, currency))
-    if len(results) != len(rows):  # one error for a file it does not recognise
-        yield from ((None, result) for result in results)
-        return
-    yield from zip(range(first, first + len(rows)), results, strict=True)
+
+def _zone(_: object, __: object, value: str | None) -> ZoneInfo | None:
+    if not value:
+        return None
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise click.BadParameter(f"{value!r} is not an IANA time zone (e.g. America/New_York)") from exc
 
 
 @click.command(name="import")
@@ -66,11 +58,16 @@ def numbered(system: str, rows: list[dict[str, Any]], source: str, currency: str
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--source", help="The touches' source (default salesforce:import / hubspot:import).")
 @click.option("--out", "-o", help="Write touch JSON Lines here instead of producing to touches-raw-v1.")
-@click.option("--currency", metavar="CODE", callback=lambda _, __, value: value.upper() if value else None,
-              help="The org's currency, for deal rows without one (single-currency exports); never assumed.")
+@click.option("--currency", metavar="CODE", envvar="TOUCHLINE_CRM_CURRENCY",
+              callback=lambda _, __, value: value.upper() if value else None,
+              help="The org's currency, for deal rows without one (single-currency exports); never assumed "
+                   "[default: TOUCHLINE_CRM_CURRENCY].")
+@click.option("--time-zone", "zone", metavar="ZONE", envvar="TOUCHLINE_CRM_TIME_ZONE", callback=_zone,
+              help="The org's or portal's time zone, for date-times written without one (report and UI exports, "
+                   "e.g. 2026-10-10 18:00) [default: TOUCHLINE_CRM_TIME_ZONE].")
 @click.option("--partial", is_flag=True, help="Import the valid rows of files that have invalid ones (exit 0).")
 def import_command(system: str, paths: tuple[Path, ...], source: str | None, out: str | None,
-                   currency: str | None, partial: bool) -> None:
+                   currency: str | None, zone: ZoneInfo | None, partial: bool) -> None:
     """Import CRM export files: valid rows become touches, others are counted with their reason.
 
     An invalid row is reported with its file and row number (CSV: the line, the header being line 1);
@@ -78,7 +75,7 @@ def import_command(system: str, paths: tuple[Path, ...], source: str | None, out
     twice changes nothing downstream: every touch keeps its CRM record id as event_id, and the
     pipeline de-duplicates on (source, event_id).
     """
-    source = source or f"{system}:import"
+    export = crm.Export(source or f"{system}:import", currency, zone)
     console = Console(stderr=True)
     touches: list[TouchEvent] = []
     skipped: Counter[str] = Counter()
@@ -89,7 +86,7 @@ def import_command(system: str, paths: tuple[Path, ...], source: str | None, out
             rows = read_rows(path)
             task = progress.add_task(f"importing {path.name}", total=len(rows))
             first = 2 if path.suffix.lower() == ".csv" else 1  # CSV: line numbers, after the header
-            for row, result in numbered(system, rows, source, currency, first):
+            for row, result in numbered(system, rows, export, first):
                 if isinstance(result, TouchEvent):
                     touches.append(result)
                 elif isinstance(result, crm.Skipped):
@@ -101,6 +98,11 @@ def import_command(system: str, paths: tuple[Path, ...], source: str | None, out
                 progress.advance(task)
     for line in where:
         click.echo(line, err=True)
+    if any("has no time zone" in reason for reason in invalid):
+        console.print("date-times without a zone: give --time-zone ZONE (the org's or portal's)")
+    if any(reason.startswith("currency:") for reason in invalid):
+        console.print("deal rows without a currency: give --currency CODE (the org's currency) if the export has "
+                      "no currency column")
     if where and not partial:
         console.print(f"nothing imported: {len(where):,} invalid rows (above); fix them, or pass --partial to "
                       f"import the {len(touches):,} valid touches")
@@ -121,6 +123,3 @@ def import_command(system: str, paths: tuple[Path, ...], source: str | None, out
                   f"invalid {sum(invalid.values()):,}")
     for reason, count in (skipped + invalid).most_common():
         console.print(f"  {count:>6,}  {reason}")
-    if any(reason.startswith("currency:") for reason in invalid):
-        console.print("deal rows without a currency: give --currency CODE (the org's currency) if the export has "
-                      "no currency column")
