@@ -60,6 +60,13 @@ def parse_segment_time(value: object, field: str) -> datetime | FieldError:
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     if not isinstance(value, str):
         return FieldError(field, f"must be an ISO 8601 string, got {type(value).__name__}")
+    if len(value) >= 20 and value[10] == "T":  # what libraries send: the standard library reads it fastest
+        try:
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
+        except ValueError:
+            pass
     found = _SEGMENT_TIME.match(value.strip())
     if not found:
         return FieldError(field, f"{value[:64]!r} is not an ISO 8601 timestamp (e.g. 2026-03-01T09:30:00Z)")
@@ -115,6 +122,8 @@ def _object(parent: Mapping[str, Any], key: str, path: str) -> dict[str, Any] | 
     value = parent.get(key)
     if value is None:
         return {}
+    if type(value) is dict:
+        return value
     if not isinstance(value, Mapping):
         return FieldError(path, f"must be a JSON object, got {type(value).__name__}")
     return dict(value)
@@ -146,6 +155,8 @@ def _parts(message: Mapping[str, Any]) -> _Parts | list[FieldError]:
 
 def text_id(value: Any) -> Any:
     """An id as text: numbers become their digits, text is trimmed (anything else is left to validation)."""
+    if type(value) is str:
+        return value.strip() or None
     if isinstance(value, bool):
         return value
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
@@ -254,15 +265,16 @@ def to_touch_payload(
         found = _first(properties, names)
         if found:
             payload[target], origin[target] = found[1], "properties." + found[0]
-    for target in TOUCHLINE_FIELDS:
+    for target in TOUCHLINE_FIELDS if touchline else ():
         if touchline.get(target) is not None:
             payload[target], origin[target] = touchline[target], "context.touchline." + target
     if payload.get("channel") is None:
         payload["channel"] = channel_from_utm(utm, referrer)
-    for target in ("crm_contact_id", "opportunity_id", "campaign_id"):
-        payload[target] = text_id(payload.get(target))
-    payload["amount"] = _amount(payload.get("amount"))
-    payload["currency"] = _currency(payload.get("currency"))
+    if rule.properties or touchline:  # fields fed by the caller: as leniently as Segment reads them
+        for target in ("crm_contact_id", "opportunity_id", "campaign_id"):
+            payload[target] = text_id(payload.get(target))
+        payload["amount"] = _amount(payload.get("amount"))
+        payload["currency"] = _currency(payload.get("currency"))
     extra = {"url": page["url"]} if isinstance(page.get("url"), str) else {}
     if when.clamped_from is not None:
         extra["touchline_clamped_from"] = when.clamped_from.isoformat()
