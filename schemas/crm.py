@@ -26,6 +26,7 @@ from typing import Any
 from pydantic_core import PydanticCustomError
 
 from schemas.channels import channel_from_crm
+from schemas.lenient import amount, currency_code, trimmed, website_host
 from schemas.touch import FieldError, TouchEvent, parse_timestamp, validate_touch
 from schemas.vocabulary import EventType, Team, TimePrecision
 
@@ -188,17 +189,6 @@ def _touch(row: Row, time_field: str, payload: dict[str, Any], zone: tzinfo | No
     return validate_touch({k: v for k, v in payload.items() if v not in (None, "")})
 
 
-def _amount(value: Any) -> Any:
-    try:
-        return float(value.replace(",", "")) if isinstance(value, str) and value.strip() else value
-    except ValueError:
-        return value  # validation names the field
-
-
-def _currency(value: Any) -> Any:
-    return value.strip().upper() if isinstance(value, str) else value
-
-
 # --- Salesforce ---------------------------------------------------------------------------
 
 _SF_CAMPAIGN_TOUCHES = {
@@ -298,8 +288,8 @@ def _salesforce_deal(row: Row, export: Export) -> dict[str, Any]:
     return {
         "source": export.source,
         "account_id": _first(row, "AccountId", "Opportunity.AccountId"),
-        "amount": _amount(row.get("Amount")),
-        "currency": _currency(_first(row, "CurrencyIsoCode") or export.currency),
+        "amount": amount(row.get("Amount")),
+        "currency": currency_code(_first(row, "CurrencyIsoCode") or export.currency),
         "stage_raw": row.get("StageName"),
         "channel": channel_from_crm(_first(row, "LeadSource", "Opportunity.LeadSource")),
         "team": Team.SALES,
@@ -352,13 +342,9 @@ def salesforce_contact(row: Row, export: Export) -> Converted:
         "source": export.source,
         "event_type": EventType.IDENTIFY,
         "crm_contact_id": contact,
-        "email": _strip(row.get("Email")),
+        "email": trimmed(row.get("Email")),
         "account_id": row.get("AccountId"),
     }, export.zone)
-
-
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
 
 
 def salesforce_kind(columns: Iterable[str]) -> str | None:
@@ -497,7 +483,7 @@ def hubspot_engagement(row: Row, source: str, zone: tzinfo | None = None) -> Con
         "event_type": event_type,
         "crm_contact_id": _hubspot_id(flat.get("associated_contact_id")),
         "account_id": _hubspot_id(flat.get("associated_company_id")),
-        "email": _strip(flat.get("email")),
+        "email": trimmed(flat.get("email")),
         "team": _team_from_role(flat.get("owner_team"), team),
         "channel": "outbound" if team is Team.SDR else None,
     }, zone)
@@ -513,8 +499,8 @@ def hubspot_deal(row: Row, source: str, currency: str | None = None,
         "source": source,
         "account_id": _hubspot_id(row.get("associated_company_id")),
         "opportunity_id": deal,
-        "amount": _amount(row.get("amount")),
-        "currency": _currency(_first(row, "deal_currency_code") or currency),
+        "amount": amount(row.get("amount")),
+        "currency": currency_code(_first(row, "deal_currency_code") or currency),
         "stage_raw": row.get("dealstage"),
         "team": Team.SALES,
     }
@@ -533,7 +519,7 @@ def hubspot_contact(row: Row, export: Export) -> Converted:
         "source": export.source,
         "event_type": EventType.IDENTIFY,
         "crm_contact_id": contact,
-        "email": _strip(row.get("email")),
+        "email": trimmed(row.get("email")),
         "account_id": _hubspot_id(row.get("associated_company_id")),
         "role": row.get("jobtitle"),
     }, export.zone)
@@ -542,10 +528,7 @@ def hubspot_contact(row: Row, export: Export) -> Converted:
 def hubspot_company(row: Row, export: Export) -> Converted:
     """A company: ties its HubSpot id (the account) to its domain, as a group call does."""
     company = _hubspot_id(row.get("hs_object_id"))
-    domain = _strip(row.get("domain"))
-    if not domain and isinstance(row.get("website"), str) and row["website"].strip():
-        website = row["website"].strip()
-        domain = re.sub(r"^[a-z]+://", "", website, flags=re.IGNORECASE).split("/")[0]
+    domain = trimmed(row.get("domain")) or website_host(row.get("website"))
     return _touch(row, "createdate", {
         "event_id": f"company:{company}",
         "source": export.source,

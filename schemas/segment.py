@@ -24,10 +24,10 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
 
 from schemas.channels import channel_from_utm
 from schemas.event_map import DEFAULT_EVENT_MAP, EventMap, EventRule
+from schemas.lenient import amount, currency_code, trimmed, website_host
 from schemas.touch import FieldError, TouchEvent, validate_touch
 from schemas.vocabulary import EventType, Team
 
@@ -90,9 +90,8 @@ class EventTime(NamedTuple):
     clamped_from: datetime | None = None
 
 
-def event_time(message: Mapping[str, Any], received_at: datetime | None,
-               tolerance: timedelta = FUTURE_TOLERANCE) -> EventTime | FieldError:
-    """Event time with the device clock's offset removed and no future beyond ``tolerance``."""
+def event_time(message: Mapping[str, Any], received_at: datetime | None) -> EventTime | FieldError:
+    """Event time with the device clock's offset removed and no future beyond :data:`FUTURE_TOLERANCE`."""
     times: dict[str, datetime | None] = {}
     for field in ("originalTimestamp", "timestamp", "sentAt"):
         value = message.get(field)
@@ -107,15 +106,9 @@ def event_time(message: Mapping[str, Any], received_at: datetime | None,
             return FieldError("timestamp", "no timestamp or originalTimestamp, and no receive time")
         return EventTime(received_at)
     at = received_at - (sent - device) if sent and received_at else device
-    if received_at is not None and at > received_at + tolerance:
+    if received_at is not None and at > received_at + FUTURE_TOLERANCE:
         return EventTime(received_at, at)
     return EventTime(at)
-
-
-def occurred_at(message: Mapping[str, Any], received_at: datetime | None) -> datetime | FieldError:
-    """Event time with the device clock's skew removed (see :func:`event_time`)."""
-    found = event_time(message, received_at)
-    return found if isinstance(found, FieldError) else found.at
 
 
 def _object(parent: Mapping[str, Any], key: str, path: str) -> dict[str, Any] | FieldError:
@@ -155,28 +148,13 @@ def _parts(message: Mapping[str, Any]) -> _Parts | list[FieldError]:
 
 def text_id(value: Any) -> Any:
     """An id as text: numbers become their digits, text is trimmed (anything else is left to validation)."""
-    if type(value) is str:
+    if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, bool):
         return value
     if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
         return str(int(value))
-    if isinstance(value, str):
-        return value.strip() or None
     return value
-
-
-def _amount(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return float(value.strip().replace(",", ""))
-        except ValueError:
-            return value
-    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-def _currency(value: Any) -> Any:
-    return value.strip().upper() if isinstance(value, str) else value
 
 
 def _domain(traits: Mapping[str, Any]) -> Any:
@@ -184,11 +162,7 @@ def _domain(traits: Mapping[str, Any]) -> Any:
     domain = traits.get("domain")
     if isinstance(domain, str) and domain.strip():
         return domain.strip()
-    website = traits.get("website")
-    if isinstance(website, str) and website.strip():
-        website = website.strip()
-        return urlsplit(website if "//" in website else "//" + website).hostname or website
-    return domain
+    return website_host(traits.get("website")) or domain
 
 
 def derived_message_id(message: Mapping[str, Any]) -> str:
@@ -241,7 +215,6 @@ def to_touch_payload(
     referrer = referrer if isinstance(referrer, str) else None
     utm = {k: str(v) for k, v in campaign.items() if k in {"name", "source", "medium", "term", "content"}}
     kind = message.get("type")
-    email = traits.get("email")
     payload: dict[str, Any] = {
         "event_id": text_id(message.get("messageId")) or derived_message_id(message),
         "source": source,
@@ -250,7 +223,7 @@ def to_touch_payload(
         "received_at": received_at.isoformat() if received_at else None,
         "anonymous_id": text_id(message.get("previousId") if kind == "alias" else message.get("anonymousId")),
         "user_id": text_id(message.get("userId")),
-        "email": email.strip() if isinstance(email, str) else email,
+        "email": trimmed(traits.get("email")),
         "account_id": text_id(message.get("groupId") or context.get("groupId")),
         "account_domain": _domain(traits) if kind == "group" else None,
         "campaign_id": utm.get("name"),
@@ -273,8 +246,8 @@ def to_touch_payload(
     if rule.properties or touchline:  # fields fed by the caller: as leniently as Segment reads them
         for target in ("crm_contact_id", "opportunity_id", "campaign_id"):
             payload[target] = text_id(payload.get(target))
-        payload["amount"] = _amount(payload.get("amount"))
-        payload["currency"] = _currency(payload.get("currency"))
+        payload["amount"] = amount(payload.get("amount"))
+        payload["currency"] = currency_code(payload.get("currency"))
     extra = {"url": page["url"]} if isinstance(page.get("url"), str) else {}
     if when.clamped_from is not None:
         extra["touchline_clamped_from"] = when.clamped_from.isoformat()
