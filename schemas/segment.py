@@ -293,7 +293,7 @@ def convert_call(
         return touch
     if not isinstance(message, Mapping) or message.get("type") != "alias" or not touch.anonymous_id:
         return [touch]
-    earlier = touch.model_copy(update={"event_id": touch.event_id[:120] + ":previous", "user_id": touch.anonymous_id})
+    earlier = touch.model_copy(update={"event_id": touch.event_id[:119] + ":previous", "user_id": touch.anonymous_id})
     return [touch, earlier]
 
 

@@ -231,3 +231,10 @@ def test_a_batch_context_fills_in_what_a_calls_own_context_lacks():
     assert isinstance(messages, list)
     touch = segment.convert(messages[0])
     assert isinstance(touch, TouchEvent) and touch.account_id == "acct-initech"
+
+
+def test_an_alias_with_the_longest_message_id_keeps_both_ids_within_touch_1():
+    touches = segment.convert_call({"type": "alias", "previousId": "anon-9", "userId": "u-9", "messageId": "m" * 128,
+                                    "timestamp": "2026-03-01T10:00:00Z"})
+    assert [len(t.event_id) for t in touches] == [128, 128]
+    assert all(isinstance(TouchEvent.model_validate(t.to_wire()), TouchEvent) for t in touches)
