@@ -104,6 +104,14 @@ def source_of_key(write_key: object, keys: Mapping[str, str]) -> str | None:
     return found
 
 
+def check_settings(settings: Settings) -> None:
+    """Read the write keys, allowed origins and event map as a collector will: a bad entry raises a
+    ``ValueError`` naming it (commands call this before anything starts)."""
+    parse_write_keys(settings.write_keys)
+    parse_allowed_origins(settings.allowed_origins)
+    EventMap.load(settings.event_map)
+
+
 class Collector:
     """The aiohttp application and its producer."""
 
@@ -178,9 +186,9 @@ class Collector:
                 result = segment.convert_call(message, received_at=received, source=source,
                                               event_map=self.event_map)
                 if result and isinstance(result[0], TouchEvent):
-                    accepted += [touch for touch in result if isinstance(touch, TouchEvent)]
+                    accepted += result
                 else:
-                    messages_errors.append((index, [error for error in result if isinstance(error, FieldError)]))
+                    messages_errors.append((index, result))
         salt = salt_of(self.settings)
         futures = [self._send(topics.TOUCHES_RAW, touch_key(t.source, t.event_id),
                               dumps(pseudonymize(t.to_wire(), salt))) for t in accepted]
@@ -192,13 +200,13 @@ class Collector:
         await asyncio.gather(*futures)
         self.accepted += len(accepted)
         self.rejected += len(messages_errors)
-        answer: dict[str, Any] = {"success": not messages_errors or not (single or isinstance(messages, FieldError)),
-                                  "accepted": len(accepted)}
+        refused = bool(messages_errors) and (single or isinstance(messages, FieldError))  # the request as a whole
+        answer: dict[str, Any] = {"success": not refused, "accepted": len(accepted)}
         if messages_errors:
             answer |= {"dead_lettered": len(messages_errors), "errors": [
                 {"index": index, "field": e.field, "problem": e.problem}
                 for index, errors in messages_errors for e in errors]}
-        return web.json_response(answer, status=200 if answer["success"] else 400)
+        return web.json_response(answer, status=400 if refused else 200)
 
     async def _read(self, request: web.Request) -> tuple[str, bytes, dict[str, Any] | FieldError] | web.Response:
         try:

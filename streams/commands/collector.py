@@ -12,8 +12,7 @@ from streams.settings import Settings
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default TOUCHLINE_COLLECTOR_PORT, 8088).")
 def collector_command(host: str | None, port: int | None) -> None:
     """Serve Segment-compatible /v1/* endpoints that produce to touches-raw-v1."""
-    from schemas.event_map import EventMap
-    from streams.collector import parse_allowed_origins, parse_write_keys, serve
+    from streams.collector import check_settings, serve
 
     overrides = {k: v for k, v in {"collector_host": host, "collector_port": port}.items() if v}
     settings = Settings(**overrides)  # type: ignore[arg-type]
@@ -21,9 +20,7 @@ def collector_command(host: str | None, port: int | None) -> None:
         raise click.UsageError("no write keys: create one with `touchline write-key SOURCE` and set "
                                "TOUCHLINE_WRITE_KEYS")
     try:  # a bad entry is named before anything starts
-        parse_write_keys(settings.write_keys)
-        parse_allowed_origins(settings.allowed_origins)
-        EventMap.load(settings.event_map)
+        check_settings(settings)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     if not settings.kafka_bootstrap:

@@ -25,7 +25,7 @@ def up_command(lake: str | None, catalog: str | None, collector_port: int | None
     """Run the broker (embedded unless TOUCHLINE_KAFKA_BOOTSTRAP is set), the worker, the collector and the
     dashboard together until interrupted: trackers send to the collector, the dashboard shows what lands."""
     from streams.broker import open_broker
-    from streams.collector import new_write_key
+    from streams.collector import check_settings, new_write_key
     from streams.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
@@ -37,6 +37,10 @@ def up_command(lake: str | None, catalog: str | None, collector_port: int | None
         settings = settings.model_copy(update={"write_keys": entry})
         click.echo(f"write key for source segment:web (this run only; TOUCHLINE_WRITE_KEYS keeps one): {key}",
                    err=True)
+    try:  # a bad entry is named before anything starts
+        check_settings(settings)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     journey = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
                               allowed_lateness_hours=allowed_lateness_hours)
     with open_broker(settings.kafka_bootstrap) as broker:

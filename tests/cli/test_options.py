@@ -70,11 +70,13 @@ def test_the_demo_help_shows_the_fault_rates_it_injects():
     ("TOUCHLINE_WRITE_KEYS", "segment:web=abc", "TOUCHLINE_WRITE_KEYS entry"),
     ("TOUCHLINE_EVENT_MAP", "EVENT_MAP_FILE", "event_type 'page_view' is not a touch/1 event type"),
 ])
-def test_the_collector_names_a_bad_setting_before_it_starts(variable, value, problem, tmp_path, monkeypatch):
+@pytest.mark.parametrize("command", ["collector", "up"])
+def test_the_collector_names_a_bad_setting_before_it_starts(command, variable, value, problem, tmp_path,
+                                                            monkeypatch):
     names = tmp_path / "events.toml"
     names.write_text('[events]\n"Viewed" = "page_view"\n')
     monkeypatch.setenv("TOUCHLINE_WRITE_KEYS", "segment:web=" + "0" * 64)
     monkeypatch.setenv("TOUCHLINE_KAFKA_BOOTSTRAP", "127.0.0.1:1")
     monkeypatch.setenv(variable, str(names) if value == "EVENT_MAP_FILE" else value)
-    result = CliRunner().invoke(main, ["collector"])
+    result = CliRunner().invoke(main, [command, "--lake", str(tmp_path / "lake")] if command == "up" else [command])
     assert result.exit_code == 2 and problem in result.output, result.output
