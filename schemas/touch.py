@@ -33,8 +33,10 @@ from schemas.vocabulary import (
     CURRENCIES,
     CUSTOM_PREFIX,
     DEAL_EVENTS,
+    DISPOSITION_EVENTS,
     PERSON_ID_FIELDS,
     Channel,
+    DispositionReason,
     EventType,
     Team,
     TimePrecision,
@@ -138,11 +140,15 @@ class TouchEvent(BaseModel):
     utm: dict[str, Annotated[str, Strict()]] | None = None
     team: Team | None = None
     role: Id | None = None
+    content_id: Id | None = None  # the content asset behind the touch: its id, or the page's path
     # deal
     opportunity_id: Id | None = None
     amount: Amount | None = None
     currency: Annotated[str, Strict()] | None = None
     stage_raw: Id | None = None
+    # sales' verdict on a lead (lead_accepted, lead_rejected, lead_recycled, lead_disqualified)
+    disposition_reason: DispositionReason | None = None
+    disposition_note: Annotated[str, Strict(), Field(max_length=1000)] | None = None
     # everything else, kept
     properties: dict[str, Any] | None = None
 
@@ -184,6 +190,12 @@ class TouchEvent(BaseModel):
                 if getattr(self, name) is None:
                     problems.append(_problem(name, "deal_field_missing",
                                              f"required for {self.event_type} events"))
+        if self.event_type not in DISPOSITION_EVENTS:
+            for name in ("disposition_reason", "disposition_note"):
+                if getattr(self, name) is not None:
+                    problems.append(_problem(name, "disposition_only",
+                                             "only lead_accepted, lead_rejected, lead_recycled and "
+                                             f"lead_disqualified touches carry it, not {self.event_type}"))
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, problems)
         return self

@@ -35,6 +35,10 @@ class EventType(StrEnum):
     RENEWAL = "renewal"
     UPSELL = "upsell"
     CHURN = "churn"
+    LEAD_ACCEPTED = "lead_accepted"
+    LEAD_REJECTED = "lead_rejected"
+    LEAD_RECYCLED = "lead_recycled"
+    LEAD_DISQUALIFIED = "lead_disqualified"
     IDENTIFY = "identify"
     GROUP = "group"
 
@@ -73,6 +77,22 @@ class Stage(StrEnum):
     GROW = "grow"
 
 
+class DispositionReason(StrEnum):
+    """Why sales rejected or disqualified a lead (or recycled it): the reasons teams name most."""
+
+    BAD_FIT = "bad_fit"  # wrong industry, size or region
+    NO_BUDGET = "no_budget"
+    NOT_DECISION_MAKER = "not_decision_maker"
+    COMPETITOR = "competitor"
+    STUDENT_OR_JOB_SEEKER = "student_or_job_seeker"
+    BAD_CONTACT_DATA = "bad_contact_data"
+    DUPLICATE = "duplicate"
+    TIMING = "timing"  # not now
+    NO_RESPONSE = "no_response"
+    EXISTING_CUSTOMER = "existing_customer"
+    OTHER = "other"  # the free text says what
+
+
 class TimePrecision(StrEnum):
     """How precise ``occurred_at`` is: CRM exports often carry a date only."""
 
@@ -94,6 +114,19 @@ DEAL_EVENTS = frozenset(
         EventType.UPSELL,
     }
 )
+
+#: Sales' verdict on a lead: each answers it (its SLA clock stops).
+DISPOSITION_EVENTS = frozenset(
+    {
+        EventType.LEAD_ACCEPTED,
+        EventType.LEAD_REJECTED,
+        EventType.LEAD_RECYCLED,
+        EventType.LEAD_DISQUALIFIED,
+    }
+)
+
+#: Dispositions that close the cycle's lead: the account is a prospect again, and its next engaged touch a new lead.
+LEAD_CLOSING = frozenset({EventType.LEAD_REJECTED, EventType.LEAD_DISQUALIFIED})
 
 #: Identity calls link identifiers and never become journey touches.
 IDENTITY_EVENTS = frozenset({EventType.IDENTIFY, EventType.GROUP})

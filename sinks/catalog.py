@@ -10,6 +10,7 @@ data of its own and analysts open it read-only while the pipeline keeps landing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -30,14 +31,26 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def lake_relation(lake: Lake, table: str) -> str:
-    """SQL for a lake table: the files of its current version, or an empty relation with its columns."""
+def _nulls(fields: Iterable[pa.Field]) -> str:
+    return ", ".join(f"cast(null as {_DUCKDB_TYPES[f.type]}) as {f.name}" for f in fields)
+
+
+def lake_relation(lake: Lake, table: str, connection: duckdb.DuckDBPyConnection | None = None) -> str:
+    """SQL for a lake table: the files of its current version, or an empty relation with its columns.
+
+    Files written before a column was added lack it: such a table's files are read by column name,
+    and a column no file has yet reads as null (needs ``connection`` to look).
+    """
     files = lake.files(table)
-    if files:
-        listed = ", ".join(_quote(path) for path in files)
+    if not files:
+        return f"(select {_nulls(TABLES[table].schema)}, cast(null as date) as event_date where false)"
+    listed = ", ".join(_quote(path) for path in files)
+    if connection is None or not lake.files_miss_columns(table):
         return f"read_parquet([{listed}], hive_partitioning = true)"
-    columns = [f"cast(null as {_DUCKDB_TYPES[f.type]}) as {f.name}" for f in TABLES[table].schema]
-    return f"(select {', '.join(columns)}, cast(null as date) as event_date where false)"
+    relation = f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true)"
+    present = set(connection.sql(f"select * from {relation} limit 0").columns)
+    missing = [f for f in TABLES[table].schema if f.name not in present]
+    return f"(select *, {_nulls(missing)} from {relation})" if missing else relation
 
 
 def build(lake: Lake, catalog: Path | str | duckdb.DuckDBPyConnection) -> list[str]:
@@ -57,7 +70,7 @@ def build(lake: Lake, catalog: Path | str | duckdb.DuckDBPyConnection) -> list[s
             while pending:
                 failed: list[tuple[str, str, Exception]] = []
                 for name, sql in pending:
-                    body = _PLACEHOLDER.sub(lambda m: lake_relation(lake, m.group(1)), sql)
+                    body = _PLACEHOLDER.sub(lambda m: lake_relation(lake, m.group(1), connection), sql)
                     try:
                         connection.execute(f"create or replace view {name} as {body}")
                         names.append(name)

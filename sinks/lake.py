@@ -31,10 +31,11 @@ from deltalake import (
     write_deltalake,
 )
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
+from deltalake.schema import Field
 from deltalake.transaction import AddAction, RemoveAction
 
 from sinks.storage import LakeRoot, Storage
-from sinks.tables import FEW_VALUES, TABLES, Table
+from sinks.tables import FEW_VALUES, RETRACTED, TABLES, Table
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ WRITE_ERRORS = (OSError, DeltaError)
 COMMIT_TRIES = 8
 #: Files compaction aims for; a partition's files below it are merged into files of about this size.
 COMPACT_TARGET_BYTES = 128 * 1024 * 1024
+#: The table property that says some files lack columns added since (see ``Lake._evolve``).
+FILES_MISS_COLUMNS = "touchline.filesMissColumns"
 #: Unreferenced files younger than this are kept by ``vacuum`` (readers of older versions, time travel).
 VACUUM_RETENTION_HOURS = 168
 
@@ -96,13 +99,30 @@ class Lake:
         """The table, created empty if it does not exist yet (or from a pre-Delta lake's files, see ``_adopt``)."""
         table = self.table(name)
         if table is not None:
-            return table
+            return self._evolve(table, TABLES[name])
         spec = TABLES[name]
         table = DeltaTable.create(self.uri(name), spec.table_schema, mode="ignore", partition_by=["event_date"],
                                   configuration=_configuration(spec), storage_options=self.storage.delta_options)
         if self._adopt(name):
             return self.create(name)
         return table
+
+    def _evolve(self, table: DeltaTable, spec: Table) -> DeltaTable:
+        """The table with the columns a newer Touchline added to its schema (null in the files written
+        before; Delta readers read them so, and the catalog reads such a table's files by name)."""
+        present = set(table.schema().to_arrow().names)
+        missing = [field for field in spec.table_schema if field.name not in present]
+        if not missing:
+            return table
+        table.alter.add_columns([Field.from_arrow(field) for field in missing])
+        table.alter.set_table_properties({FILES_MISS_COLUMNS: "true"}, raise_if_not_exists=False)
+        log.warning("lake: %s gained the columns %s", spec.name, ", ".join(field.name for field in missing))
+        return self.table(spec.name) or table
+
+    def files_miss_columns(self, name: str) -> bool:
+        """Whether some of the table's files were written before columns were added to it."""
+        table = self.table(name)
+        return table is not None and table.metadata().configuration.get(FILES_MISS_COLUMNS) == "true"
 
     def _data_files(self, name: str) -> list[pafs.FileInfo]:
         """Every Parquet file in the table's partition folders, of any version or none (file system paths)."""
@@ -148,12 +168,13 @@ class Lake:
 
         ``positions`` (stream writer → its last offset landed) go into the same commit as Delta
         application transactions. A key already in the table is replaced (tables whose rows
-        change) or left as it is.
+        change) or left as it is; a record marked ``retracted`` (tables that retract rows) deletes its key.
         """
         rows = _latest_per_key(spec, (spec.row(record) for record in records))
         if not rows and not positions:
             return 0
-        source = pa.Table.from_pylist(rows, schema=spec.table_schema)
+        schema = spec.table_schema.append(pa.field(RETRACTED, pa.bool_())) if spec.retracts else spec.table_schema
+        source = pa.Table.from_pylist(rows, schema=schema)
         keys = " and ".join(f"t.{name} = s.{name}" for name in ("event_date", *spec.key))
         transactions = [Transaction(app_id, offset) for app_id, offset in (positions or {}).items()] or None
         for attempt in range(COMMIT_TRIES):
@@ -165,11 +186,18 @@ class Lake:
                                 streamed_exec=spec.key_names_people,
                                 writer_properties=writer_properties(),
                                 commit_properties=CommitProperties(app_transactions=transactions))
-            if spec.updates:
-                merge = merge.when_matched_update_all()
+            if spec.retracts:
+                merge = (merge.when_matched_delete(f"s.{RETRACTED}")
+                         .when_matched_update_all(f"not s.{RETRACTED}", except_cols=[RETRACTED])
+                         .when_not_matched_insert_all(f"not s.{RETRACTED}", except_cols=[RETRACTED]))
+            elif spec.updates:
+                merge = merge.when_matched_update_all().when_not_matched_insert_all()
+            else:
+                merge = merge.when_not_matched_insert_all()
             try:
-                metrics = merge.when_not_matched_insert_all().execute()
-                if transactions and not (metrics["num_target_rows_inserted"] or metrics["num_target_rows_updated"]):
+                metrics = merge.execute()
+                if transactions and not (metrics["num_target_rows_inserted"] or metrics["num_target_rows_updated"]
+                                         or metrics["num_target_rows_deleted"]):
                     # delta-rs commits nothing for a merge that changes nothing: record the position alone
                     table.create_write_transaction([], "append", spec.table_schema, partition_by=["event_date"],
                                                    commit_properties=CommitProperties(app_transactions=transactions))

@@ -22,6 +22,7 @@ TOUCH_FIELDS = [
     ("crm_contact_id", STR), ("account_id", STR), ("account_domain", STR), ("channel", STR),
     ("campaign_id", STR), ("utm", STR), ("team", STR), ("role", STR), ("opportunity_id", STR),
     ("amount", F64), ("currency", STR), ("stage_raw", STR), ("properties", STR),
+    ("content_id", STR), ("disposition_reason", STR), ("disposition_note", STR),
 ]
 JOURNEY_FIELDS = [
     ("event_id", STR), ("source", STR), ("account_id", STR), ("journey_id", STR), ("cycle", I64),
@@ -31,7 +32,8 @@ JOURNEY_FIELDS = [
     ("anonymous_id", STR), ("user_id", STR), ("email", STR), ("crm_contact_id", STR), ("account_domain", STR),
     ("channel", STR), ("campaign_id", STR), ("team", STR), ("role", STR), ("opportunity_id", STR),
     ("amount", F64), ("currency", STR), ("stage_raw", STR), ("occurred_at_precision", STR),
-    ("received_at", TS), ("utm", STR), ("properties", STR),
+    ("received_at", TS), ("utm", STR), ("properties", STR), ("content_id", STR), ("disposition_reason", STR),
+    ("disposition_note", STR),
 ]
 DEAD_LETTER_FIELDS = [
     ("reason", STR), ("errors", STR), ("raw_base64", STR), ("raw_text", STR), ("source_topic", STR),
@@ -43,8 +45,11 @@ MERGE_FIELDS = [
 ]
 BREACH_FIELDS = [
     ("lead_event_id", STR), ("account_id", STR), ("journey_id", STR), ("lead_at", TS), ("due_at", TS),
-    ("detected_at", TS), ("lead_sla_hours", F64),
+    ("detected_at", TS), ("lead_sla_hours", F64), ("answered_at", TS), ("answer_event_id", STR),
+    ("response_hours", F64),
 ]
+#: The source column of a table that retracts rows: a record marked so deletes its key (see Lake.write).
+RETRACTED = "retracted"
 LATE_FIELDS = [("account_id", STR), *TOUCH_FIELDS[:3], ("occurred_at", TS)]
 #: The partition column: in the Delta table's schema and the files' paths, not in the files.
 EVENT_DATE = pa.field("event_date", pa.date32())
@@ -52,8 +57,8 @@ _NO_DATE = date(1970, 1, 1)
 #: Columns with few distinct values: Parquet dictionary-encodes these and only these (trying
 #: it on ids and free text cost more than half the write time, for larger files).
 FEW_VALUES = frozenset({"source", "event_type", "occurred_at_precision", "channel", "campaign_id", "team", "role",
-                        "currency", "account_domain", "stage", "stage_before", "stage_raw", "reason",
-                        "source_topic"})
+                        "currency", "account_domain", "stage", "stage_before", "stage_raw", "reason", "source_topic",
+                        "content_id", "disposition_reason"})
 
 
 def schema(fields: list[tuple[str, pa.DataType]]) -> pa.Schema:
@@ -93,7 +98,8 @@ class Table:
 
     def __init__(self, name: str, fields: list[tuple[str, pa.DataType]], date_field: str | None,
                  key: tuple[str, ...], unwrap: Callable[[Mapping[str, Any]], Mapping[str, Any]] = lambda r: r, *,
-                 updates: bool = False, statistics: tuple[str, ...] = (), key_names_people: bool = False):
+                 updates: bool = False, retracts: bool = False, statistics: tuple[str, ...] = (),
+                 key_names_people: bool = False):
         self.name = name
         self.fields = fields
         self.schema = schema(fields)  # the files' columns
@@ -102,7 +108,9 @@ class Table:
         self.key = key  # the primary key: one row per key
         self.unwrap = unwrap
         #: Whether a key's row changes (a re-folded journey); otherwise a key lands once and a repeat is a no-op.
-        self.updates = updates
+        self.updates = updates or retracts
+        #: Whether a record may withdraw its key's row (``retracted``: a breach that turned out none).
+        self.retracts = retracts
         #: Columns with min/max statistics in the Delta log: never one that names a person (the log is not
         #: rewritten by ``touchline forget``).
         self.statistics = statistics
@@ -117,6 +125,8 @@ class Table:
         body = self.unwrap(record)
         row = _flat(body, self._names, self._times, self._texts)
         row["event_date"] = _date(body.get(self.date_field)) if self.date_field else _NO_DATE
+        if self.retracts:
+            row[RETRACTED] = bool(body.get(RETRACTED))
         return row
 
     def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -138,7 +148,7 @@ TABLES = {
                           statistics=("source_topic", "received_at")),
     "identity_merges": Table("identity_merges", MERGE_FIELDS, "merged_at", ("event_id", "merged_identity"),
                              statistics=("account_id", "merged_at"), key_names_people=True),
-    "sla_breaches": Table("sla_breaches", BREACH_FIELDS, "lead_at", ("lead_event_id",),
+    "sla_breaches": Table("sla_breaches", BREACH_FIELDS, "lead_at", ("lead_event_id",), retracts=True,
                           statistics=("account_id", "lead_at")),
     "late_touches": Table("late_touches", LATE_FIELDS, "occurred_at", ("source", "event_id"), _late,
                           statistics=("account_id", "occurred_at")),

@@ -2,10 +2,10 @@
 
 Reads raw touch JSON Lines (paths or globs) or a lake's ``touches`` table, runs the same
 pure transforms as the streaming stages (``transforms/beam``), and replaces the lake's
-``touches``, ``journey_touches`` and ``dead_letters`` (a backfill) or ``journey_touches`` (a
-replay). Beam's workers write Parquet files into each Delta table's folder; when the pipeline
-has finished, one commit per table adds them in place of the table's rows, so readers never
-see half a table and a failed run leaves every table at its version. DirectRunner by default; with
+``touches``, ``journey_touches``, ``sla_breaches`` and ``dead_letters`` (a backfill) or
+``journey_touches`` and ``sla_breaches`` (a replay). Beam's workers write Parquet files into
+each Delta table's folder; when the pipeline has finished, one commit per table adds them in
+place of the table's rows, so readers never see half a table and a failed run leaves every table at its version. DirectRunner by default; with
 ``--workers N`` it runs N processes; any Beam option passes through (``--runner FlinkRunner``…).
 """
 
@@ -30,6 +30,7 @@ from sinks.tables import TABLES
 from streams.runtime import KEEP_FREED_MEMORY, paused_gc, worker_environment
 from streams.settings import Settings, salt_of, suppression_key_of
 from transforms.beam.backfill import (
+    BREACHES,
     DEAD_LETTERS,
     OWN,
     SHARDS,
@@ -180,7 +181,8 @@ def run_pipeline(inputs: Sequence[str], lake: LakeRoot, settings: JourneySetting
     if replay and not touch_files:
         raise FileNotFoundError(f"{lake} has no touches to replay")
     ranges = [] if replay else input_ranges(inputs)
-    tables = ["journey_touches"] if replay else ["touches", "journey_touches", "dead_letters"]
+    tables = ["journey_touches", "sla_breaches"] if replay else ["touches", "journey_touches", "sla_breaches",
+                                                                  "dead_letters"]
     for table in tables:
         store.create(table)
     suppressions = load_suppressions(store, suppression_key)
@@ -220,8 +222,10 @@ def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], l
         touches = parsed | "DedupeTouches" >> DedupeTouches()  # (shard, touches)
         erased = erased_touch_accounts(lake) if replay else {}
         resolved = touches | "ResolveAccounts" >> ResolveAccounts(erased=erased)  # (account shard, touches)
-        journeys = resolved | "StitchJourneys" >> StitchJourneys(settings, TABLES["journey_touches"].schema)
-        _write(journeys, lake.root, "journey_touches", run, suppressions)
+        journeys = resolved | "StitchJourneys" >> StitchJourneys(settings, TABLES["journey_touches"].schema,
+                                                                 TABLES["sla_breaches"].schema)
+        _write(journeys.journeys, lake.root, "journey_touches", run, suppressions)
+        _write(journeys[BREACHES], lake.root, "sla_breaches", run, suppressions)
         if not replay:
             _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), lake.root, "touches", run,
                    suppressions)

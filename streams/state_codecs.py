@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from schemas.vocabulary import Stage
 from streams import state
 from transforms.identity import Component
+from transforms.lead_sla import Breach, Watched
 from transforms.stitching import Journey
 from transforms.types import Cursor, Touch
 
@@ -73,21 +74,40 @@ class Codec(NamedTuple):
     decode: Any
 
 
-def _journey_state(value: tuple[Journey, str | None]) -> tuple[Any, ...]:
-    journey, scheduled = value
+def _breach_state(breach: Breach | None) -> tuple[Any, ...] | None:
+    if breach is None:
+        return None
+    return (*breach[:3], micros(breach.lead_at), micros(breach.due_at), breach.lead_sla_hours,
+            micros(breach.answered_at), breach.answer_event_id)
+
+
+def _breach_from_state(state: tuple[Any, ...] | None) -> Breach | None:
+    if state is None:
+        return None
+    lead, account, journey, lead_at, due_at, hours, answered_at, answer = state
+    return Breach(lead, account, journey, moment(lead_at), moment(due_at), hours,  # type: ignore[arg-type]
+                  moment(answered_at), answer)
+
+
+def _journey_state(value: tuple[Journey, tuple[Watched, ...]]) -> tuple[Any, ...]:
+    journey, watched = value
     return (journey.account_id, journey.journey_id, cursor_state(journey.settled),
             _order_state(journey.settled_order),
-            tuple((touch_state(touch), cursor_state(cursor)) for touch, cursor in journey.window), scheduled)
+            tuple((touch_state(touch), cursor_state(cursor)) for touch, cursor in journey.window),
+            tuple((w.lead_event_id, micros(w.lead_at), _breach_state(w.emitted), w.scheduled) for w in watched))
 
 
-def _journey_from_state(state: tuple[Any, ...]) -> tuple[Journey, str | None]:
-    account_id, journey_id, settled, settled_order, window, scheduled = state
+def _journey_from_state(state: tuple[Any, ...]) -> tuple[Journey, tuple[Watched, ...]]:
+    account_id, journey_id, settled, settled_order, window, watched = state
     journey = Journey(account_id, journey_id, cursor_from_state(settled), _order_from_state(settled_order),
                       tuple((touch_from_state(touch), cursor_from_state(cursor)) for touch, cursor in window))
-    return journey, scheduled
+    if not isinstance(watched, tuple):  # a store of an older release kept the lead last scheduled: none watched
+        return journey, ()
+    return journey, tuple(Watched(lead, moment(at), _breach_from_state(breach), scheduled)  # type: ignore[arg-type]
+                          for lead, at, breach, scheduled in watched)
 
 
-#: A journey with the lead last given an SLA deadline (``stitch-journeys``).
+#: A journey with its leads under the SLA watch (``stitch-journeys``).
 JOURNEY = Codec(_journey_state, _journey_from_state)
 #: An identity component (``resolve-touches``).
 COMPONENT = Codec(lambda c: (c.members, c.account_id, micros(c.account_seen_at)),

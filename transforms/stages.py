@@ -2,14 +2,16 @@
 
 ``TRANSITIONS[(stage, event_type)]`` is the stage after the event; pairs not in the table
 leave the stage as it is. One-way touches (visits, ad clicks, opens, downloads,
-registrations) never move an account forward by themselves, so they appear nowhere.
+registrations) never move an account forward by themselves, so they appear nowhere. Sales'
+verdicts on a lead: rejected or disqualified in Engage go back to Find (and end the cycle, see
+:func:`ends_cycle`); accepted and recycled leave the stage as it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from schemas.vocabulary import ENGAGED_EVENTS, EventType, Stage
+from schemas.vocabulary import ENGAGED_EVENTS, LEAD_CLOSING, EventType, Stage
 
 FIND, ENGAGE, CLOSE, GROW = Stage.FIND, Stage.ENGAGE, Stage.CLOSE, Stage.GROW
 PROSPECT_STAGES = (FIND, ENGAGE, CLOSE)
@@ -30,6 +32,8 @@ def _table() -> dict[tuple[Stage, str], Stage]:
         table[(stage, EventType.UPSELL)] = GROW
     for stage in (*PROSPECT_STAGES, GROW):
         table[(stage, EventType.CHURN)] = FIND
+    for event in LEAD_CLOSING:
+        table[(ENGAGE, event)] = FIND  # sales turned the lead down: a prospect again
     return table
 
 
@@ -38,6 +42,14 @@ TRANSITIONS: Mapping[tuple[Stage, str], Stage] = _table()
 
 #: Events that end a buying cycle; the next touch opens a new one.
 CYCLE_ENDING = frozenset({EventType.CLOSED_LOST, EventType.CHURN})
+
+
+def ends_cycle(before: Stage, event_type: str, after: Stage) -> bool:
+    """Whether ``event_type`` (moving ``before`` to ``after``) ends the buying cycle: a lost deal or churn
+    (a customer's cycle never ends), or a lead turned down before any opportunity (rejected, disqualified)."""
+    if event_type in CYCLE_ENDING:
+        return after is not GROW
+    return event_type in LEAD_CLOSING and before in (FIND, ENGAGE)
 
 
 def next_stage(stage: Stage, event_type: str) -> Stage:

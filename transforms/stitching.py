@@ -10,17 +10,21 @@ For the same input, both runners end with the same rows.
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from schemas.vocabulary import ENGAGED_EVENTS, IDENTITY_EVENTS, RESPONDING_TEAMS, EventType, Stage
+from schemas.vocabulary import DISPOSITION_EVENTS, ENGAGED_EVENTS, IDENTITY_EVENTS, RESPONDING_TEAMS, EventType, Stage
+from transforms.event_clock import AccountClock
 from transforms.identity import Merge, Resolver, resolve_all
+from transforms.lead_sla import Breach, Lead, Watched, judge_all, leads, review
 from transforms.settings import DEFAULT_JOURNEY, JourneySettings
-from transforms.stages import CYCLE_ENDING, TRANSITIONS
+from transforms.stages import TRANSITIONS, ends_cycle
 from transforms.types import Cursor, JourneyTouch, OrderKey, Touch, journey_id_of
 
 FIND, CLOSE, GROW = Stage.FIND, Stage.CLOSE, Stage.GROW
@@ -43,10 +47,10 @@ def step(cursor: Cursor, touch: Touch, account_id: str, journey_id: str,
     has_lead = cursor.has_lead and not new_cycle
     is_lead = not has_lead and event in ENGAGED_EVENTS and base is not CLOSE and base is not GROW
 
-    # Lead SLA: a marketing lead waits for the first sales/SDR touch; a new cycle drops it.
+    # Lead SLA: a marketing lead waits for the first sales/SDR touch or disposition; a new cycle drops it.
     lead_event_id, lead_at = (None, None) if new_cycle else (cursor.lead_event_id, cursor.lead_at)
     response_hours = None
-    responding = touch.team in RESPONDING_TEAMS
+    responding = touch.team in RESPONDING_TEAMS or event in DISPOSITION_EVENTS
     if lead_at is not None and responding:
         response_hours = (at - lead_at).total_seconds() / 3600
         lead_event_id = lead_at = None
@@ -54,22 +58,37 @@ def step(cursor: Cursor, touch: Touch, account_id: str, journey_id: str,
         lead_event_id, lead_at = touch.event_id, at
 
     seq = cursor.seq + 1
-    after = Cursor(stage, cycle, seq, at, has_lead or is_lead,
-                   event in CYCLE_ENDING and stage is not GROW, lead_event_id, lead_at)
+    after = Cursor(stage, cycle, seq, at, has_lead or is_lead, ends_cycle(base, event, stage), lead_event_id, lead_at)
     row = JourneyTouch(touch, account_id, journey_id, cycle, seq, stage, before, new_cycle, is_lead,
                        event == _OPPORTUNITY_CREATED, event == _CLOSED_WON, reengaged, response_hours)
     return after, row
 
 
-def fold_journey(account_id: str, touches: Iterable[Touch],
-                 settings: JourneySettings = DEFAULT_JOURNEY) -> tuple[Cursor, list[JourneyTouch]]:
+class Folded(NamedTuple):
+    """One account's journey, folded."""
+
+    cursor: Cursor  # after the last touch
+    rows: list[JourneyTouch]
+    leads: list[Lead]  # its marketing leads and their answers, for the lead SLA
+
+
+def fold_journey(account_id: str, touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY) -> Folded:
     """Fold one account's touches, already deduplicated and in event-time order."""
     journey_id = journey_id_of(account_id)
-    cursor, rows = START, []
+    cursor, rows, steps = START, [], []
     for touch in touches:
         cursor, row = step(cursor, touch, account_id, journey_id, settings)
         rows.append(row)
-    return cursor, rows
+        steps.append((touch, cursor))
+    return Folded(cursor, rows, list(leads(START, steps)))
+
+
+def account_clock(resolved: Iterable[tuple[str, Touch]]) -> AccountClock:
+    """The clock the lead SLA is judged on, over every account's journey touches (see ``event_clock``)."""
+    clock = AccountClock()
+    for account_id, touch in resolved:
+        clock.add(account_id, touch.occurred_at)
+    return clock
 
 
 def dedupe(touches: Iterable[Touch]) -> list[Touch]:
@@ -87,18 +106,23 @@ class Stitched(NamedTuple):
     unresolved: list[Touch]  # no identifier ties them to an account
     merges: list[Merge]
     cursors: dict[str, Cursor]  # each account's state after its last touch
+    breaches: list[Breach]  # the lead SLA's, judged on the clock at the end of the touches
 
 
 def stitch(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY) -> Stitched:
     """Batch stitching: dedupe, resolve identity over all touches, sort, fold each account."""
     resolved, unresolved, merges = resolve_all(dedupe(touches))
+    clock = account_clock(resolved).time
     resolved.sort(key=itemgetter(0))  # stable: each account's touches stay in event-time order
     rows: list[JourneyTouch] = []
     cursors = {}
+    breaches: list[Breach] = []
     for account_id, pairs in groupby(resolved, key=itemgetter(0)):
-        cursors[account_id], account_rows = fold_journey(account_id, (t for _, t in pairs), settings)
-        rows += account_rows
-    return Stitched(rows, unresolved, merges, cursors)
+        folded = fold_journey(account_id, (t for _, t in pairs), settings)
+        cursors[account_id] = folded.cursor
+        rows += folded.rows
+        breaches += judge_all(folded.leads, account_id, clock, settings)
+    return Stitched(rows, unresolved, merges, cursors, breaches)
 
 
 # --- streaming: placing touches that arrive in any order ------------------------------------
@@ -177,17 +201,57 @@ class Streamed(NamedTuple):
     late: list[Touch]
     unresolved: list[Touch]  # given up, or still waiting for an identity
     merges: list[Merge]
+    breaches: dict[str, dict[str, Any]]  # latest sla_breaches record per lead, retractions applied
+
+
+class LeadWatch:
+    """The streaming lead SLA over one partition's accounts: the accounts' clock, the deadlines
+    waiting for it, and what was emitted for each account's live leads (see :func:`lead_sla.review`)."""
+
+    def __init__(self, settings: JourneySettings, clock: AccountClock | None = None,
+                 deadlines: Iterable[tuple[datetime, str, str]] = ()) -> None:
+        self.settings = settings
+        self.clock = clock or AccountClock()
+        self.deadlines = list(deadlines)  # a heap of (due, account, lead event id)
+        heapq.heapify(self.deadlines)
+
+    def placed(self, journey: Journey,
+               watched: tuple[Watched, ...]) -> tuple[tuple[Watched, ...], list[dict[str, Any]]]:
+        """Judge an account's leads after a touch was placed on its journey: (now watched, records)."""
+        found = review(journey.account_id, journey.journey_id, journey.settled, journey.window, watched,
+                       self.clock.time, self.settings)
+        for due, lead_event_id in found.deadlines:
+            heapq.heappush(self.deadlines, (due, journey.account_id, lead_event_id))
+        return found.watched, found.records
+
+    def tick(self, account_id: str, at: datetime) -> list[str]:
+        """An account reached event time ``at``: the accounts whose deadlines the clock has now passed."""
+        self.clock.add(account_id, at)
+        now, due = self.clock.time, []
+        while self.deadlines and now is not None and self.deadlines[0][0] < now:
+            due.append(heapq.heappop(self.deadlines)[1])
+        return list(dict.fromkeys(due))
 
 
 def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY) -> Streamed:
-    """Feed touches one by one in arrival order, as the streaming pipeline does."""
+    """Feed touches one by one in arrival order, as the streaming pipeline does (one partition)."""
     resolver = Resolver(settings)
-    journeys: dict[str, Journey] = {}
+    journeys: dict[str, tuple[Journey, tuple[Watched, ...]]] = {}
+    watch = LeadWatch(settings)
     rows: dict[tuple[str, str], JourneyTouch] = {}
+    breaches: dict[str, dict[str, Any]] = {}
     late: list[Touch] = []
     given_up: list[Touch] = []
     merges: list[Merge] = []
     seen: set[tuple[str, str]] = set()
+
+    def land(records: list[dict[str, Any]]) -> None:
+        for record in records:
+            if record.get("retracted"):
+                breaches.pop(record["lead_event_id"], None)
+            else:
+                breaches[record["lead_event_id"]] = record
+
     for touch in touches:
         if touch.key in seen:
             continue  # the validate stage's dedupe
@@ -196,8 +260,19 @@ def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY
         merges += resolution.merges
         given_up += resolution.unresolved
         for account_id, resolved in resolution.resolved:
-            journeys[account_id], placed, too_late = place(journeys.get(account_id), resolved, account_id, settings)
+            if resolved.event_type in IDENTITY_EVENTS:
+                continue
+            for due in watch.tick(account_id, resolved.occurred_at):
+                journey, watched = journeys[due]
+                watched, records = watch.placed(journey, watched)
+                journeys[due] = journey, watched
+                land(records)
+            before, watched = journeys.get(account_id) or (None, ())
+            journey, placed, too_late = place(before, resolved, account_id, settings)
+            watched, records = watch.placed(journey, watched)
+            journeys[account_id] = journey, watched
+            land(records)
             rows.update((row.touch.key, row) for row in placed)
             if too_late is not None:
                 late.append(too_late)
-    return Streamed(rows, late, given_up + resolver.waiting(), merges)
+    return Streamed(rows, late, given_up + resolver.waiting(), merges, breaches)

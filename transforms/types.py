@@ -17,13 +17,17 @@ from schemas.vocabulary import EventType, Stage
 #: (a ``custom:`` type, like every one-way touch, ranks 0: read it with :func:`event_rank`).
 EVENT_RANK: Mapping[str, int] = {
     **{str(e): 0 for e in EventType},
-    EventType.OPPORTUNITY_CREATED: 1,
-    EventType.OPPORTUNITY_STAGE_CHANGED: 2,
-    EventType.CLOSED_LOST: 3,
-    EventType.CLOSED_WON: 3,
-    EventType.RENEWAL: 4,
-    EventType.UPSELL: 4,
-    EventType.CHURN: 5,
+    EventType.LEAD_ACCEPTED: 1,  # sales' verdict follows the lead it judges
+    EventType.LEAD_RECYCLED: 1,
+    EventType.LEAD_REJECTED: 1,
+    EventType.LEAD_DISQUALIFIED: 1,
+    EventType.OPPORTUNITY_CREATED: 2,
+    EventType.OPPORTUNITY_STAGE_CHANGED: 3,
+    EventType.CLOSED_LOST: 4,
+    EventType.CLOSED_WON: 4,
+    EventType.RENEWAL: 5,
+    EventType.UPSELL: 5,
+    EventType.CHURN: 6,
 }
 
 #: The fields of touch/1 that the core reads; everything else travels in ``Touch.extra``.

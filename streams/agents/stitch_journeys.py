@@ -1,50 +1,51 @@
 """``stitch_journeys`` and ``watch_lead_sla``: account-keyed touches in, journey rows out.
 
 State per partition of ``touches-by-account-v1``, in the partition's store: each account's
-:class:`Journey` (settled cursor and lateness window) with the last lead given a deadline,
-the touch keys of the lateness window, and the open marketing leads' SLA deadlines. Rows are
-re-emitted when a late touch is placed before them; the lake keeps one row per key. Breaches
-are judged on event time, so a replay of history flags the same leads as the live run did: on the
-partition's :class:`~transforms.event_clock.AccountClock`, a time two accounts have reached, so a
-device whose clock runs ahead cannot flag another account's lead.
+:class:`Journey` (settled cursor and lateness window) with its leads under the SLA watch, the
+touch keys of the lateness window, the leads' deadlines and the accounts' clock. Rows are
+re-emitted when a late touch is placed before them; the lake keeps one row per key. The lead
+SLA is :mod:`transforms.lead_sla`'s rule, the one the batch runners apply: judged on event time,
+on the partition's :class:`~transforms.event_clock.AccountClock` (a time two accounts have
+reached, so a device whose clock runs ahead cannot flag another account's lead), its rows
+upserted when a lead's answer or the clock changes them, and retracted when a late touch shows
+there was no breach.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from schemas.vocabulary import IDENTITY_EVENTS
 from streams import state_codecs as codecs
 from streams import topics
 from streams.processor import Emit
 from streams.records import dumps
 from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore, StoreTable
 from transforms.event_clock import AccountClock
+from transforms.lead_sla import Watched
 from transforms.settings import JourneySettings
-from transforms.stitching import place
+from transforms.stitching import Journey, LeadWatch, place
 from transforms.types import Touch
-
-Deadline = tuple[datetime, str, str]  # (due, account, lead event id)
 
 
 class PartitionState:
     """Everything one partition remembers, in its store."""
 
-    def __init__(self, store: StateStore, dedupe_window: timedelta) -> None:
+    def __init__(self, store: StateStore, settings: JourneySettings, dedupe_window: timedelta) -> None:
         self.store = store
-        # account -> (Journey, the lead last given a deadline)
+        # account -> (Journey, its leads under the SLA watch)
         self.journeys: StoreTable = store.table("journeys", codecs.JOURNEY)
         self.seen = RecentKeys(store, "seen", dedupe_window)
-        self.deadlines: list[Deadline] = [(codecs.moment(due), account, lead)  # type: ignore[misc]
-                                          for due, account, lead in store.value("deadlines", [])]
-        self.clock = AccountClock((codecs.moment(at), account) for at, account in store.value("sla-clock", []))
+        clock = AccountClock((codecs.moment(at), account) for at, account in store.value("sla-clock", []))
+        self.watch = LeadWatch(settings, clock, ((codecs.moment(due), account, lead)  # type: ignore[misc]
+                                                 for due, account, lead in store.value("deadlines", [])))
 
     def save(self) -> None:
         self.store.set_value("deadlines", [(codecs.micros(due), account, lead)
-                                           for due, account, lead in self.deadlines])
-        self.store.set_value("sla-clock", [(codecs.micros(at), account) for at, account in self.clock.newest])
+                                           for due, account, lead in self.watch.deadlines])
+        self.store.set_value("sla-clock", [(codecs.micros(at), account) for at, account in self.watch.clock.newest])
 
 
 class StitchJourneys:
@@ -59,7 +60,7 @@ class StitchJourneys:
         self.partitions: dict[int, PartitionState] = {}
 
     def open(self, partition: int, store: StateStore) -> None:
-        self.partitions[partition] = PartitionState(store, self.dedupe_window)
+        self.partitions[partition] = PartitionState(store, self.settings, self.dedupe_window)
 
     def close(self, partition: int) -> None:
         self.partitions.pop(partition, None)
@@ -72,19 +73,13 @@ class StitchJourneys:
         message = json.loads(record.value())
         account_id = message["account_id"]
         touch = Touch.from_wire(message["touch"])
-        if not state.seen.add(touch.key, touch.occurred_at):
-            return  # a repeat from an upstream replay
-        clock = state.clock.time
-        state.clock.add(account_id, touch.occurred_at)
-        if state.clock.time != clock:
-            self._watch_lead_sla(state, emit)
-        journey, scheduled = state.journeys.get(account_id) or (None, None)
+        if touch.event_type in IDENTITY_EVENTS or not state.seen.add(touch.key, touch.occurred_at):
+            return  # identity calls make no journey touch; a repeat is from an upstream replay
+        for due_account in state.watch.tick(account_id, touch.occurred_at):
+            self._watch_lead_sla(state, due_account, *state.journeys[due_account], emit)
+        journey, watched = state.journeys.get(account_id) or (None, ())
         journey, rows, late = place(journey, touch, account_id, self.settings)
-        head = journey.head
-        if head.lead_at is not None and head.lead_event_id and head.lead_event_id != scheduled:
-            scheduled = head.lead_event_id
-            heapq.heappush(state.deadlines, (head.lead_at + self.settings.lead_sla, account_id, scheduled))
-        state.journeys[account_id] = (journey, scheduled)
+        self._watch_lead_sla(state, account_id, journey, watched, emit)
         key = account_id.encode()
         for row in rows:
             emit(topics.JOURNEY_TOUCHES, key, dumps(row.to_row()))
@@ -93,21 +88,10 @@ class StitchJourneys:
         if late is not None:
             emit(topics.TOUCHES_LATE, key, dumps({"account_id": account_id, "touch": late.to_wire()}))
 
-    def _watch_lead_sla(self, state: PartitionState, emit: Emit) -> None:
-        """Flag leads whose SLA ran out (on the accounts' clock) without a sales or SDR touch."""
-        now = state.clock.time
-        while state.deadlines and now and state.deadlines[0][0] < now:
-            due, account_id, lead_event_id = heapq.heappop(state.deadlines)
-            journey, _ = state.journeys[account_id]
-            head = journey.head
-            if head.lead_event_id != lead_event_id:
-                continue  # answered in time
-            emit(topics.SLA_BREACHES, account_id.encode(), dumps({
-                "lead_event_id": lead_event_id,
-                "account_id": account_id,
-                "journey_id": journey.journey_id,
-                "lead_at": head.lead_at,
-                "due_at": due,
-                "detected_at": now,
-                "lead_sla_hours": self.settings.lead_sla_hours,
-            }))
+    def _watch_lead_sla(self, state: PartitionState, account_id: str, journey: Journey, watched: tuple[Watched, ...],
+                        emit: Emit) -> None:
+        """Judge an account's leads (its journey or the clock moved); emit the breach rows that changed."""
+        watched, records = state.watch.placed(journey, watched)
+        state.journeys[account_id] = (journey, watched)
+        for record in records:
+            emit(topics.SLA_BREACHES, account_id.encode(), dumps(record))

@@ -14,6 +14,7 @@ from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
 from streams.runtime import paused_gc
 from streams.settings import Settings, salt_of, suppression_key_of
+from transforms.lead_sla import Breach
 from transforms.privacy import pseudonymize
 from transforms.settings import JourneySettings
 from transforms.stitching import dedupe, stitch
@@ -25,7 +26,7 @@ JOURNEY_COLUMNS = [
     "lead_response_hours", "is_unresolved", "event_type", "occurred_at", "touch_account_id", "anonymous_id",
     "user_id", "email", "crm_contact_id", "account_domain", "channel", "campaign_id", "team", "role",
     "opportunity_id", "amount", "currency", "stage_raw", "occurred_at_precision", "received_at", "utm",
-    "properties",
+    "properties", "content_id", "disposition_reason", "disposition_note",
 ]
 
 
@@ -43,9 +44,9 @@ def read_touches(files: tuple[str, ...]) -> tuple[list[Touch], int]:
     return touches, invalid
 
 
-def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, Any]], salt: str | None = None,
-               suppression_key: str | None = None) -> None:
-    """Replace the lake's touches and journey_touches with a batch result (one commit each).
+def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, Any]], breaches: list[Breach],
+               salt: str | None = None, suppression_key: str | None = None) -> None:
+    """Replace the lake's touches, journey_touches and sla_breaches with a batch result (one commit each).
 
     Personal data lands as the sink lands it: with a ``salt`` e-mails are pseudonymized, and
     whoever the lake's suppression list names lands without their identifiers.
@@ -59,6 +60,7 @@ def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, An
 
     lake.replace("touches", landing(t.to_wire() for t in dedupe(touches)), description="touchline stitch")
     lake.replace("journey_touches", landing(journey_rows), description="touchline stitch")
+    lake.replace("sla_breaches", (breach.to_row() for breach in breaches), description="touchline stitch")
 
 
 def journey_options(command: click.decorators.FC) -> click.decorators.FC:
@@ -102,6 +104,7 @@ def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str 
             write_records((r.transition_row() for r in result.rows if r.is_transition), handle,
                           "csv" if transitions.endswith(".csv") else "jsonl")
     if lake is not None:
-        write_lake(Lake(lake), touches, rows[: len(result.rows)], salt_of(Settings()), suppression_key_of(Settings()))
+        write_lake(Lake(lake), touches, rows[: len(result.rows)], result.breaches, salt_of(Settings()),
+                   suppression_key_of(Settings()))
     click.echo(f"{len(result.rows)} journey touches on {len(result.cursors)} accounts, "
                f"{len(result.unresolved)} unresolved, {invalid} invalid skipped", err=True)

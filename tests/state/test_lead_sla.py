@@ -51,5 +51,6 @@ def test_a_device_ahead_flags_no_other_accounts_lead_until_two_accounts_reach_th
     send("visit-b2", "site_visit", 23, "acct-b")
     assert breaches == []
     send("visit-b3", "site_visit", 25, "acct-b")  # a second account passes the deadline
-    assert [(b["lead_event_id"], b["account_id"], datetime.fromisoformat(b["detected_at"])) for b in breaches] == [
-        ("lead-a", "acct-a", LEAD_AT + timedelta(hours=25))]
+    # the row is the data's (deadline passed, no answer), not the clock's: detected at the deadline
+    assert [(b["lead_event_id"], b["account_id"], datetime.fromisoformat(b["detected_at"]), b["answered_at"])
+            for b in breaches] == [("lead-a", "acct-a", LEAD_AT + timedelta(hours=24), None)]

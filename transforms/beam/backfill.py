@@ -10,8 +10,9 @@ the first of each key in event-time order; ``ResolveAccounts`` builds the identi
 the earliest touch of every distinct identifier set (one global step: the graph is one graph;
 the same components as from every touch) and assigns accounts through a side input;
 ``StitchJourneys`` shuffles by account and folds each journey with
-``transforms.stitching.fold_journey`` into rows of the lake's ``journey_touches`` schema. The
-runner's I/O lives in ``streams.backfill``.
+``transforms.stitching.fold_journey`` into rows of the lake's ``journey_touches`` schema, and
+judges each account's leads with ``transforms.lead_sla`` on the clock of all the touches (a
+global side input, as the batch runner's). The runner's I/O lives in ``streams.backfill``.
 
 EXAMPLES:
     touchline backfill --input 'touches/*.jsonl' --lake lake
@@ -52,7 +53,9 @@ from transforms.beam.columns import (
     unpack_all,
 )
 from transforms.beam.privacy import pseudonymize_emails
+from transforms.event_clock import AccountClock
 from transforms.identity import IDENTITY_FIELDS, accounts_by_identity
+from transforms.lead_sla import Breach, judge_all
 from transforms.settings import JourneySettings
 from transforms.stitching import fold_journey
 from transforms.types import JourneyTouch, Touch
@@ -230,35 +233,74 @@ def _for_the_fold(event_id: str, source: str, event_type: str, occurred_at: date
     return Touch(event_id, source, event_type, occurred_at, team=team)
 
 
-def journey_table(touches: pa.Table, settings: JourneySettings, schema: pa.Schema) -> pa.Table:
-    """Fold each account's touches (sorted by account, then event time) into ``journey_touches`` rows, row for row."""
+def journey_table(touches: pa.Table, settings: JourneySettings, schema: pa.Schema,
+                  clock: datetime | None = None) -> tuple[pa.Table, list[Breach]]:
+    """Fold each account's touches (sorted by account, then event time) into ``journey_touches`` rows, row for
+    row, and judge its leads on the accounts' ``clock`` (the lead SLA's breaches)."""
     if not touches.num_rows:
-        return schema.empty_table()
+        return schema.empty_table(), []
     light = map(_for_the_fold, touches["event_id"].to_pylist(), touches["source"].to_pylist(),
                 touches["event_type"].to_pylist(), times(touches["occurred_at"]), touches["team"].to_pylist())
     rows: list[JourneyTouch] = []
+    breaches: list[Breach] = []
     for account_id, group in groupby(zip(touches[ACCOUNT].to_pylist(), light, strict=True), key=itemgetter(0)):
-        rows += fold_journey(account_id, map(itemgetter(1), group), settings)[1]
-    folded = dict(zip(JourneyTouch._fields, zip(*rows, strict=True), strict=True))
-    return pa.Table.from_arrays(
-        [pa.array(folded[f.name], f.type) if f.name in FOLDED else touches[OWN.get(f.name, f.name)] for f in schema],
-        schema=schema)
+        folded = fold_journey(account_id, map(itemgetter(1), group), settings)
+        rows += folded.rows
+        breaches += judge_all(folded.leads, account_id, clock, settings)
+    folded_columns = dict(zip(JourneyTouch._fields, zip(*rows, strict=True), strict=True))
+    table = pa.Table.from_arrays(
+        [pa.array(folded_columns[f.name], f.type) if f.name in FOLDED else touches[OWN.get(f.name, f.name)]
+         for f in schema], schema=schema)
+    return table, breaches
+
+
+BREACHES = "breaches"
 
 
 @paused_gc()
-def _fold_shard(pair: tuple[int, Iterable[bytes]], settings: JourneySettings, schema: pa.Schema) -> bytes:
-    return pack(journey_table(in_event_order(unpack_all(pair[1]), ACCOUNT), settings, schema))
+def _fold_shard(pair: tuple[int, Iterable[bytes]], settings: JourneySettings, schema: pa.Schema,
+                breach_schema: pa.Schema, clock: datetime | None) -> list[Any]:
+    table, breaches = journey_table(in_event_order(unpack_all(pair[1]), ACCOUNT), settings, schema, clock)
+    outputs: list[Any] = [pack(table)]
+    if breaches:
+        rows = pa.Table.from_pylist([breach.columns() for breach in breaches], schema=breach_schema)
+        outputs.append(pvalue.TaggedOutput(BREACHES, pack(rows)))
+    return outputs
+
+
+@paused_gc()
+def _newest_accounts(pair: tuple[int, bytes]) -> list[tuple[datetime, str]]:
+    """The accounts of a batch that could set the accounts' clock: its newest times, one per account."""
+    table = unpack(pair[1])
+    clock = AccountClock()
+    for account_id, at in zip(table[ACCOUNT].to_pylist(), times(table["occurred_at"]), strict=True):
+        clock.add(account_id, at)
+    return clock.newest
+
+
+def _clock_time(newest: Iterable[tuple[datetime, str]]) -> datetime | None:
+    clock = AccountClock()
+    for at, account_id in newest:
+        clock.add(account_id, at)
+    return clock.time
 
 
 class StitchJourneys(beam.PTransform):
-    """(account shard, touches) → packed ``journey_touches`` tables, folded per account in event-time order."""
+    """(account shard, touches) → packed ``journey_touches`` tables, folded per account in event-time order,
+    and (tagged ``breaches``) packed ``sla_breaches`` tables judged on the clock of all the touches."""
 
-    def __init__(self, settings: JourneySettings, schema: pa.Schema) -> None:
+    def __init__(self, settings: JourneySettings, schema: pa.Schema, breach_schema: pa.Schema) -> None:
         super().__init__()
         self.settings = settings
         self.schema = schema
+        self.breach_schema = breach_schema
 
-    def expand(self, resolved: beam.PCollection) -> beam.PCollection:
+    def expand(self, resolved: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        clock = (resolved
+                 | "NewestAccounts" >> beam.FlatMap(_newest_accounts)
+                 | "AllNewestAccounts" >> beam.combiners.ToList()
+                 | "AccountClock" >> beam.Map(_clock_time))
         return (resolved
                 | "GroupByAccountShard" >> beam.GroupByKey()
-                | "FoldJourneys" >> beam.Map(_fold_shard, self.settings, self.schema))
+                | "FoldJourneys" >> beam.FlatMap(_fold_shard, self.settings, self.schema, self.breach_schema,
+                                                 pvalue.AsSingleton(clock)).with_outputs(BREACHES, main="journeys"))
