@@ -5,8 +5,9 @@ pure transforms as the streaming stages (``transforms/beam``), and replaces the 
 ``touches``, ``journey_touches``, ``sla_breaches`` and ``dead_letters`` (a backfill) or
 ``journey_touches`` and ``sla_breaches`` (a replay). Beam's workers write Parquet files into
 each Delta table's folder; when the pipeline has finished, one commit per table adds them in
-place of the table's rows, so readers never see half a table and a failed run leaves every table at its version. DirectRunner by default; with
-``--workers N`` it runs N processes; any Beam option passes through (``--runner FlinkRunner``…).
+place of the table's rows, so readers never see half a table and a failed run leaves every
+table at its version. DirectRunner by default; with ``--workers N`` it runs N processes; any
+Beam option passes through (``--runner FlinkRunner``…).
 """
 
 from __future__ import annotations

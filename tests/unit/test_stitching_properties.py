@@ -71,3 +71,15 @@ def test_every_touch_once_legal_stages_and_monotone_cycles(data):
                 assert row.cycle in (previous.cycle, previous.cycle + 1)
                 assert row.touch.order > previous.touch.order
             previous = row
+
+
+@settings(max_examples=300, deadline=None)
+@given(touch_streams(), st.randoms())
+def test_any_arrival_order_gives_the_batch_sla_breaches(data, rnd):
+    touches, delays = data
+    batch = {breach.lead_event_id: breach.to_row() for breach in stitch(touches, JOURNEY).breaches}
+    arrived = arrival_order(touches, delays)
+    rnd.shuffle(arrived)  # any order at all, with a lateness bound that keeps every touch off the late path
+    streamed = stream(arrived, JourneySettings(dormancy_days=30, allowed_lateness_hours=24 * 365 * 5))
+    assert streamed.late == []
+    assert streamed.breaches == batch
