@@ -39,6 +39,22 @@ def expected(events: list[Emitted]) -> tuple[int, int, set[tuple[object, ...]]]:
     return valid, sum(e.malformed for e in events), rows
 
 
+def expected_breaches(events: list[Emitted]) -> set[tuple[object, ...]]:
+    """The lead SLA's breach rows (every column) as the batch engine judges them."""
+    touches = [Touch.from_wire(e.record) for e in events if not e.malformed and e.record is not None]
+    return {tuple(breach.columns().values()) for breach in stitch(touches).breaches}
+
+
+def lake_breaches(lake: LakeRoot) -> set[tuple[object, ...]]:
+    """The lake's sla_breaches rows, every column but the partition (asserting one row per lead)."""
+    store = Lake(lake)
+    columns = TABLES["sla_breaches"].schema.names
+    found = store.connect().execute(f"select {', '.join(columns)} from read_parquet(?)",
+                                    [store.files("sla_breaches")]).fetchall()
+    assert len(found) == len({row[0] for row in found})
+    return set(found)
+
+
 def lake_rows(lake: LakeRoot) -> set[tuple[object, ...]]:
     """The journey rows of the lake's current version (asserting one row per key)."""
     store = Lake(lake)

@@ -10,7 +10,17 @@ from sinks.query import query
 from streams.producing import produce_raw
 from streams.settings import Settings
 from streams.worker import Worker
-from tests.integration.pipeline import expected, kill, lake_rows, lines, population, start_worker, wait_for_lake
+from tests.integration.pipeline import (
+    expected,
+    expected_breaches,
+    kill,
+    lake_breaches,
+    lake_rows,
+    lines,
+    population,
+    start_worker,
+    wait_for_lake,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +42,8 @@ def test_touches_land_exactly_once_and_journeys_equal_the_batch_stitch(events, f
     assert counts["touches"] == valid
     assert counts["dead_letters"] == malformed
     assert lake_rows(settings.lake) == journey_rows
+    breaches = expected_breaches(events)
+    assert lake_breaches(settings.lake) == breaches and len(breaches) > 20
     _, reasons = query(settings.catalog, "select count(*) filter (where reason is null or reason = ''), "
                                          "count(*) from dead_letters")
     assert reasons == [(0, malformed)]
