@@ -9,8 +9,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 
+from sinks.catalog import build
 from sinks.lake import Lake
 from sinks.tables import TABLES
 from streams.broker import EmbeddedBroker
@@ -101,3 +102,55 @@ def test_a_lake_of_the_layout_before_delta_is_adopted_with_the_latest_row_of_eac
     assert rows["event_id"].to_list() == ["e1", "e2"] and rows["channel"].to_list() == ["second", "only"]
     assert "_offset" not in rows.columns and not (tmp_path / "lake" / "_manifests" / "touches").exists()
     assert len(lake.vacuum("touches", retention_hours=0)) == 3  # the old files, once vacuumed
+
+
+def test_a_table_of_an_older_release_gains_the_new_columns_and_every_reader_reads_both(tmp_path):
+    spec = TABLES["journey_touches"]
+    old_fields = [field for field in spec.table_schema if field.name not in ("content_id", "disposition_reason",
+                                                                             "disposition_note")]
+    uri = str(tmp_path / "lake" / "journey_touches")
+    DeltaTable.create(uri, pa.schema(old_fields), partition_by=["event_date"])
+    old_row = {name: value for name, value in spec.row({"event_id": "old", "source": "web", "event_type": "form_fill",
+                                                        "occurred_at": "2026-03-01T10:00:00Z"}).items()
+               if name in pa.schema(old_fields).names}
+    write_deltalake(uri, pa.Table.from_pylist([old_row], schema=pa.schema(old_fields)), mode="append")
+    lake = Lake(tmp_path / "lake")
+    assert lake.write(spec, [{"event_id": "new", "source": "web", "event_type": "form_fill",
+                              "occurred_at": "2026-03-02T10:00:00Z", "content_id": "/whitepapers/roi"}]) == 1
+    expected_rows = [("new", "/whitepapers/roi"), ("old", None)]
+    assert sorted(pl.read_delta(uri).select("event_id", "content_id").rows()) == expected_rows
+    connection = duckdb.connect()
+    build(lake, connection)
+    assert connection.sql("select event_id, content_id from stg_journey_touches order by 1").fetchall() == \
+        expected_rows
+
+
+def test_an_old_lake_whose_files_all_lack_a_new_column_reads_it_as_null(tmp_path):
+    spec = TABLES["sla_breaches"]
+    old_fields = [field for field in spec.table_schema if field.name in ("lead_event_id", "lead_at", "event_date")]
+    uri = str(tmp_path / "lake" / "sla_breaches")
+    DeltaTable.create(uri, pa.schema(old_fields), partition_by=["event_date"])
+    write_deltalake(uri, pa.Table.from_pylist([{"lead_event_id": "l1", "lead_at": None, "event_date": None}],
+                                              schema=pa.schema(old_fields)), mode="append")
+    lake = Lake(tmp_path / "lake")
+    lake.create("sla_breaches")  # what every writer does first
+    connection = duckdb.connect()
+    build(lake, connection)
+    assert connection.sql("select lead_event_id, answered_at, response_hours from sla_breaches").fetchall() == [
+        ("l1", None, None)]
+
+
+def test_a_retracted_breach_leaves_the_table_in_the_same_commit_as_new_rows(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    spec = TABLES["sla_breaches"]
+    breach = {"lead_event_id": "l1", "account_id": "a", "lead_at": "2026-03-01T10:00:00Z",
+              "due_at": "2026-03-02T10:00:00Z"}
+    lake.write(spec, [breach, {**breach, "lead_event_id": "l2"}])
+    version = lake.version("sla_breaches")
+    lake.write(spec, [{"lead_event_id": "l1", "account_id": "a", "lead_at": "2026-03-01T10:00:00Z", "retracted": True},
+                      {**breach, "lead_event_id": "l3"}], positions={"app": 7})
+    assert lake.version("sla_breaches") == version + 1
+    assert sorted(pl.read_delta(lake.uri("sla_breaches"))["lead_event_id"].to_list()) == ["l2", "l3"]
+    assert lake.landed("sla_breaches", "app") == 7
+    lake.write(spec, [{**breach, "lead_event_id": "l9", "retracted": True}])  # retracting what never landed
+    assert sorted(pl.read_delta(lake.uri("sla_breaches"))["lead_event_id"].to_list()) == ["l2", "l3"]
