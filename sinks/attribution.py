@@ -29,7 +29,8 @@ MODELS = RULE_BASED + DATA_DRIVEN
 CONVERSIONS = ("lead", "opportunity", "closed_won", "renewal")
 #: The dimension value of conversions no touch in the lookback window earned credit for.
 UNATTRIBUTED = "(unattributed)"
-DIMENSIONS = ("channel", "campaign_id", "event_type", "team", "stage")
+#: What credit can be split by; ``content`` is the touch's ``content_id`` (the asset, or the page's path).
+DIMENSIONS = ("channel", "campaign_id", "event_type", "team", "stage", "content")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +95,9 @@ def rule_based(connection: duckdb.DuckDBPyConnection, model: str, conversion: st
     """Credited conversions, revenue and pipeline per dimension value, from the attribution_credits mart."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
+    column = "content_id" if dimension == "content" else dimension
     rows = connection.execute(
-        f"select coalesce(cast({dimension} as varchar), 'unknown') as value, currency, sum(credit), "
+        f"select coalesce(cast({column} as varchar), 'unknown') as value, currency, sum(credit), "
         "sum(revenue_credit), sum(pipeline_credit) from attribution_credits where model = ? and conversion_type = ? "
         "group by 1, 2 order by 1, 2", [model, conversion],
     ).fetchall()

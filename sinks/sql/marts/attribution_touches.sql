@@ -31,7 +31,8 @@ windowed as (
         source_journey_touches.campaign_id,
         source_journey_touches.event_type,
         source_journey_touches.team,
-        source_journey_touches.stage
+        source_journey_touches.stage,
+        source_journey_touches.content_id
     from source_conversions
     cross join settings
     inner join source_journey_touches
