@@ -13,7 +13,7 @@ from streams.commands.attribute import checked_money, money_options
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.sql import print_result
 
-SECTIONS = ["attainment", "lead generation", "service level", "funnel", "revenue", "growth", "spend"]
+SECTIONS = ["attainment", "lead generation", "service level", "closed loop", "funnel", "revenue", "growth", "spend"]
 #: The shares of credit by team the scorecard reports: (conversion type, metric, amount).
 SHARES = [("closed_won", "share of new-business revenue", "revenue"),
           ("renewal", "share of renewal revenue", "revenue"),
@@ -52,7 +52,9 @@ def _campaign_revenue(connection: duckdb.DuckDBPyConnection, model: str) -> list
 @lake_option
 @click.option("--model", type=click.Choice(MODELS), default="w_shaped", show_default=True,
               help="The attribution model behind the revenue and pipeline shares and ROAS.")
-@click.option("--lead-sla-hours", default=24.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--lead-sla-hours", type=click.FloatRange(min=0, min_open=True),
+              help="Check that the lake's SLA breaches were judged with this SLA (they are judged when the lake "
+                   "is stitched: `replay --lead-sla-hours` judges them anew).")
 @click.option("--target", type=click.FloatRange(min=0, min_open=True), help="Revenue target, for attainment.")
 @click.option("--target-currency", metavar="CODE",
               help="The target's currency (needed when won deals are in several currencies).")
@@ -62,7 +64,7 @@ def _campaign_revenue(connection: duckdb.DuckDBPyConnection, model: str) -> list
 @money_options
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True)
-def scorecard_command(lake: str | None, model: str, lead_sla_hours: float, target: float | None,
+def scorecard_command(lake: str | None, model: str, lead_sla_hours: float | None, target: float | None,
                       target_currency: str | None, spend: Path | None, lookback_days: int,
                       reporting_currency: str | None, rates: Path | None, fmt: str) -> None:
     """Attainment, lead generation, service level, funnel, revenue and growth, from the same journeys."""
@@ -71,7 +73,12 @@ def scorecard_command(lake: str | None, model: str, lead_sla_hours: float, targe
                                **checked_money(reporting_currency, rates))
     except MissingRate as error:
         raise click.UsageError(str(error)) from None
-    connection.execute("set variable touchline_lead_sla_hours = ?", [lead_sla_hours])
+    if lead_sla_hours is not None:
+        judged = [h for (h,) in connection.execute("select distinct lead_sla_hours from sla_breaches").fetchall()]
+        if any(hours != lead_sla_hours for hours in judged):
+            raise click.UsageError(f"the lake's SLA breaches were judged at {', '.join(f'{h:g}' for h in judged)} h, "
+                                   f"not {lead_sla_hours:g} h: `touchline replay --lead-sla-hours "
+                                   f"{lead_sla_hours:g}` judges them anew")
     connection.execute("set variable touchline_scorecard_model = ?", [model])
     if target is not None:
         connection.execute("set variable touchline_revenue_target = ?", [target])

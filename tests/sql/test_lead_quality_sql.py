@@ -1,5 +1,7 @@
 """The closed-loop marts (lead_quality, lead_quality_by_source, lead_rejections) against hand-made tables."""
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -122,3 +124,24 @@ def test_attribute_by_content_credits_each_asset(tmp_path):
     assert "first_touch,content,/ebook/roi,1.0,1000.0,0.0,USD" in lines
     assert "first_touch,content,webinar-42,1.0,500.0,0.0,EUR" in lines
     assert any(line.startswith("markov,content,/ebook/roi,") for line in lines)
+
+
+def test_the_scorecard_reports_the_closed_loop_and_reads_sla_breaches(tmp_path):
+    lake = _stitched(tmp_path, JOURNEYS)
+    result = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    metrics = {(r["metric"], r["segment"]): r["value"] for r in map(json.loads, result.output.splitlines())}
+    # five marketing leads: a1 accepted, g1 rejected (late: a breach), g3 recycled then won, i1 disqualified,
+    # h1 never answered (a breach)
+    assert metrics[("SLA breach rate", "all")] == 0.4
+    assert metrics[("lead acceptance within SLA", "all")] == 0.6
+    assert metrics[("lead acceptance rate", "all")] == 0.25  # one accepted of four with a verdict
+    assert metrics[("lead acceptance rate", "paid_search")] == pytest.approx(1 / 3, abs=1e-4)
+    assert metrics[("leads awaiting a verdict", "all")] == 0.2
+    assert metrics[("median hours to a verdict", "all")] == 2.5
+    assert metrics[("rejection reasons", "rejected no_budget")] == 0.5
+    assert metrics[("rejection reasons", "disqualified student_or_job_seeker")] == 0.5
+    assert metrics[("recycled leads later won", "all")] == 1.0
+    checked = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--lead-sla-hours", "48"])
+    assert checked.exit_code == 2 and "judged at 24 h, not 48 h" in checked.output
+    assert CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--lead-sla-hours", "24"]).exit_code == 0

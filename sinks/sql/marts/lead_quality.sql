@@ -2,7 +2,7 @@
 -- the closed loop. A disposition judges the lead of its cycle (a rejection or disqualification ends
 -- the cycle, so the next lead is another cycle's). `disposition` is the last verdict, `first_disposition_at`
 -- the first; null while sales has said nothing. Recycled leads that later converted count an opportunity or
--- a won deal of the account after the recycling, in any cycle.
+-- a won deal of the account after the recycling, in any cycle (won_after_recycling: a won deal).
 with journey_rows as (
     select * from journey_touches
 ),
@@ -62,7 +62,8 @@ milestones as (
             as opportunity_at,
         min(later.occurred_at) filter (where later.event_type = 'closed_won' and later.cycle = leads.cycle) as won_at,
         bool_or(later.event_type in ('opportunity_created', 'closed_won') and later.occurred_at >= verdicts.recycled_at)
-            as converted_after_recycling
+            as converted_after_recycling,
+        bool_or(later.event_type = 'closed_won' and later.occurred_at >= verdicts.recycled_at) as won_after_recycling
     from leads
     left join verdicts using (lead_event_id)
     inner join journey_rows as later
@@ -89,7 +90,8 @@ final as (
         -- what became of it
         milestones.opportunity_at,
         milestones.won_at,
-        coalesce(milestones.converted_after_recycling, false) as converted_after_recycling
+        coalesce(milestones.converted_after_recycling, false) as converted_after_recycling,
+        coalesce(milestones.won_after_recycling, false) as won_after_recycling
     from leads
     left join verdicts using (lead_event_id)
     left join answers using (lead_event_id)

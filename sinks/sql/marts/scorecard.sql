@@ -1,5 +1,6 @@
 -- The sales–marketing alignment scorecard: one row per (section, metric, segment).
--- Session variables: touchline_lead_sla_hours [24], touchline_scorecard_model [w_shaped],
+-- The SLA figures come from sla_breaches (judged with the SLA the lake was stitched with).
+-- Session variables: touchline_scorecard_model [w_shaped],
 -- touchline_revenue_target [none], touchline_target_currency [the won deals' currency, when they
 -- have one]. SQLs are opportunities created (sales-qualified leads). Amounts are reported per
 -- currency (the segment names it) and shares are taken within a currency: never a sum of two.
@@ -19,9 +20,12 @@ transition_rows as (
     select * from journey_transitions
 ),
 
+lead_rows as (
+    select * from lead_quality
+),
+
 settings as (
     select
-        coalesce(getvariable('touchline_lead_sla_hours'), 24) as sla_hours,
         coalesce(getvariable('touchline_scorecard_model'), 'w_shaped') as model,
         getvariable('touchline_revenue_target') as revenue_target,
         coalesce(getvariable('touchline_target_currency'),
@@ -146,14 +150,38 @@ metrics as (
     -- service level
     union all
     select 'service level', 'median lead response hours', 'all', median(response_hours) from lead_outcomes
+    -- the SLA figures are the sla_breaches table's: the one rule every path writes (lead_quality joins it)
     union all
     select 'service level', 'lead acceptance within SLA', 'all',
-           avg(case when response_hours <= settings.sla_hours then 1.0 else 0.0 end)
-    from lead_outcomes cross join settings where lead_outcomes.team not in ('sdr', 'sales')
+           avg(case when answered_at is not null and not is_sla_breach then 1.0 else 0.0 end)
+    from lead_rows where is_marketing_lead
     union all
-    select 'service level', 'SLA breach rate', 'all',
-           avg(case when response_hours is null or response_hours > settings.sla_hours then 1.0 else 0.0 end)
-    from lead_outcomes cross join settings where lead_outcomes.team not in ('sdr', 'sales')
+    select 'service level', 'SLA breach rate', 'all', avg(case when is_sla_breach then 1.0 else 0.0 end)
+    from lead_rows where is_marketing_lead
+    -- the closed loop: sales' verdicts on marketing leads
+    union all
+    select 'closed loop', 'lead acceptance rate', 'all',
+           count(*) filter (where was_accepted) / nullif(count(*) filter (where disposition is not null), 0)
+    from lead_rows where is_marketing_lead
+    union all
+    select 'closed loop', 'lead acceptance rate', coalesce(channel, 'unknown'),
+           count(*) filter (where was_accepted) / nullif(count(*) filter (where disposition is not null), 0)
+    from lead_rows where is_marketing_lead group by channel
+    union all
+    select 'closed loop', 'leads awaiting a verdict', 'all', avg(case when disposition is null then 1.0 else 0.0 end)
+    from lead_rows where is_marketing_lead
+    union all
+    select 'closed loop', 'median hours to a verdict', 'all', median(hours_to_disposition)
+    from lead_rows where is_marketing_lead
+    union all
+    select 'closed loop', 'rejection reasons', disposition || ' ' || coalesce(disposition_reason, 'unspecified'),
+           count(*) / sum(count(*)) over ()
+    from lead_rows where is_marketing_lead and disposition in ('rejected', 'disqualified')
+    group by disposition, disposition_reason
+    union all
+    select 'closed loop', 'recycled leads later won', 'all',
+           avg(case when won_after_recycling then 1.0 else 0.0 end)
+    from lead_rows where is_marketing_lead and was_recycled
     union all
     select 'service level', 'leads lost without purchase', 'all',
            avg(case when is_lost and not has_won then 1.0 else 0.0 end) from lead_outcomes
