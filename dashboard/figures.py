@@ -90,6 +90,54 @@ def sla_breaches(rows: Rows) -> go.Figure:
     return figure
 
 
+def acceptance_by_quarter(rows: Rows) -> go.Figure:
+    """Share of marketing leads sales accepted, per quarter of the lead and channel."""
+    figure = _figure("Lead acceptance by channel and quarter (of the leads with a verdict)", yaxis_tickformat=".0%")
+    by_channel: dict[str, dict[Any, float]] = defaultdict(dict)
+    for quarter, channel, rate in rows:
+        by_channel[channel][quarter] = rate
+    for channel, rates in sorted(by_channel.items()):
+        figure.add_trace(go.Scatter(x=list(rates), y=list(rates.values()), mode="lines+markers", name=channel))
+    return figure
+
+
+def rejection_reasons(rows: Rows) -> go.Figure:
+    """Why sales turned leads down, per channel."""
+    figure = _figure("Rejection and disqualification reasons, by lead channel", barmode="stack",
+                     yaxis_title="leads")
+    by_reason: dict[str, dict[str, int]] = defaultdict(dict)
+    for channel, reason, leads in rows:
+        by_reason[reason][channel] = leads
+    for reason, counts in sorted(by_reason.items()):
+        figure.add_trace(go.Bar(x=list(counts), y=list(counts.values()), name=reason))
+    return figure
+
+
+def assets_by_verdict(rows: Rows) -> go.Figure:
+    """The content assets behind the leads, by sales' verdict."""
+    figure = _figure("Content assets behind the leads, by verdict", barmode="stack", xaxis_title="leads",
+                     height=120 + 28 * max(len(rows), 1))
+    assets = [row[0] for row in rows]
+    for index, (name, colour) in enumerate((("accepted", "#54a24b"), ("recycled", "#eeca3b"),
+                                            ("rejected or disqualified", "#e45756"), ("awaiting a verdict", "#bab0ac")),
+                                           start=1):
+        figure.add_trace(go.Bar(y=assets, x=[row[index] for row in rows], name=name, orientation="h",
+                                marker_color=colour))
+    figure.update_yaxes(autorange="reversed")
+    return figure
+
+
+def recycled_outcomes(rows: Rows) -> go.Figure:
+    """Recycled leads per month of recycling: those that later converted, and the rest."""
+    figure = _figure("Recycled leads that later converted (opportunity or win)", barmode="stack",
+                     yaxis_title="leads")
+    months = [month for month, _, _ in rows]
+    figure.add_trace(go.Bar(x=months, y=[converted for _, converted, _ in rows], name="converted later",
+                            marker_color="#54a24b"))
+    figure.add_trace(go.Bar(x=months, y=[rest for _, _, rest in rows], name="not (yet)", marker_color="#bab0ac"))
+    return figure
+
+
 def response_times(hours: list[float], sla_hours: float) -> go.Figure:
     """How long leads waited for sales or SDR, against the SLA."""
     limit = sla_hours * 4  # longer waits pile up in the last bar

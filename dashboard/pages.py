@@ -33,7 +33,7 @@ class Page:
 
 
 NAV = (("overview", "Journeys"), ("attribution", "Attribution"), ("scorecard", "Scorecard"),
-       ("sla", "Lead SLA"), ("accounts", "Accounts"))
+       ("sla", "Lead SLA"), ("lead-quality", "Lead quality"), ("accounts", "Accounts"))
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
@@ -153,6 +153,18 @@ class Report:
                     + "<h3>Latest breaches</h3>"
                     + table(["account", "lead at", "due at", "channel", "team", "lead event"],
                             data.recent_sla_breaches(self.connection), links={0: self.account_link}))
+
+    def lead_quality(self) -> Page:
+        """Sales' verdicts on the leads: acceptance and rejection reasons per channel, the assets behind accepted
+        and rejected leads, and recycled leads that later converted."""
+        return Page("lead-quality", "Lead quality",
+                    chart(figures.acceptance_by_quarter(data.acceptance_by_quarter(self.connection)), "lead-acceptance")
+                    + chart(figures.rejection_reasons(data.rejection_reasons(self.connection)), "rejection-reasons")
+                    + chart(figures.assets_by_verdict(data.assets_by_verdict(self.connection)), "lead-assets")
+                    + chart(figures.recycled_outcomes(data.recycled_outcomes(self.connection)), "recycled-leads")
+                    + "<h3>Recycled leads that later converted</h3>"
+                    + table(["account", "lead at", "channel", "asset", "recycled at", "converted at", "won at"],
+                            data.recycled_conversions(self.connection), links={0: self.account_link}))
 
     def accounts(self, limit: int = 200) -> Page:
         """The most engaged accounts, each linking to its journey."""

@@ -36,7 +36,7 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 
 #: touch/1 fields a call may set directly in ``context.touchline``.
 TOUCHLINE_FIELDS = ("channel", "campaign_id", "team", "crm_contact_id", "opportunity_id", "amount", "currency",
-                    "account_domain")
+                    "account_domain", "content_id", "disposition_reason", "disposition_note")
 
 _CALL_TYPES = {
     "page": EventType.SITE_VISIT,

@@ -106,6 +106,61 @@ def recent_sla_breaches(connection: duckdb.DuckDBPyConnection, limit: int = 50) 
     """, [limit])
 
 
+def acceptance_by_quarter(connection: duckdb.DuckDBPyConnection) -> Rows:
+    """(quarter of the lead, channel, share of the leads with a verdict that sales accepted) of marketing leads."""
+    return _fetch(connection, """
+        select date_trunc('quarter', lead_at) as quarter, coalesce(channel, 'unknown'),
+               count(*) filter (where was_accepted) / count(*)
+        from lead_quality
+        where is_marketing_lead and disposition is not null
+        group by all order by all
+    """)
+
+
+def rejection_reasons(connection: duckdb.DuckDBPyConnection) -> Rows:
+    """(channel, verdict and reason, leads) of the leads sales rejected or disqualified."""
+    return _fetch(connection, """
+        select value, disposition || ': ' || reason, leads
+        from lead_rejections
+        where dimension = 'channel' and disposition in ('rejected', 'disqualified')
+        order by all
+    """)
+
+
+def assets_by_verdict(connection: duckdb.DuckDBPyConnection, limit: int = 15) -> Rows:
+    """(content asset, accepted, recycled, rejected or disqualified, awaiting a verdict) of the assets with most
+    leads."""
+    return _fetch(connection, """
+        select value, accepted, recycled, rejected + disqualified, awaiting_disposition
+        from lead_quality_by_source
+        where dimension = 'content'
+        order by leads desc, value limit ?
+    """, [limit])
+
+
+def recycled_outcomes(connection: duckdb.DuckDBPyConnection) -> Rows:
+    """(month recycled, recycled leads that later converted, those that did not yet)."""
+    return _fetch(connection, """
+        select date_trunc('month', recycled_at) as month,
+               count(*) filter (where converted_after_recycling), count(*) filter (where not converted_after_recycling)
+        from lead_quality
+        where was_recycled
+        group by all order by all
+    """)
+
+
+def recycled_conversions(connection: duckdb.DuckDBPyConnection, limit: int = 50) -> Rows:
+    """The latest recycled leads that later converted: account, lead at, channel, asset, recycled at, converted at
+    (an opportunity or a win, in any cycle), won at."""
+    return _fetch(connection, """
+        select account_id, lead_at, channel, content_id, recycled_at, converted_after_recycling_at,
+               won_after_recycling_at
+        from lead_quality
+        where converted_after_recycling
+        order by lead_at desc limit ?
+    """, [limit])
+
+
 def lead_response_hours(connection: duckdb.DuckDBPyConnection) -> list[float]:
     """Hours from each answered lead to its first sales or SDR touch (carried by the answering touch)."""
     return [r[0] for r in _fetch(connection, "select lead_response_hours from journey_touches "

@@ -46,6 +46,32 @@ CHANNEL_OF = {
     "trial_signup": ("organic_search", "direct", "partner"),
     "chat": ("direct", "organic_search"),
 }
+#: The content asset a touch is about (``content_id``): a page's path, a download, a webinar.
+CONTENT_OF = {
+    "site_visit": ("/", "/pricing", "/product", "/blog/attribution-models"),
+    "content_download": ("/ebook/roi-guide", "/whitepaper/security", "/report/state-of-revops"),
+    "form_fill": ("/demo-request", "/pricing", "/ebook/roi-guide", "/whitepaper/security", "/case-study/globex"),
+    "webinar_registered": ("webinar-roi-101", "webinar-product-tour"),
+    "webinar_attended": ("webinar-roi-101", "webinar-product-tour"),
+    "trial_signup": ("/trial",),
+}
+VERDICTS = ("lead_accepted", "lead_recycled", "lead_rejected", "lead_disqualified")
+#: How sales judges a lead from each channel: (accepted, recycled, rejected, disqualified) weights.
+VERDICT_RATES = {
+    "referral": (0.70, 0.12, 0.12, 0.06), "partner": (0.65, 0.15, 0.14, 0.06),
+    "webinar": (0.50, 0.25, 0.20, 0.05), "direct": (0.50, 0.20, 0.22, 0.08),
+    "organic_search": (0.45, 0.22, 0.25, 0.08), "email": (0.40, 0.30, 0.22, 0.08),
+    "paid_search": (0.38, 0.22, 0.28, 0.12), "paid_social": (0.25, 0.25, 0.32, 0.18),
+}
+#: Assets that show buying intent are accepted more often; reading material draws students and researchers.
+ACCEPTANCE_BY_ASSET = {"/demo-request": 2.0, "/pricing": 1.6, "/trial": 1.8, "/ebook/roi-guide": 0.6,
+                       "/whitepaper/security": 0.7}
+REASONS = {
+    "lead_rejected": (("bad_fit", 3), ("no_budget", 2), ("not_decision_maker", 2), ("student_or_job_seeker", 1),
+                      ("bad_contact_data", 1), ("duplicate", 1)),
+    "lead_disqualified": (("bad_fit", 2), ("competitor", 1), ("student_or_job_seeker", 2), ("bad_contact_data", 1)),
+    "lead_recycled": (("timing", 4), ("no_budget", 1), ("no_response", 2)),
+}
 ROLES = ("champion", "decision_maker", "economic_buyer", "influencer", "user", "technical_evaluator")
 WORDS = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka", "tyrell", "cyberdyne",
          "soylent", "aperture", "vandelay", "pied", "massive", "nakatomi", "oscorp", "gringotts")
@@ -158,6 +184,8 @@ class _Story:
         record.update(fields)
         if event_type in CHANNEL_OF:
             record["campaign_id"] = f"cmp-{record['channel']}-{self.rng.randint(1, 4)}"
+        if event_type in CONTENT_OF:
+            record["content_id"] = self.rng.choice(CONTENT_OF[event_type])
         truth = None
         if stage is not None:
             if self.cycle_over:
@@ -221,11 +249,38 @@ class _Story:
             return None
         self.stage = ENGAGE
         self.touch(self.rng.choice(MARKETING_LEADS), person=person)
-        # SDR follow-up, usually inside the 24 h SLA.
-        late = self.rng.random() < 0.3
-        if not self.advance(*((25, 96) if late else (0.5, 20))):
+        lead = self.events[-1][0]
+        # SDR follow-up, usually inside the 24 h SLA (some leads hear nothing until sales' verdict).
+        if self.rng.random() < 0.8:
+            late = self.rng.random() < 0.3
+            if not self.advance(*((25, 96) if late else (0.5, 20))):
+                return None
+            self.touch(self.rng.choice(("call", "email_sent")), team="sdr", person=person)
+        return self.verdict(lead)
+
+    def verdict(self, lead: dict[str, Any]) -> Any:
+        """Sales' verdict on the lead, at rates that depend on its channel and asset (some leads get none)."""
+        if self.rng.random() < 0.1:
+            return self.engage
+        if not self.advance(*((25, 72) if self.rng.random() < 0.2 else (0.5, 20))):
             return None
-        self.touch(self.rng.choice(("call", "email_sent")), team="sdr", person=person)
+        accepted, *others = VERDICT_RATES.get(lead.get("channel") or "", VERDICT_RATES["direct"])
+        weights = [accepted * ACCEPTANCE_BY_ASSET.get(lead.get("content_id") or "", 1.0), *others]
+        verdict = self.rng.choices(VERDICTS, weights)[0]
+        reasons = REASONS.get(verdict, ())
+        reason: dict[str, Any] = {}
+        if reasons:
+            reason["disposition_reason"] = self.rng.choices([r for r, _ in reasons], [w for _, w in reasons])[0]
+        if verdict in ("lead_rejected", "lead_disqualified"):
+            self.stage = FIND  # turned down: a prospect again, and the cycle is over
+            self.touch(verdict, team="sdr", **reason)
+            self.cycle_over = True
+            if verdict == "lead_rejected" and self.rng.random() < 0.5:
+                return self.find
+            return self.restart if self.go_dormant() else None
+        self.touch(verdict, team="sdr", **reason)
+        if verdict == "lead_recycled" and self.rng.random() < 0.5:
+            return self.restart if self.go_dormant() else None  # nurture: silence, then maybe back
         return self.engage
 
     def engage(self) -> Any:
@@ -402,7 +457,8 @@ def segment_call(record: dict[str, Any], rng: random.Random, skew_rate: float) -
     if traits and kind not in ("identify", "group"):
         context["traits"] = traits
     touchline = {k: record[k] for k in ("channel", "campaign_id", "team", "crm_contact_id", "opportunity_id",
-                                        "amount", "currency") if record.get(k) is not None}
+                                        "amount", "currency", "content_id", "disposition_reason")
+                 if record.get(k) is not None}
     if touchline:
         context["touchline"] = touchline
     if context:

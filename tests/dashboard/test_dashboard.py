@@ -33,13 +33,13 @@ TOUCHLINE = str(Path(sys.executable).with_name("touchline"))
 # page path → charts it must draw
 # (the attribution pages: a chart of amounts per currency, the demo's deals are in USD, EUR and GBP, and conversions)
 PAGES = {"": 3, "attribution": 4, "attribution?conversion=opportunity": 4, "attribution?conversion=lead": 1,
-         "scorecard": 1, "sla": 2, "accounts": 0}
+         "scorecard": 1, "sla": 2, "lead-quality": 4, "accounts": 0}
 
 
 @pytest.fixture(scope="module")
 def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("demo")
-    subprocess.run([TOUCHLINE, "demo", "--accounts", "150", "--lake", str(root / "lake"),
+    subprocess.run([TOUCHLINE, "demo", "--accounts", "200", "--lake", str(root / "lake"),
                     "--catalog", str(root / "touchline.duckdb")], check=True, timeout=300, capture_output=True)
     return root / "lake"
 
@@ -192,4 +192,14 @@ def test_static_report_is_self_contained(demo_lake: Path, browser, tmp_path: Pat
     assert drawn == sum(c for p, c in PAGES.items() if "?" not in p) + 3
     page.screenshot(path=str(tmp_path / "report.png"))
     shutil.copy(out, tmp_path / "kept.html")
+    assert problems == []
+
+
+def test_lead_quality_shows_verdicts_assets_and_recycled_leads_that_converted(served: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page, problems = _open(browser, served + "lead-quality")
+    assets = page.locator('[data-chart="lead-assets"]').inner_text()
+    assert "/demo-request" in assets and "webinar-roi-101" in assets
+    reasons = page.locator('[data-chart="rejection-reasons"]').inner_text()
+    assert "rejected: bad_fit" in reasons
+    assert page.locator("table tbody tr").count() > 0  # recycled leads that later converted
     assert problems == []

@@ -145,3 +145,10 @@ def test_the_scorecard_reports_the_closed_loop_and_reads_sla_breaches(tmp_path):
     checked = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--lead-sla-hours", "48"])
     assert checked.exit_code == 2 and "judged at 24 h, not 48 h" in checked.output
     assert CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--lead-sla-hours", "24"]).exit_code == 0
+
+
+def test_a_recycled_lead_knows_when_it_was_recycled_and_when_it_later_converted(connection):
+    row = connection.execute("select strftime(recycled_at, '%m-%d %H'), strftime(converted_after_recycling_at, "
+                             "'%m-%d %H'), strftime(won_after_recycling_at, '%m-%d %H') from lead_quality "
+                             "where lead_event_id = 'g3'").fetchone()
+    assert row == ("03-01 11", "04-10 10", "05-10 10")

@@ -44,7 +44,8 @@ def test_engine_reproduces_ground_truth_for_1000_accounts(population):
 def test_population_exercises_every_rule(population):
     touches, truth = population
     kinds = Counter(t.event_type for t in touches)
-    for kind in ("identify", "group", "closed_won", "closed_lost", "renewal", "upsell", "churn"):
+    for kind in ("identify", "group", "closed_won", "closed_lost", "renewal", "upsell", "churn", "lead_accepted",
+                 "lead_rejected", "lead_recycled", "lead_disqualified"):
         assert kinds[kind] > 0, kind
     assert sum(1 for t in truth.values() if t.account_id is None) > 50
 

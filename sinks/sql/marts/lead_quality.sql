@@ -2,7 +2,8 @@
 -- the closed loop. A disposition judges the lead of its cycle (a rejection or disqualification ends
 -- the cycle, so the next lead is another cycle's). `disposition` is the last verdict, `first_disposition_at`
 -- the first; null while sales has said nothing. Recycled leads that later converted count an opportunity or
--- a won deal of the account after the recycling, in any cycle (won_after_recycling: a won deal).
+-- a won deal of the account after the recycling, in any cycle (the first of them: converted_after_recycling_at;
+-- the first won deal: won_after_recycling_at).
 with journey_rows as (
     select * from journey_touches
 ),
@@ -61,9 +62,10 @@ milestones as (
         min(later.occurred_at) filter (where later.event_type = 'opportunity_created' and later.cycle = leads.cycle)
             as opportunity_at,
         min(later.occurred_at) filter (where later.event_type = 'closed_won' and later.cycle = leads.cycle) as won_at,
-        bool_or(later.event_type in ('opportunity_created', 'closed_won') and later.occurred_at >= verdicts.recycled_at)
-            as converted_after_recycling,
-        bool_or(later.event_type = 'closed_won' and later.occurred_at >= verdicts.recycled_at) as won_after_recycling
+        min(later.occurred_at) filter (where later.event_type in ('opportunity_created', 'closed_won')
+                                         and later.occurred_at >= verdicts.recycled_at) as converted_after_recycling_at,
+        min(later.occurred_at) filter (where later.event_type = 'closed_won' and later.occurred_at >= verdicts.recycled_at)
+            as won_after_recycling_at
     from leads
     left join verdicts using (lead_event_id)
     inner join journey_rows as later
@@ -84,14 +86,17 @@ final as (
         date_diff('second', leads.lead_at, verdicts.first_disposition_at) / 3600.0 as hours_to_disposition,
         coalesce(verdicts.was_accepted, false) as was_accepted,
         verdicts.recycled_at is not null as was_recycled,
+        verdicts.recycled_at,
         -- the lead SLA
         answers.answered_at,
         breaches.lead_event_id is not null as is_sla_breach,
         -- what became of it
         milestones.opportunity_at,
         milestones.won_at,
-        coalesce(milestones.converted_after_recycling, false) as converted_after_recycling,
-        coalesce(milestones.won_after_recycling, false) as won_after_recycling
+        milestones.converted_after_recycling_at,
+        milestones.converted_after_recycling_at is not null as converted_after_recycling,
+        milestones.won_after_recycling_at,
+        milestones.won_after_recycling_at is not null as won_after_recycling
     from leads
     left join verdicts using (lead_event_id)
     left join answers using (lead_event_id)
