@@ -20,7 +20,7 @@ DEFAULT_FILE = Path(__file__).with_name("event-map.toml")
 
 #: touch/1 fields a rule may fill from a call's properties.
 MAPPABLE_FIELDS = frozenset({"amount", "currency", "opportunity_id", "campaign_id", "crm_contact_id", "channel",
-                             "email", "role"})
+                             "email", "role", "content_id", "disposition_reason", "disposition_note"})
 
 
 @dataclass(frozen=True, slots=True)

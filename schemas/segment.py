@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from schemas.channels import channel_from_utm
 from schemas.event_map import DEFAULT_EVENT_MAP, EventMap, EventRule
-from schemas.lenient import amount, currency_code, trimmed, website_host
+from schemas.lenient import amount, currency_code, disposition_reason, trimmed, website_host
 from schemas.touch import FieldError, TouchEvent, validate_touch
 from schemas.vocabulary import EventType, Team
 
@@ -186,6 +186,17 @@ def _rule(message: Mapping[str, Any], event_map: EventMap) -> EventRule | FieldE
     return FieldError("type", f"unknown Segment call type {kind!r}")
 
 
+def _content(kind: Any, properties: Mapping[str, Any], page: Mapping[str, Any]) -> Any:
+    """The content asset of a call: ``properties.content_id`` or ``asset_id``; for a page call, the page's path."""
+    found = _first(properties, ("content_id", "asset_id"))
+    if found:
+        return text_id(found[1])
+    if kind in ("page", "screen"):
+        path = page.get("path") or properties.get("path")
+        return path.strip() or None if isinstance(path, str) else None
+    return None
+
+
 def _first(properties: Mapping[str, Any], names: tuple[str, ...]) -> tuple[str, Any] | None:
     for name in names:
         if properties.get(name) is not None:
@@ -243,11 +254,15 @@ def to_touch_payload(
             payload[target], origin[target] = touchline[target], "context.touchline." + target
     if payload.get("channel") is None:
         payload["channel"] = channel_from_utm(utm, referrer)
+    if payload.get("content_id") is None:
+        payload["content_id"] = _content(kind, properties, page)
     if rule.properties or touchline:  # fields fed by the caller: as leniently as Segment reads them
         for target in ("crm_contact_id", "opportunity_id", "campaign_id"):
             payload[target] = text_id(payload.get(target))
         payload["amount"] = amount(payload.get("amount"))
         payload["currency"] = currency_code(payload.get("currency"))
+        payload["disposition_reason"], payload["disposition_note"] = disposition_reason(
+            payload.get("disposition_reason"), payload.get("disposition_note"))
     extra = {"url": page["url"]} if isinstance(page.get("url"), str) else {}
     if when.clamped_from is not None:
         extra["touchline_clamped_from"] = when.clamped_from.isoformat()

@@ -238,3 +238,46 @@ def test_an_alias_with_the_longest_message_id_keeps_both_ids_within_touch_1():
                                     "timestamp": "2026-03-01T10:00:00Z"})
     assert [len(t.event_id) for t in touches] == [128, 128]
     assert all(isinstance(TouchEvent.model_validate(t.to_wire()), TouchEvent) for t in touches)
+
+
+def _verdict(event: str, **properties: object) -> TouchEvent:
+    touch = segment.convert({**TRACK, "event": event, "properties": properties}, received_at=RECEIVED)
+    assert isinstance(touch, TouchEvent), touch
+    return touch
+
+
+def test_a_sales_tools_verdict_lands_as_a_disposition_with_its_reason_however_worded():
+    rejected = _verdict("Lead Rejected", reason="No Budget", note="back in Q3")
+    assert (rejected.event_type, rejected.team, rejected.disposition_reason, rejected.disposition_note) == (
+        "lead_rejected", "sdr", "no_budget", "back in Q3")
+    assert _verdict("lead rejected", rejection_reason="job-seeker").disposition_reason == "student_or_job_seeker"
+    assert _verdict("Lead Disqualified", reason="competitor").disposition_reason == "competitor"
+    recycled = _verdict("Lead Nurtured", reason="not now")
+    assert (recycled.event_type, recycled.disposition_reason) == ("lead_recycled", "timing")
+    assert _verdict("Lead Accepted").event_type == "lead_accepted"
+
+
+def test_a_reason_outside_the_vocabulary_is_other_and_its_words_are_kept():
+    touch = _verdict("Lead Rejected", reason="Wrong vertical")
+    assert (touch.disposition_reason, touch.disposition_note) == ("other", "Wrong vertical")
+    touch = _verdict("Lead Rejected", reason="Wrong vertical", note="they sell shoes")
+    assert (touch.disposition_reason, touch.disposition_note) == ("other", "they sell shoes")
+
+
+def test_the_content_asset_is_the_calls_content_id_or_the_pages_path():
+    assert _verdict("Content Downloaded", asset_id="ebook-42").content_id == "ebook-42"
+    assert _verdict("Form Submitted", content_id=1234).content_id == "1234"
+    page = segment.convert({**TRACK, "type": "page", "name": "Pricing",
+                            "context": {**TRACK["context"], "page": {"path": "/pricing", "url": "https://x.io/pricing"}}},
+                           received_at=RECEIVED)
+    assert isinstance(page, TouchEvent) and page.content_id == "/pricing"
+    assert _verdict("Form Submitted").content_id is None
+
+
+def test_only_a_verdict_carries_a_reason():
+    touch = segment.convert({**TRACK, "context": {**TRACK["context"], "touchline": {"disposition_reason": "timing"}}},
+                            received_at=RECEIVED)
+    assert not isinstance(touch, TouchEvent)
+    assert [str(e) for e in touch] == [
+        "context.touchline.disposition_reason: only lead_accepted, lead_rejected, lead_recycled and "
+        "lead_disqualified touches carry it, not form_fill"]
