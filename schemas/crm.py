@@ -27,6 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.channels import channel_from_crm
 from schemas.lenient import amount, currency_code, trimmed, website_host
+from schemas.lenient import disposition_reason as lenient_reason
 from schemas.touch import FieldError, TouchEvent, parse_timestamp, validate_touch
 from schemas.vocabulary import EventType, Team, TimePrecision
 
@@ -128,7 +129,13 @@ SALESFORCE_COLUMNS = Columns({
     "Type": ("Opportunity Type", "Opportunity.Type", "Activity Type"),
     "CampaignId": ("Campaign ID",),
     "CampaignType": ("Campaign Type", "Campaign.Type"),
-    "Status": ("Member Status",),
+    "Status": ("Member Status", "Lead Status"),
+    "StatusReason": ("Rejection Reason", "Disqualification Reason", "Disqualified Reason", "Unqualified Reason",
+                     "Lead Status Reason", "Status Reason", "Rejection_Reason__c", "Disqualified_Reason__c"),
+    "LastModifiedDate": ("Last Modified Date", "Last Modified"),
+    "Field": ("Field / Event", "Changed Field"),
+    "NewValue": ("New Value",),
+    "OldValue": ("Old Value",),
     "HasResponded": ("Responded",),
     "FirstRespondedDate": ("First Responded Date",),
     "ContactId": ("Contact ID",),
@@ -334,10 +341,48 @@ def salesforce_opportunity(row: Row, export: Export) -> Iterator[Converted]:
                      export.zone)
 
 
-def salesforce_contact(row: Row, export: Export) -> Converted:
-    """``Contact`` or ``Lead``: links the CRM id to the e-mail (and the contact's account), as an identify."""
+#: A Salesforce lead's ``Status`` (the standard picklist and common custom values, matched without case or
+#: punctuation) → sales' verdict. Open statuses (``Open - Not Contacted``, ``New``) are none.
+SALESFORCE_LEAD_STATUS = {
+    "workingcontacted": EventType.LEAD_ACCEPTED, "working": EventType.LEAD_ACCEPTED,
+    "contacted": EventType.LEAD_ACCEPTED, "accepted": EventType.LEAD_ACCEPTED,
+    "salesaccepted": EventType.LEAD_ACCEPTED, "qualified": EventType.LEAD_ACCEPTED,
+    "closedconverted": EventType.LEAD_ACCEPTED, "converted": EventType.LEAD_ACCEPTED,
+    "closednotconverted": EventType.LEAD_REJECTED, "rejected": EventType.LEAD_REJECTED,
+    "unqualified": EventType.LEAD_REJECTED,
+    "nurture": EventType.LEAD_RECYCLED, "nurturing": EventType.LEAD_RECYCLED, "recycled": EventType.LEAD_RECYCLED,
+    "recycle": EventType.LEAD_RECYCLED,
+    "disqualified": EventType.LEAD_DISQUALIFIED, "junk": EventType.LEAD_DISQUALIFIED,
+}
+
+
+def _verdict(status: Any, statuses: Mapping[str, EventType]) -> EventType | None:
+    return statuses.get(_key(str(status or "")))
+
+
+def _disposition(row: Row, export: Export, time_field: str, contact: Any, status: Any, verdict: EventType,
+                 reason: Any = None, email: Any = None) -> Converted:
+    """Sales' verdict on a CRM lead or contact: a touch of the person (its id, and e-mail when the row has it)."""
+    disposition_reason, note = lenient_reason(reason)
+    return _touch(row, time_field, {
+        "event_id": f"lead:{contact}:status:{_key(str(status))}",
+        "source": export.source,
+        "event_type": verdict,
+        "crm_contact_id": contact,
+        "email": trimmed(email),
+        "team": Team.SDR,
+        "stage_raw": str(status).strip(),
+        "disposition_reason": disposition_reason,
+        "disposition_note": note,
+    }, export.zone)
+
+
+def salesforce_contact(row: Row, export: Export) -> Iterator[Converted]:
+    """``Contact`` or ``Lead``: links the CRM id to the e-mail (and the contact's account), as an identify; a
+    lead whose ``Status`` is a verdict (:data:`SALESFORCE_LEAD_STATUS`) is also that verdict, dated by the row's
+    ``LastModifiedDate`` (an upper bound: ``LeadHistory`` dates it exactly)."""
     contact = _first(row, "Id", "ContactId", "LeadId")
-    return _touch(row, "CreatedDate", {
+    yield _touch(row, "CreatedDate", {
         "event_id": f"contact:{contact}",
         "source": export.source,
         "event_type": EventType.IDENTIFY,
@@ -345,6 +390,19 @@ def salesforce_contact(row: Row, export: Export) -> Converted:
         "email": trimmed(row.get("Email")),
         "account_id": row.get("AccountId"),
     }, export.zone)
+    verdict = _verdict(row.get("Status"), SALESFORCE_LEAD_STATUS)
+    if verdict is not None:
+        yield _disposition(row, export, "LastModifiedDate", contact, row["Status"], verdict, row.get("StatusReason"),
+                           row.get("Email"))
+
+
+def salesforce_lead_history(row: Row, export: Export) -> Iterator[Converted]:
+    """A ``LeadHistory`` row: a change of the lead's ``Status`` to a verdict is that verdict, when it happened."""
+    if _key(str(row.get("Field") or "")) not in {"status", "leadstatus"}:
+        return
+    verdict = _verdict(row.get("NewValue"), SALESFORCE_LEAD_STATUS)
+    if verdict is not None:
+        yield _disposition(row, export, "CreatedDate", row.get("LeadId"), row["NewValue"], verdict)
 
 
 def salesforce_kind(columns: Iterable[str]) -> str | None:
@@ -363,6 +421,8 @@ def salesforce_kind(columns: Iterable[str]) -> str | None:
         return "task"
     if "Email" in names and {"Id", "ContactId", "LeadId"} & names:
         return "contact"
+    if {"LeadId", "Field", "NewValue"} <= names:
+        return "lead_history"
     return None
 
 
@@ -374,12 +434,12 @@ def salesforce_rows(rows: list[Row], export: Export) -> Iterator[Numbered]:
         history = salesforce_opportunity_history(read, export.source, export.currency, export.zone)
         yield from enumerate(history)
         return
-    many: dict[str, Callable[[Row, Export], Iterator[Converted]]] = {"opportunity": salesforce_opportunity}
+    many: dict[str, Callable[[Row, Export], Iterator[Converted]]] = {
+        "opportunity": salesforce_opportunity, "contact": salesforce_contact, "lead_history": salesforce_lead_history}
     one: dict[str, Callable[[Row, Export], Converted]] = {
         "campaign_member": lambda row, e: salesforce_campaign_member(row, e.source, e.zone),
         "task": lambda row, e: salesforce_task(row, e.source, e.zone),
         "event": lambda row, e: salesforce_event(row, e.source, e.zone),
-        "contact": salesforce_contact,
     }
     if kind in many:
         for index, row in enumerate(read):
@@ -387,8 +447,8 @@ def salesforce_rows(rows: list[Row], export: Export) -> Iterator[Numbered]:
     elif kind in one:
         yield from ((index, one[kind](row, export)) for index, row in enumerate(read))
     else:
-        yield None, [FieldError("$", "unrecognised Salesforce export (expected the columns of a CampaignMember, "
-                                     "Task, Event, Opportunity, OpportunityHistory, Contact or Lead export)")]
+        yield None, [FieldError("$", "unrecognised Salesforce export (expected the columns of a CampaignMember, Task, "
+                                     "Event, Opportunity, OpportunityHistory, Contact, Lead or LeadHistory export)")]
 
 
 def convert_salesforce(rows: list[Row], source: str, currency: str | None = None,
@@ -429,7 +489,17 @@ HUBSPOT_COLUMNS = Columns({
     "hs_email_subject": ("Email subject",),
     "owner_team": ("Owner team", "Activity assigned team"),
     "activity_id": ("Activity ID",),
+    "hs_lead_status": ("Lead Status",),
+    "lastmodifieddate": ("Last Modified Date", "updatedAt", "hs_lastmodifieddate"),
 })
+
+#: A HubSpot contact's ``hs_lead_status`` (internal values or their labels) → sales' verdict, and the reason
+#: the status itself gives. ``NEW``, ``OPEN`` and ``ATTEMPTED_TO_CONTACT`` are none.
+HUBSPOT_LEAD_STATUS = {
+    "inprogress": EventType.LEAD_ACCEPTED, "connected": EventType.LEAD_ACCEPTED, "opendeal": EventType.LEAD_ACCEPTED,
+    "unqualified": EventType.LEAD_DISQUALIFIED, "badtiming": EventType.LEAD_RECYCLED,
+}
+_HUBSPOT_STATUS_REASONS = {"badtiming": "timing"}
 
 _HUBSPOT_ENGAGEMENTS = {
     "CALL": (EventType.CALL, Team.SDR),
@@ -511,10 +581,12 @@ def hubspot_deal(row: Row, source: str, currency: str | None = None,
         yield _touch(row, "closedate", {**base, "event_id": f"{deal}:{closed}", "event_type": closed}, zone)
 
 
-def hubspot_contact(row: Row, export: Export) -> Converted:
-    """A contact: links its HubSpot id to its e-mail and its company, as an identify."""
+def hubspot_contact(row: Row, export: Export) -> Iterator[Converted]:
+    """A contact: links its HubSpot id to its e-mail and its company, as an identify; a contact whose lead status
+    is a verdict (:data:`HUBSPOT_LEAD_STATUS`) is also that verdict, dated by its last modification (an upper
+    bound: HubSpot's exports carry no time of the status change)."""
     contact = _hubspot_id(row.get("hs_object_id"))
-    return _touch(row, "createdate", {
+    yield _touch(row, "createdate", {
         "event_id": f"contact:{contact}",
         "source": export.source,
         "event_type": EventType.IDENTIFY,
@@ -523,6 +595,11 @@ def hubspot_contact(row: Row, export: Export) -> Converted:
         "account_id": _hubspot_id(row.get("associated_company_id")),
         "role": row.get("jobtitle"),
     }, export.zone)
+    status = row.get("hs_lead_status")
+    verdict = _verdict(status, HUBSPOT_LEAD_STATUS)
+    if verdict is not None:
+        yield _disposition(row, export, "lastmodifieddate", contact, status, verdict,
+                           _HUBSPOT_STATUS_REASONS.get(_key(str(status))), row.get("email"))
 
 
 def hubspot_company(row: Row, export: Export) -> Converted:
@@ -576,7 +653,7 @@ def hubspot_rows(rows: list[Row], export: Export) -> Iterator[Numbered]:
         elif kind == "engagement":
             yield index, hubspot_engagement(row, export.source, export.zone)
         elif kind == "contact":
-            yield index, hubspot_contact(HUBSPOT_COLUMNS.read(row), export)
+            yield from ((index, result) for result in hubspot_contact(HUBSPOT_COLUMNS.read(row), export))
         elif kind == "company":
             yield index, hubspot_company(HUBSPOT_COLUMNS.read(row), export)
         else:

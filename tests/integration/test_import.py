@@ -49,9 +49,10 @@ def test_importing_the_same_salesforce_export_twice_changes_nothing(fresh_broker
 CRM = os.path.join(DATA, "crm")
 CRM_EXPORTS = {  # system → the exports of one org, as the tools write them
     "salesforce": ["salesforce_opportunity_api.csv", "salesforce_tasks_classic.csv", "salesforce_events.csv",
-                   "salesforce_contacts_report.csv"],
+                   "salesforce_contacts_report.csv", "salesforce_leads_report.csv",
+                   "salesforce_lead_history_dataloader.csv"],
     "hubspot": ["hubspot_companies_export.csv", "hubspot_contacts_export.csv", "hubspot_calls_v3.json",
-                "hubspot_deals_export.csv"],
+                "hubspot_deals_export.csv", "hubspot_contacts_lead_status.csv"],
 }
 
 
@@ -67,7 +68,9 @@ def test_real_crm_export_shapes_land_and_the_stream_agrees_with_stitch(fresh_bro
         files.append(out)
         streamed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         assert streamed.returncode == 0, streamed.stderr
-    touches = sum(len(f.read_text().splitlines()) for f in files)
+    # a verdict in both a leads report and the lead's history is one touch (the same id from both)
+    touches = len({(t["source"], t["event_id"]) for f in files for t in map(json.loads, f.read_text().splitlines())})
+    assert touches == sum(len(f.read_text().splitlines()) for f in files) - 1
     stitched = tmp_path / "stitched.jsonl"
     done = subprocess.run([sys.executable, "-m", "streams", "stitch", *map(str, files), "-o", str(stitched),
                            "--allowed-lateness-hours", str(2 * 365 * 24)],
@@ -93,4 +96,5 @@ def test_real_crm_export_shapes_land_and_the_stream_agrees_with_stitch(fresh_bro
     assert streamed[("hubspot:import", "40101")][:2] == ("701", "close")
     # The call to a contact with a free-mail address and no company waits, in both engines.
     assert ("hubspot:import", "40102") not in streamed
-    assert {kind for _, _, _, kind in streamed.values()} >= {"closed_won", "renewal", "call", "demo", "meeting"}
+    assert {kind for _, _, _, kind in streamed.values()} >= {"closed_won", "renewal", "call", "demo", "meeting",
+                                                             "lead_accepted", "lead_disqualified", "lead_recycled"}

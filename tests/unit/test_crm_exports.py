@@ -120,3 +120,38 @@ def test_hubspot_contacts_and_companies_link_ids_to_e_mails_and_domains():
 ])
 def test_crm_times_in_the_forms_the_tools_write(text, expected):
     assert crm.crm_time(text, NEW_YORK)[0] == expected
+
+
+def test_a_salesforce_leads_report_gives_each_verdict_status_with_its_reason():
+    found = touches("salesforce", "salesforce_leads_report.csv", zone=NEW_YORK)
+    verdicts = [(t.event_id, t.event_type, t.crm_contact_id, t.email, t.disposition_reason, t.occurred_at)
+                for t in found if t.event_type != "identify"]
+    assert verdicts == [
+        ("lead:00Q5e000001A001:status:workingcontacted", "lead_accepted", "00Q5e000001A001", "cy@initech.example",
+         None, datetime(2026, 1, 21, 14, 30, tzinfo=UTC)),
+        ("lead:00Q5e000001A002:status:closednotconverted", "lead_rejected", "00Q5e000001A002", "di@hooli.example",
+         "no_budget", datetime(2026, 1, 23, 21, 15, tzinfo=UTC)),
+        ("lead:00Q5e000001A004:status:nurture", "lead_recycled", "00Q5e000001A004", "flo@stark.example",
+         "timing", datetime(2026, 2, 2, 16, tzinfo=UTC))]
+    assert sum(t.event_type == "identify" for t in found) == 4  # every lead still links its id to its e-mail
+
+
+def test_lead_history_dates_each_status_change_and_matches_the_leads_reports_ids():
+    found = touches("salesforce", "salesforce_lead_history_dataloader.csv")
+    assert [(t.event_id, t.event_type, t.crm_contact_id, t.occurred_at) for t in found] == [
+        ("lead:00Q5e000001A002:status:workingcontacted", "lead_accepted", "00Q5e000001A002",
+         datetime(2026, 1, 22, 18, tzinfo=UTC)),
+        ("lead:00Q5e000001A002:status:closednotconverted", "lead_rejected", "00Q5e000001A002",
+         datetime(2026, 1, 23, 21, 15, tzinfo=UTC)),
+        ("lead:00Q5e000001A005:status:disqualified", "lead_disqualified", "00Q5e000001A005",
+         datetime(2026, 2, 3, 10, tzinfo=UTC))]
+
+
+def test_hubspot_lead_status_gives_verdicts_and_open_statuses_none():
+    found = touches("hubspot", "hubspot_contacts_lead_status.csv", zone=NEW_YORK)
+    verdicts = [(t.event_type, t.crm_contact_id, t.email, t.disposition_reason, t.stage_raw)
+                for t in found if t.event_type != "identify"]
+    assert verdicts == [
+        ("lead_accepted", "301", "gil@soylent.example", None, "In Progress"),
+        ("lead_disqualified", "302", "hal@soylent.example", None, "Unqualified"),
+        ("lead_recycled", "303", "ida@soylent.example", "timing", "Bad Timing")]
