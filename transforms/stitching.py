@@ -215,9 +215,12 @@ class LeadWatch:
         self.deadlines = list(deadlines)  # a heap of (due, account, lead event id)
         heapq.heapify(self.deadlines)
 
-    def placed(self, journey: Journey,
-               watched: tuple[Watched, ...]) -> tuple[tuple[Watched, ...], list[dict[str, Any]]]:
-        """Judge an account's leads after a touch was placed on its journey: (now watched, records)."""
+    def placed(self, journey: Journey, watched: tuple[Watched, ...],
+               rows: Iterable[JourneyTouch] | None = None) -> tuple[tuple[Watched, ...], list[dict[str, Any]]]:
+        """Judge an account's leads after a touch was placed on its journey (``rows``: the rows the placement
+        re-emitted) or the clock moved: (now watched, records)."""
+        if rows is not None and not watched and not any(row.is_lead_touch for row in rows):
+            return watched, []  # no lead before, and none among the rows that changed: nothing to judge
         found = review(journey.account_id, journey.journey_id, journey.settled, journey.window, watched,
                        self.clock.time, self.settings)
         for due, lead_event_id in found.deadlines:
@@ -269,7 +272,7 @@ def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY
                 land(records)
             before, watched = journeys.get(account_id) or (None, ())
             journey, placed, too_late = place(before, resolved, account_id, settings)
-            watched, records = watch.placed(journey, watched)
+            watched, records = watch.placed(journey, watched, placed)
             journeys[account_id] = journey, watched
             land(records)
             rows.update((row.touch.key, row) for row in placed)

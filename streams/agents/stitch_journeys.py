@@ -27,7 +27,7 @@ from transforms.event_clock import AccountClock
 from transforms.lead_sla import Watched
 from transforms.settings import JourneySettings
 from transforms.stitching import Journey, LeadWatch, place
-from transforms.types import Touch
+from transforms.types import JourneyTouch, Touch
 
 
 class PartitionState:
@@ -79,7 +79,7 @@ class StitchJourneys:
             self._watch_lead_sla(state, due_account, *state.journeys[due_account], emit)
         journey, watched = state.journeys.get(account_id) or (None, ())
         journey, rows, late = place(journey, touch, account_id, self.settings)
-        self._watch_lead_sla(state, account_id, journey, watched, emit)
+        self._watch_lead_sla(state, account_id, journey, watched, emit, rows)
         key = account_id.encode()
         for row in rows:
             emit(topics.JOURNEY_TOUCHES, key, dumps(row.to_row()))
@@ -89,9 +89,10 @@ class StitchJourneys:
             emit(topics.TOUCHES_LATE, key, dumps({"account_id": account_id, "touch": late.to_wire()}))
 
     def _watch_lead_sla(self, state: PartitionState, account_id: str, journey: Journey, watched: tuple[Watched, ...],
-                        emit: Emit) -> None:
-        """Judge an account's leads (its journey or the clock moved); emit the breach rows that changed."""
-        watched, records = state.watch.placed(journey, watched)
+                        emit: Emit, rows: list[JourneyTouch] | None = None) -> None:
+        """Judge an account's leads (its journey, re-emitting ``rows``, or the clock moved); emit the breach rows
+        that changed."""
+        watched, records = state.watch.placed(journey, watched, rows)
         state.journeys[account_id] = (journey, watched)
         for record in records:
             emit(topics.SLA_BREACHES, account_id.encode(), dumps(record))
