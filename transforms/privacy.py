@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PERSON_FIELDS = ("email", "user_id", "anonymous_id", "crm_contact_id")
-#: Free-form fields that may carry what the person typed (names, form answers, page URLs).
-FREE_FORM_FIELDS = ("properties", "utm")
+#: Free-form fields that may carry what the person typed (names, form answers, page URLs) or what a seller
+#: wrote about them (a verdict's note).
+FREE_FORM_FIELDS = ("properties", "utm", "disposition_note")
 PSEUDONYM_PREFIX = "h."
 
 

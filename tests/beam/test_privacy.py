@@ -10,14 +10,15 @@ def test_a_table_is_redacted_row_by_row_as_records_are():
     suppressions = Suppressions(frozenset({identifier_digest("anonymous_id", "a1"),
                                            identifier_digest("email", "x@y.com")}))
     rows = [{"event_id": "e1", "anonymous_id": "a1", "email": None, "user_id": "u1", "crm_contact_id": None,
-             "properties": "{}", "utm": None},
+             "properties": "{}", "utm": None, "disposition_note": "Ann says she is a student"},
             {"event_id": "e2", "anonymous_id": "a2", "email": "X@Y.com ", "user_id": None, "crm_contact_id": "c",
-             "properties": None, "utm": "{}"},
+             "properties": None, "utm": "{}", "disposition_note": None},
             {"event_id": "e3", "anonymous_id": "a2", "email": "z@y.com", "user_id": None, "crm_contact_id": None,
-             "properties": "{}", "utm": None}]
+             "properties": "{}", "utm": None, "disposition_note": "call back in Q3"}]
     redacted = redact_table(pa.Table.from_pylist(rows), suppressions).to_pylist()
     assert redacted == [suppressions.redact(row) for row in rows]
     assert [row["event_id"] for row in redacted if row["anonymous_id"] is None] == ["e1", "e2"]
+    assert [row["disposition_note"] for row in redacted] == [None, None, "call back in Q3"]  # a seller's words
     assert redact_table(pa.Table.from_pylist(rows), Suppressions()).to_pylist() == rows
 
 
