@@ -26,7 +26,7 @@ from deltalake import write_deltalake
 from sinks.attribution import RULE_BASED, open_lake, paths
 from sinks.lake import Lake
 from sinks.tables import TABLES
-from streams.runtime import paused_gc
+from transforms.gc_pause import paused_gc
 from transforms.generator import GeneratorSettings, generate
 from transforms.markov import markov
 from transforms.paths import parse_paths

@@ -14,7 +14,7 @@ import os
 import platform
 import time
 
-from streams.runtime import paused_gc
+from transforms.gc_pause import paused_gc
 from transforms.generator import GeneratorSettings, generate
 from transforms.identity import resolve_all
 from transforms.stitching import dedupe, fold_journey, stitch, stream

@@ -11,7 +11,6 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,7 +40,6 @@ from schemas.vocabulary import (
     Team,
     TimePrecision,
 )
-from transforms.types import CORE_FIELDS, Touch
 
 SCHEMA_ID = "touch/1"
 SCHEMA_FILE = Path(__file__).with_name("touch-1.schema.json")
@@ -203,15 +201,6 @@ class TouchEvent(BaseModel):
     def to_wire(self) -> dict[str, Any]:
         """The canonical JSON object (``None`` fields left out, timestamps as RFC 3339 UTC)."""
         return self.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
-
-
-def to_touch(event: TouchEvent) -> Touch:
-    """The core's view of a validated touch."""
-    values = event.__dict__
-    # Enum members as their plain values: cheaper to compare, hash and pickle in the core.
-    core = {name: value._value_ if isinstance(value := values[name], Enum) else value for name in CORE_FIELDS}
-    extra = {name: value for name, value in event.to_wire().items() if name not in core}
-    return Touch(**core, extra=extra)
 
 
 def _problem(field: str, kind: str, message: str) -> InitErrorDetails:

@@ -28,8 +28,8 @@ from sinks.lake import Lake, new_run_id
 from sinks.privacy import PERSONAL_TABLES, for_landing, load_suppressions
 from sinks.storage import PARALLEL_FILES, LakeRoot
 from sinks.tables import TABLES
-from streams.runtime import KEEP_FREED_MEMORY, paused_gc, worker_environment
 from streams.settings import Settings, salt_of, suppression_key_of
+from streams.worker_environment import KEEP_FREED_MEMORY, worker_environment
 from transforms.beam.backfill import (
     BREACHES,
     DEAD_LETTERS,
@@ -42,6 +42,7 @@ from transforms.beam.backfill import (
 )
 from transforms.beam.columns import days, pack, split, unpack, unpack_all
 from transforms.beam.privacy import redact_table
+from transforms.gc_pause import paused_gc
 from transforms.identity import IDENTITY_FIELDS
 from transforms.privacy import Suppressions
 from transforms.settings import JourneySettings

@@ -37,6 +37,7 @@ from schemas import segment
 from schemas.event_map import EventMap
 from schemas.touch import FieldError, TouchEvent, decode_json_object
 from streams import topics
+from streams.fast_clients import produce_waiting
 from streams.records import dead_letter, dumps, touch_key
 from streams.settings import Settings, salt_of
 from transforms.privacy import pseudonymize
@@ -167,12 +168,8 @@ class Collector:
         def acknowledged(error: Any, _: Any) -> None:
             loop.call_soon_threadsafe(_settle, done, KafkaException(error) if error else None)
 
-        while True:
-            try:
-                self.producer.produce(topic, key=key, value=value, on_delivery=acknowledged)
-                return done
-            except BufferError:  # the local queue is full: let deliveries drain
-                self.producer.poll(0.05)
+        produce_waiting(self.producer, topic, value, key, on_delivery=acknowledged)
+        return done
 
     async def _handle(self, request: web.Request, messages: list[Any] | FieldError, raw: bytes,
                       source: str, *, single: bool = False) -> web.Response:

@@ -28,6 +28,16 @@ def librdkafka_security(settings: Settings) -> dict[str, Any]:
     return config
 
 
+def produce_waiting(producer: Producer, topic: str, value: bytes, key: bytes | None = None, **options: Any) -> None:
+    """Produce one record; while the local queue is full, let deliveries drain and try again."""
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key, **options)
+            return
+        except BufferError:
+            producer.poll(0.05)
+
+
 def fast_producer(bootstrap: str, settings: Settings, **overrides: Any) -> Producer:
     """A producer batching for throughput; records keep their order per partition."""
     return Producer({

@@ -12,22 +12,24 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
+from streams.fast_clients import librdkafka_security
 from streams.settings import Settings
 
 # A group join on the embedded broker takes about half the session timeout: keep it short.
 GROUP_TIMEOUTS = {"session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 
 
+#: librdkafka's name of each security option → kafka-python's.
+_KAFKA_PYTHON_NAMES = {"security.protocol": "security_protocol", "sasl.mechanism": "sasl_mechanism",
+                       "sasl.username": "sasl_plain_username", "sasl.password": "sasl_plain_password",
+                       "ssl.ca.location": "ssl_cafile"}
+
+
 def security_config(settings: Settings) -> dict[str, Any]:
-    """SASL/TLS options passed through from ``TOUCHLINE_KAFKA_*``."""
-    config: dict[str, Any] = {"security_protocol": settings.kafka_security_protocol}
-    if settings.kafka_sasl_mechanism:
-        config["sasl_mechanism"] = settings.kafka_sasl_mechanism
-        config["sasl_plain_username"] = settings.kafka_sasl_username
-        if settings.kafka_sasl_password:
-            config["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
-    if settings.kafka_ssl_cafile:
-        config["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    """SASL/TLS options passed through from ``TOUCHLINE_KAFKA_*``: the one mapping (``librdkafka_security``)
+    in kafka-python's names."""
+    config = {_KAFKA_PYTHON_NAMES[name]: value for name, value in librdkafka_security(settings).items()}
+    config["security_protocol"] = config["security_protocol"].upper()
     return config
 
 

@@ -38,7 +38,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 
 from sinks.storage import Storage
 from streams.checkpoints import DurableCheckpoints
-from streams.fast_clients import fast_consumer, fast_producer, topic_epoch
+from streams.fast_clients import fast_consumer, fast_producer, produce_waiting, topic_epoch
 from streams.settings import Settings
 from streams.state import Position, StateStore
 
@@ -242,15 +242,9 @@ class StageRunner:
         self.epoch = topic_epoch(self.bootstrap, self.settings, self.stage.source)
         consumer = fast_consumer(self.bootstrap, self.settings, self.group)
         producer = self._producer = fast_producer(self.bootstrap, self.settings)
-        produce = producer.produce
 
         def emit(topic: str, key: bytes | None, value: bytes) -> None:
-            while True:
-                try:
-                    produce(topic, value=value, key=key)
-                    return
-                except BufferError:  # the local queue is full: let it drain
-                    producer.poll(0.05)
+            produce_waiting(producer, topic, value, key)
 
         consumer.subscribe([self.stage.source], on_assign=self._take_up,
                            on_revoke=lambda _, partitions: self._let_go(partitions),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from streams import topics
-from streams.fast_clients import fast_producer
+from streams.fast_clients import fast_producer, produce_waiting
 from streams.kafka_clients import create_topics
 from streams.settings import Settings
 
@@ -17,12 +17,7 @@ def produce_raw(lines: Iterable[bytes], bootstrap: str, settings: Settings | Non
     producer = fast_producer(bootstrap, settings)
     sent = 0
     for line in lines:
-        while True:
-            try:
-                producer.produce(topics.TOUCHES_RAW, value=line)
-                break
-            except BufferError:  # the local queue is full: let it drain
-                producer.poll(0.05)
+        produce_waiting(producer, topics.TOUCHES_RAW, line)
         sent += 1
     if producer.flush(120) > 0:
         raise RuntimeError("not every record reached the broker within 120 s")

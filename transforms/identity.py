@@ -36,16 +36,6 @@ FREE_MAIL_DOMAINS = frozenset(
 )
 
 
-def email_domain(email: str) -> str:
-    """The lower-cased domain of an address."""
-    return email.rpartition("@")[2].lower()
-
-
-def is_free_mail(domain: str) -> bool:
-    """Whether the domain is a consumer mailbox provider."""
-    return domain.lower() in FREE_MAIL_DOMAINS
-
-
 def identity_nodes(touch: Touch) -> list[str]:
     """The graph nodes a touch names; all of them belong to one component."""
     nodes = []
@@ -123,11 +113,6 @@ class IdentityGraph:
     def root(self, node: str) -> str | None:
         """The component root of a node, or None if the node was never seen."""
         return self.roots.get(node)
-
-    def account_of(self, node: str) -> str | None:
-        """The account a node resolves to, if any."""
-        root = self.roots.get(node)
-        return self.components[root].account_id if root is not None else None
 
     def link(self, touch: Touch, nodes: list[str] | None = None) -> tuple[str | None, list[Merge]]:
         """Add the touch's identifiers and link them; return its component root and every union.

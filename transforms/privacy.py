@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-PERSON_FIELDS = ("email", "user_id", "anonymous_id", "crm_contact_id")
+from schemas.vocabulary import PERSON_ID_FIELDS
+
+PERSON_FIELDS = PERSON_ID_FIELDS  # a person's four identifiers: the one list, in the wire contract
 #: Free-form fields that may carry what the person typed (names, form answers, page URLs) or what a seller
 #: wrote about them (a verdict's note).
 FREE_FORM_FIELDS = ("properties", "utm", "disposition_note")

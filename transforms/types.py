@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from enum import Enum
+from typing import Any, NamedTuple, Protocol
 
 from schemas.vocabulary import EventType, Stage
 
@@ -95,6 +96,21 @@ class Touch(NamedTuple):
         record["occurred_at"] = iso(self.occurred_at)
         record.update(self.extra)
         return {k: v for k, v in record.items() if v is not None}
+
+
+class ValidatedTouch(Protocol):
+    """A validated touch/1 event (``schemas.touch.TouchEvent``): its fields, and its canonical JSON object."""
+
+    def to_wire(self) -> dict[str, Any]: ...
+
+
+def to_touch(event: ValidatedTouch) -> Touch:
+    """The core's view of a validated touch."""
+    values = vars(event)
+    # Enum members as their plain values: cheaper to compare, hash and pickle in the core.
+    core = {name: value._value_ if isinstance(value := values[name], Enum) else value for name in CORE_FIELDS}
+    extra = {name: value for name, value in event.to_wire().items() if name not in core}
+    return Touch(**core, extra=extra)
 
 
 def iso(moment: datetime) -> str:

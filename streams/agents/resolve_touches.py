@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from schemas.touch import TouchEvent, parse_touch, to_touch
+from schemas.touch import TouchEvent, parse_touch
 from streams import state_codecs as codecs
 from streams import topics
 from streams.processor import Emit
@@ -21,6 +21,7 @@ from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore
 from transforms.identity import IdentityGraph, Resolver
 from transforms.privacy import pseudonymize_email
 from transforms.settings import JourneySettings
+from transforms.types import to_touch
 
 
 class ResolveTouches:

@@ -7,18 +7,18 @@ from typing import Any
 
 import click
 
-from schemas.touch import FieldError, TouchEvent, decode_json_object, to_touch, validate_touch
+from schemas.touch import FieldError, TouchEvent, decode_json_object, validate_touch
 from sinks.lake import Lake
 from sinks.privacy import load_suppressions
 from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
-from streams.runtime import paused_gc
 from streams.settings import Settings, salt_of, suppression_key_of
+from transforms.gc_pause import paused_gc
 from transforms.lead_sla import Breach
 from transforms.privacy import pseudonymize
 from transforms.settings import JourneySettings
 from transforms.stitching import dedupe, stitch
-from transforms.types import Touch, unresolved_row
+from transforms.types import Touch, to_touch, unresolved_row
 
 JOURNEY_COLUMNS = [
     "event_id", "source", "account_id", "journey_id", "cycle", "seq", "stage", "stage_before",

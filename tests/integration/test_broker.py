@@ -56,11 +56,11 @@ def test_binary_is_verified_before_it_runs(monkeypatch):
 
 
 def test_tansu_high_watermark_bug_is_still_present(fresh_broker):
-    """Canary for the workaround in streams/app.py (Faust producer_max_batch_size=1).
+    """Canary for the embedded broker's high-watermark bug (README: "Why the stages are not Faust agents").
 
     After a multi-record batch Tansu reports the end offset as the batch's first offset + 1,
-    so Faust table recovery misses the tail of each changelog partition. When this test fails,
-    the embedded build is fixed: drop the workaround and this test.
+    so Faust table recovery misses the tail of each changelog partition (one reason the stages keep
+    their state in their own stores). When this test fails, the embedded build is fixed: say so there.
     """
     bootstrap = fresh_broker.bootstrap
     create_topics(bootstrap, ["watermark-v1"], partitions=1)

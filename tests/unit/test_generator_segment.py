@@ -4,10 +4,10 @@ import random
 from datetime import datetime
 
 from schemas import segment
-from schemas.touch import TouchEvent, to_touch
+from schemas.touch import TouchEvent
 from transforms.generator import GeneratorSettings, generate, segment_call
 from transforms.stitching import stitch
-from transforms.types import Touch
+from transforms.types import Touch, to_touch
 
 
 def test_skewed_segment_calls_stitch_like_the_touches_they_came_from():

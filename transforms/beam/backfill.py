@@ -38,7 +38,6 @@ from apache_beam import pvalue
 
 from schemas.touch import TouchEvent, parse_touch
 from schemas.vocabulary import IDENTITY_EVENTS
-from streams.runtime import paused_gc
 from transforms.beam.columns import (
     first_of_each_event,
     first_rows,
@@ -54,6 +53,7 @@ from transforms.beam.columns import (
 )
 from transforms.beam.privacy import pseudonymize_emails
 from transforms.event_clock import AccountClock
+from transforms.gc_pause import paused_gc
 from transforms.identity import IDENTITY_FIELDS, accounts_by_identity
 from transforms.lead_sla import Breach, judge_all
 from transforms.settings import JourneySettings
