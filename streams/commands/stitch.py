@@ -10,6 +10,7 @@ import click
 from schemas.touch import FieldError, TouchEvent, decode_json_object, validate_touch
 from sinks.lake import Lake
 from sinks.privacy import load_suppressions
+from sinks.tables import JOURNEY_FIELDS
 from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
 from streams.settings import Settings, salt_of, suppression_key_of
@@ -20,14 +21,9 @@ from transforms.settings import JourneySettings
 from transforms.stitching import dedupe, stitch
 from transforms.types import Touch, to_touch, unresolved_row
 
-JOURNEY_COLUMNS = [
-    "event_id", "source", "account_id", "journey_id", "cycle", "seq", "stage", "stage_before",
-    "is_first_touch", "is_lead_touch", "is_opportunity_touch", "is_close_touch", "is_reengagement",
-    "lead_response_hours", "is_unresolved", "event_type", "occurred_at", "touch_account_id", "anonymous_id",
-    "user_id", "email", "crm_contact_id", "account_domain", "channel", "campaign_id", "team", "role",
-    "opportunity_id", "amount", "currency", "stage_raw", "occurred_at_precision", "received_at", "utm",
-    "properties", "content_id", "disposition_reason", "disposition_note",
-]
+#: The columns of `stitch`'s output: the lake's journey_touches, and whether the touch is unresolved.
+JOURNEY_COLUMNS = [name for name, _ in JOURNEY_FIELDS]
+JOURNEY_COLUMNS.insert(JOURNEY_COLUMNS.index("lead_response_hours") + 1, "is_unresolved")
 
 
 def read_touches(files: tuple[str, ...]) -> tuple[list[Touch], int]:

@@ -24,7 +24,7 @@ from streams.settings import Settings
 from streams.worker import Worker
 from tests.faults.harness import Collector, auth, landed_event_ids, post
 from tests.integration.pipeline import wait_for_lake
-from tests.unit.test_fuzz_validators import json_values, segment_like
+from tests.properties.test_fuzz_validators import json_values, segment_like
 
 pytestmark = pytest.mark.integration
 
