@@ -21,6 +21,7 @@ from dashboard import figures
 from sinks import dashboard as data
 from sinks.attribution import CONVERSIONS, open_lake
 from sinks.storage import LakeRoot
+from transforms.settings import DEFAULT_JOURNEY
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,8 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, links: dict[
 class Report:
     """Every page of the dashboard over one reading of the lake."""
 
-    def __init__(self, lake: LakeRoot, *, dormancy_days: int = 90, lead_sla_hours: float = 24.0,
+    def __init__(self, lake: LakeRoot, *, dormancy_days: int = DEFAULT_JOURNEY.dormancy_days,
+                 lead_sla_hours: float = DEFAULT_JOURNEY.lead_sla_hours,
                  account_link: str = "/accounts/") -> None:
         self.lake = lake
         self.dormancy_days = dormancy_days

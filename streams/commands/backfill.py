@@ -10,8 +10,8 @@ from rich.console import Console
 
 from sinks.lake import Lake
 from sinks.privacy import SuppressionKeyError
+from streams.commands.journey_options import journey_options
 from streams.commands.lake_option import chosen_lake, lake_option
-from streams.commands.stitch import journey_options
 from transforms.settings import JourneySettings
 
 
@@ -48,19 +48,17 @@ def _run_with_progress(what: str, store: Lake, job: Callable[[], dict[str, int]]
 @click.option("--workers", type=click.IntRange(min=1), help="DirectRunner: run this many processes.")
 @journey_options
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
-def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, workers: int | None, dormancy_days: int,
-                     lead_sla_hours: float, allowed_lateness_hours: float, beam_args: tuple[str, ...]) -> None:
+def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, workers: int | None,
+                     journey: JourneySettings, beam_args: tuple[str, ...]) -> None:
     """Rebuild touches, journey_touches and dead_letters of a lake from raw touch files."""
     from streams.backfill import run_pipeline
     from streams.settings import Settings, salt_of, suppression_key_of
 
-    settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
-                               allowed_lateness_hours=allowed_lateness_hours)
     salt = salt_of(Settings())  # TOUCHLINE_EMAIL_HASH_SALT, as the streaming pipeline reads it
     key = suppression_key_of(Settings())
     store = chosen_lake(lake, existing=False)
     _run_with_progress(f"backfilling {store} on {runner}", store,
-                       lambda: run_pipeline(inputs, store.root, settings, salt=salt, suppression_key=key,
+                       lambda: run_pipeline(inputs, store.root, journey, salt=salt, suppression_key=key,
                                             beam_args=_beam_args(runner, workers, beam_args)))
 
 
@@ -73,18 +71,16 @@ def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, wor
               help="Event name rules over the shipped defaults [default: TOUCHLINE_EVENT_MAP]: a replay turns the "
                    "custom:<name> touches they name into their event types.")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
-def replay_command(lake: str | None, runner: str, workers: int | None, dormancy_days: int, lead_sla_hours: float,
-                   allowed_lateness_hours: float, event_map: str | None, beam_args: tuple[str, ...]) -> None:
+def replay_command(lake: str | None, runner: str, workers: int | None, journey: JourneySettings,
+                   event_map: str | None, beam_args: tuple[str, ...]) -> None:
     """Re-stitch journey_touches from the lake's own touches (e.g. after changing the rules)."""
     from streams.backfill import run_pipeline
     from streams.settings import Settings, suppression_key_of
 
-    settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
-                               allowed_lateness_hours=allowed_lateness_hours)
     runtime = Settings()
     key = suppression_key_of(runtime)
     names = event_map or (str(runtime.event_map) if runtime.event_map else None)
     store = chosen_lake(lake, existing=False)
     _run_with_progress(f"replaying {store} on {runner}", store,
-                       lambda: run_pipeline((), store.root, settings, replay=True, suppression_key=key,
+                       lambda: run_pipeline((), store.root, journey, replay=True, suppression_key=key,
                                             event_map=names, beam_args=_beam_args(runner, workers, beam_args)))

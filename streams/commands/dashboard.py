@@ -8,6 +8,7 @@ import click
 
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.settings import Settings
+from transforms.settings import DEFAULT_JOURNEY
 
 
 @click.command(name="dashboard")
@@ -18,9 +19,10 @@ from streams.settings import Settings
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default TOUCHLINE_DASHBOARD_PORT, 8050).")
 @click.option("--accounts", default=10, show_default=True, type=click.IntRange(min=0),
               help="--out: account drill-downs to include.")
-@click.option("--dormancy-days", default=90, show_default=True, type=click.IntRange(min=1),
+@click.option("--dormancy-days", default=DEFAULT_JOURNEY.dormancy_days, show_default=True, type=click.IntRange(min=1),
               help="Silence drawn as a dormant gap.")
-@click.option("--lead-sla-hours", default=24.0, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--lead-sla-hours", default=DEFAULT_JOURNEY.lead_sla_hours, show_default=True,
+              type=click.FloatRange(min=0, min_open=True), help="The SLA line on the response-time chart.")
 def dashboard_command(lake: str | None, out: Path | None, host: str | None, port: int | None, accounts: int,
                       dormancy_days: int, lead_sla_hours: float) -> None:
     """Serve the dashboard on 127.0.0.1 (live: pages reload as touches land), or write a static report."""

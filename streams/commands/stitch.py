@@ -11,6 +11,7 @@ from schemas.touch import FieldError, TouchEvent, decode_json_object, validate_t
 from sinks.lake import Lake
 from sinks.privacy import load_suppressions
 from sinks.tables import JOURNEY_FIELDS
+from streams.commands.journey_options import journey_options
 from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
 from streams.settings import Settings, salt_of, suppression_key_of
@@ -59,23 +60,6 @@ def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, An
     lake.replace("sla_breaches", (breach.to_row() for breach in breaches), description="touchline stitch")
 
 
-def journey_options(command: click.decorators.FC) -> click.decorators.FC:
-    """The journey rules' knobs (shared by every command that stitches)."""
-    defaults = JourneySettings()
-    for option in reversed([
-        click.option("--dormancy-days", default=defaults.dormancy_days, show_default=True,
-                     type=click.IntRange(min=1), help="Silence after which the next touch is a re-engagement."),
-        click.option("--lead-sla-hours", default=defaults.lead_sla_hours, show_default=True,
-                     type=click.FloatRange(min=0, min_open=True),
-                     help="How long a marketing lead may wait for sales or SDR."),
-        click.option("--allowed-lateness-hours", default=defaults.allowed_lateness_hours, show_default=True,
-                     type=click.FloatRange(min=0),
-                     help="Streaming: out-of-order touches within this are placed by event time."),
-    ]):
-        command = option(command)
-    return command
-
-
 @click.command(name="stitch")
 @click.argument("files", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
@@ -85,13 +69,11 @@ def journey_options(command: click.decorators.FC) -> click.decorators.FC:
               help="Also write touches and journey touches as a lake here (replacing those tables).")
 @journey_options
 def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str | None, lake: str | None,
-                   dormancy_days: int, lead_sla_hours: float, allowed_lateness_hours: float) -> None:
+                   journey: JourneySettings) -> None:
     """Stitch touch JSON Lines FILES ('-' for stdin) into account journeys."""
-    settings = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
-                               allowed_lateness_hours=allowed_lateness_hours)
     with paused_gc():
         touches, invalid = read_touches(files)
-        result = stitch(touches, settings)
+        result = stitch(touches, journey)
     rows = [row.to_row() for row in result.rows] + [unresolved_row(t) for t in result.unresolved]
     with open_output(out) as handle:
         write_records(rows, handle, fmt, JOURNEY_COLUMNS)

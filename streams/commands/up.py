@@ -8,8 +8,8 @@ import signal
 
 import click
 
+from streams.commands.journey_options import journey_options
 from streams.commands.lake_option import lake_option
-from streams.commands.stitch import journey_options
 from streams.settings import Settings
 from transforms.settings import JourneySettings
 
@@ -21,7 +21,7 @@ from transforms.settings import JourneySettings
 @click.option("--dashboard-port", type=click.IntRange(1, 65535), help="Default TOUCHLINE_DASHBOARD_PORT, 8050.")
 @journey_options
 def up_command(lake: str | None, catalog: str | None, collector_port: int | None, dashboard_port: int | None,
-               dormancy_days: int, lead_sla_hours: float, allowed_lateness_hours: float) -> None:
+               journey: JourneySettings) -> None:
     """Run the broker (embedded unless TOUCHLINE_KAFKA_BOOTSTRAP is set), the worker, the collector and the
     dashboard together until interrupted: trackers send to the collector, the dashboard shows what lands."""
     from streams.broker import open_broker
@@ -41,8 +41,6 @@ def up_command(lake: str | None, catalog: str | None, collector_port: int | None
         check_settings(settings)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    journey = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
-                              allowed_lateness_hours=allowed_lateness_hours)
     with open_broker(settings.kafka_bootstrap) as broker:
         worker = Worker(broker.bootstrap, settings, journey).start()
         try:

@@ -9,8 +9,8 @@ import threading
 
 import click
 
+from streams.commands.journey_options import journey_options
 from streams.commands.lake_option import lake_option
-from streams.commands.stitch import journey_options
 from streams.settings import Settings
 from transforms.settings import JourneySettings
 
@@ -21,8 +21,7 @@ from transforms.settings import JourneySettings
 @lake_option
 @click.option("--catalog", type=click.Path(dir_okay=False), help="DuckDB catalog (default TOUCHLINE_CATALOG).")
 @journey_options
-def worker_command(stages: str, lake: str | None, catalog: str | None, dormancy_days: int,
-                   lead_sla_hours: float, allowed_lateness_hours: float) -> None:
+def worker_command(stages: str, lake: str | None, catalog: str | None, journey: JourneySettings) -> None:
     """Run the streaming pipeline (embedded broker unless TOUCHLINE_KAFKA_BOOTSTRAP is set)."""
     from streams.broker import open_broker
     from streams.worker import Worker
@@ -31,8 +30,6 @@ def worker_command(stages: str, lake: str | None, catalog: str | None, dormancy_
     logging.getLogger("kafka").setLevel(logging.WARNING)
     overrides = {k: v for k, v in {"lake": lake, "catalog": catalog}.items() if v}
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    journey = JourneySettings(dormancy_days=dormancy_days, lead_sla_hours=lead_sla_hours,
-                              allowed_lateness_hours=allowed_lateness_hours)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_broker(settings.kafka_bootstrap) as running:
