@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from schemas.touch import FieldError, TouchEvent, decode_json_object, validate_touch
+from schemas.touch import TouchEvent, parse_touch
 from sinks.lake import Lake
-from sinks.privacy import load_suppressions
+from sinks.privacy import for_landing, load_suppressions
 from sinks.tables import JOURNEY_FIELDS
 from streams.commands.journey_options import journey_options
 from streams.inputs import read_lines
@@ -31,8 +31,7 @@ def read_touches(files: tuple[str, ...]) -> tuple[list[Touch], int]:
     """Valid touches of JSON Lines files; invalid lines are reported on stderr and counted."""
     touches, invalid = [], 0
     for line in read_lines(files):
-        payload = decode_json_object(line.raw)
-        event = validate_touch(payload) if not isinstance(payload, FieldError) else [payload]
+        event = parse_touch(line.raw)
         if isinstance(event, TouchEvent):
             touches.append(to_touch(event))
         else:
@@ -50,13 +49,14 @@ def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, An
     """
     suppressions = load_suppressions(lake, suppression_key)
 
-    def landing(records: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-        if salt or suppressions.digests:
-            records = (suppressions.redact(pseudonymize(record, salt)) for record in records)
+    def landing(table: str, records: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+        if salt or suppressions.digests:  # e-mails pseudonymized as the resolve stage does, then as the sink lands
+            records = (for_landing(table, pseudonymize(record, salt), salt, suppressions) for record in records)
         return records
 
-    lake.replace("touches", landing(t.to_wire() for t in dedupe(touches)), description="touchline stitch")
-    lake.replace("journey_touches", landing(journey_rows), description="touchline stitch")
+    lake.replace("touches", landing("touches", (t.to_wire() for t in dedupe(touches))),
+                 description="touchline stitch")
+    lake.replace("journey_touches", landing("journey_touches", journey_rows), description="touchline stitch")
     lake.replace("sla_breaches", (breach.to_row() for breach in breaches), description="touchline stitch")
 
 
