@@ -38,8 +38,8 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
 from streams.broker import EmbeddedBroker
-from streams.fast_clients import fast_consumer, fast_producer
-from streams.kafka_clients import create_topics
+from streams.kafka_python_clients import create_topics
+from streams.librdkafka_clients import fast_consumer, fast_producer
 from streams.settings import Settings
 
 SOURCE, OUTPUT = "takeover-in", "takeover-out"

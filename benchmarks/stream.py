@@ -38,8 +38,8 @@ import duckdb
 from sinks.lake import Lake
 from streams.broker import EmbeddedBroker
 from streams.commands.generate import wire_line
-from streams.fast_clients import fast_consumer, fast_producer
-from streams.kafka_clients import create_topics, make_consumer
+from streams.kafka_python_clients import create_topics, make_consumer
+from streams.librdkafka_clients import fast_consumer, fast_producer
 from streams.processor import local_state_root
 from streams.producing import produce_raw
 from streams.settings import Settings

@@ -1,4 +1,4 @@
-"""The dashboard's charts: Plotly figures built from the rows `sinks.dashboard` returns."""
+"""The dashboard's charts: Plotly figures built from the rows `sinks.dashboard_queries` returns."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from sinks.attribution import MODELS, Row
-from sinks.dashboard import STAGES, AccountTouch, Rows
+from sinks.dashboard_queries import STAGES, AccountTouch, Rows
 from transforms.timeline import dormant_gaps, reengagements, stage_bands
 
 STAGE_COLOURS = {"find": "#4c78a8", "engage": "#72b7b2", "close": "#f58518", "grow": "#54a24b",

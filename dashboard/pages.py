@@ -18,7 +18,7 @@ from urllib.parse import quote
 import plotly.graph_objects as go
 
 from dashboard import figures
-from sinks import dashboard as data
+from sinks import dashboard_queries as queries
 from sinks.attribution import CONVERSIONS, open_lake
 from sinks.storage import LakeRoot
 from transforms.settings import DEFAULT_JOURNEY
@@ -106,21 +106,21 @@ class Report:
 
     def overview(self) -> Page:
         """The stage funnel and the stages over time."""
-        stages = data.funnel(self.connection)
-        waiting = data.unresolved_touches(self.connection)
+        stages = queries.funnel(self.connection)
+        waiting = queries.unresolved_touches(self.connection)
         note = (f'<p id="unresolved">{waiting:,} touches wait for identity: on no account\'s journey yet (an '
                 "anonymous visitor not identified, a company domain no touch has tied to an account, free mail); "
                 "the <code>unresolved_touches</code> view lists them.</p>")
         return Page("overview", "Journeys", note + chart(figures.funnel(stages), "funnel")
                     + chart(figures.stages_now(stages), "stages-now")
-                    + chart(figures.stages_over_time(data.stages_over_time(self.connection, self.dormancy_days)),
+                    + chart(figures.stages_over_time(queries.stages_over_time(self.connection, self.dormancy_days)),
                             "stages-over-time"))
 
     def attribution(self, conversion: str = "closed_won") -> Page:
         """Every model's credit by channel, side by side."""
         if conversion not in CONVERSIONS:
             raise ValueError(f"conversion must be one of {', '.join(CONVERSIONS)}, not {conversion!r}")
-        rows = data.attribution_by_channel(self.connection, conversion)
+        rows = queries.attribution_by_channel(self.connection, conversion)
         links = " · ".join(f'<a href="?conversion={c}">{c}</a>' if c != conversion else f"<b>{c}</b>"
                            for c in CONVERSIONS)
         detail = table(["model", "channel", "conversions", "revenue", "pipeline", "currency"],
@@ -142,42 +142,43 @@ class Report:
 
     def scorecard(self) -> Page:
         """The sales–marketing alignment scorecard."""
-        rows = data.scorecard(self.connection)
+        rows = queries.scorecard(self.connection)
         return Page("scorecard", "Sales–marketing alignment", chart(figures.scorecard_funnel(rows), "scorecard-funnel")
                     + table(["section", "metric", "segment", "value"], rows))
 
     def sla(self) -> Page:
         """Lead SLA breaches and response times."""
         return Page("sla", f"Lead SLA ({self.lead_sla_hours:g} h)",
-                    chart(figures.sla_breaches(data.sla_breaches_by_month(self.connection)), "sla-breaches")
-                    + chart(figures.response_times(data.lead_response_hours(self.connection), self.lead_sla_hours),
+                    chart(figures.sla_breaches(queries.sla_breaches_by_month(self.connection)), "sla-breaches")
+                    + chart(figures.response_times(queries.lead_response_hours(self.connection), self.lead_sla_hours),
                             "response-times")
                     + "<h3>Latest breaches</h3>"
                     + table(["account", "lead at", "due at", "channel", "team", "lead event"],
-                            data.recent_sla_breaches(self.connection), links={0: self.account_link}))
+                            queries.recent_sla_breaches(self.connection), links={0: self.account_link}))
 
     def lead_quality(self) -> Page:
         """Sales' verdicts on the leads: acceptance and rejection reasons per channel, the assets behind accepted
         and rejected leads, and recycled leads that later converted."""
         return Page("lead-quality", "Lead quality",
-                    chart(figures.acceptance_by_quarter(data.acceptance_by_quarter(self.connection)), "lead-acceptance")
-                    + chart(figures.rejection_reasons(data.rejection_reasons(self.connection)), "rejection-reasons")
-                    + chart(figures.assets_by_verdict(data.assets_by_verdict(self.connection)), "lead-assets")
-                    + chart(figures.recycled_outcomes(data.recycled_outcomes(self.connection)), "recycled-leads")
+                    chart(figures.acceptance_by_quarter(queries.acceptance_by_quarter(self.connection)),
+                          "lead-acceptance")
+                    + chart(figures.rejection_reasons(queries.rejection_reasons(self.connection)), "rejection-reasons")
+                    + chart(figures.assets_by_verdict(queries.assets_by_verdict(self.connection)), "lead-assets")
+                    + chart(figures.recycled_outcomes(queries.recycled_outcomes(self.connection)), "recycled-leads")
                     + "<h3>Recycled leads that later converted</h3>"
                     + table(["account", "lead at", "channel", "asset", "recycled at", "converted at", "won at"],
-                            data.recycled_conversions(self.connection), links={0: self.account_link}))
+                            queries.recycled_conversions(self.connection), links={0: self.account_link}))
 
     def accounts(self, limit: int = 200) -> Page:
         """The most engaged accounts, each linking to its journey."""
-        rows = data.accounts(self.connection, limit)
+        rows = queries.accounts(self.connection, limit)
         return Page("accounts", "Accounts", table(
             ["account", "stage", "cycle", "touches", "people", "re-engagements", "revenue", "last touch"], rows,
             links={0: self.account_link}))
 
     def account(self, account_id: str) -> Page | None:
         """One account's journey as a timeline, or None if the lake has no such account."""
-        touches = data.account_touches(self.connection, account_id)
+        touches = queries.account_touches(self.connection, account_id)
         if not touches:
             return None
         rows = [(t.occurred_at, t.person, t.channel, t.team, t.event_type, t.stage, t.cycle,
@@ -190,7 +191,7 @@ class Report:
 
     def top_account_ids(self, count: int) -> list[str]:
         """The ``count`` most engaged accounts."""
-        return [row[0] for row in data.accounts(self.connection, count)]
+        return [row[0] for row in queries.accounts(self.connection, count)]
 
 
 def document(title: str, body: str, *, plotly_script: str, nav: Sequence[tuple[str, str, bool]],

@@ -15,7 +15,7 @@ from aiohttp import web
 from plotly.offline import get_plotlyjs
 
 from dashboard.pages import NAV, Page, Report, document, section
-from sinks.dashboard import lake_version
+from sinks.dashboard_queries import lake_version
 from sinks.storage import LakeRoot
 
 REFRESH_SCRIPT = """<script>

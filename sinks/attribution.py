@@ -16,11 +16,11 @@ from sinks import catalog
 from sinks.lake import Lake
 from sinks.storage import LakeRoot
 from transforms.markov import markov
-from transforms.paths import Credit, Path, heuristic
+from transforms.paths import ChannelPath, Credit, heuristic
 from transforms.shapley import shapley
 
 #: A path of the data-driven models and the currency of its conversion (None: a lead, or no conversion).
-CurrencyPath = tuple[str | None, Path]
+CurrencyPath = tuple[str | None, ChannelPath]
 
 RULE_BASED = ("first_touch", "last_touch", "linear", "time_decay", "position_based", "u_shaped", "w_shaped",
               "full_path")
@@ -129,7 +129,7 @@ def paths(connection: duckdb.DuckDBPyConnection, conversion: str, dimension: str
         "coalesce(sum(revenue), 0) + coalesce(sum(pipeline), 0), count(*) filter (where not is_converted) "
         "from attribution_paths where conversion_type = ? and len(steps) > 0 group by currency, steps", [conversion]
     ).fetchall()
-    return [(currency, Path(tuple(steps), float(c), float(v), float(n))) for currency, steps, c, v, n in found]
+    return [(currency, ChannelPath(tuple(steps), float(c), float(v), float(n))) for currency, steps, c, v, n in found]
 
 
 def data_driven(found: list[CurrencyPath], model: str, dimension: str, conversion: str = "closed_won") -> list[Row]:
@@ -147,10 +147,10 @@ def data_driven(found: list[CurrencyPath], model: str, dimension: str, conversio
             totals[currency][1] += path.value
     credited: list[tuple[str | None, Credit]] = []
     if model == "markov":
-        merged: dict[tuple[str, ...], Path] = {}
+        merged: dict[tuple[str, ...], ChannelPath] = {}
         for _, path in found:
             known = merged.get(path.channels)
-            merged[path.channels] = path if known is None else Path(
+            merged[path.channels] = path if known is None else ChannelPath(
                 path.channels, known.conversions + path.conversions, known.value + path.value, known.nulls + path.nulls)
         effects = markov(list(merged.values())).credits
         whole = sum(c.conversions for c in effects)
@@ -164,7 +164,7 @@ def data_driven(found: list[CurrencyPath], model: str, dimension: str, conversio
     return [Row(model, dimension, c.channel, c.conversions, c.value, 0.0, currency) for currency, c in credited]
 
 
-def from_paths(found: list[Path], models: Iterable[str]) -> list[Row]:
+def from_paths(found: list[ChannelPath], models: Iterable[str]) -> list[Row]:
     """Every requested model over a paths file (no lake): heuristics, Markov, Shapley."""
     rows = []
     for model in models:

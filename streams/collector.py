@@ -37,7 +37,7 @@ from schemas import segment
 from schemas.event_map import EventMap
 from schemas.touch import FieldError, TouchEvent, decode_json_object
 from streams import topics
-from streams.fast_clients import produce_waiting
+from streams.librdkafka_clients import produce_waiting
 from streams.records import dead_letter, dumps, touch_key
 from streams.settings import Settings, salt_of
 from transforms.privacy import pseudonymize
@@ -265,8 +265,8 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
 
 def collector_application(bootstrap: str, settings: Settings) -> web.Application:
     """The collector as an aiohttp application producing to ``bootstrap`` (flushed when the app stops)."""
-    from streams.fast_clients import fast_producer
-    from streams.kafka_clients import create_topics
+    from streams.kafka_python_clients import create_topics
+    from streams.librdkafka_clients import fast_producer
 
     create_topics(bootstrap, [topics.TOUCHES_RAW, topics.TOUCHES_DLQ], 1, settings)
     producer = fast_producer(bootstrap, settings, **{"linger.ms": 2})

@@ -38,7 +38,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 
 from sinks.storage import Storage
 from streams.checkpoints import DurableCheckpoints
-from streams.fast_clients import fast_consumer, fast_producer, produce_waiting, topic_epoch
+from streams.librdkafka_clients import fast_consumer, fast_producer, produce_waiting, topic_epoch
 from streams.settings import Settings
 from streams.state import Position, StateStore
 

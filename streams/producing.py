@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from streams import topics
-from streams.fast_clients import fast_producer, produce_waiting
-from streams.kafka_clients import create_topics
+from streams.kafka_python_clients import create_topics
+from streams.librdkafka_clients import fast_producer, produce_waiting
 from streams.settings import Settings
 
 

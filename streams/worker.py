@@ -23,10 +23,10 @@ from sinks import catalog
 from sinks.lake import Lake
 from sinks.tables import TABLES
 from streams import topics
-from streams.agents.land_journeys import LandJourneys
+from streams.agents.land_journeys import LakeSink
 from streams.agents.resolve_touches import ResolveTouches
 from streams.agents.stitch_journeys import StitchJourneys
-from streams.kafka_clients import create_topics
+from streams.kafka_python_clients import create_topics
 from streams.processor import StageRunner
 from streams.settings import Settings, salt_of
 from transforms.settings import JourneySettings
@@ -80,9 +80,9 @@ class Worker:
         self.resolve = StageRunner(ResolveTouches(self.journey, salt_of(self.settings), dedupe), self.bootstrap,
                                    self.settings)
         self.stitch = StageRunner(StitchJourneys(self.journey, dedupe), self.bootstrap, self.settings)
-        self.land = LandJourneys(self.bootstrap, self.settings, self.lake, on_landed=self._refresh_catalog)
+        self.land = LakeSink(self.bootstrap, self.settings, self.lake, on_landed=self._refresh_catalog)
 
-    def runner(self, name: str) -> StageRunner | LandJourneys:
+    def runner(self, name: str) -> StageRunner | LakeSink:
         """The runner of a stage by name."""
         return {"resolve": self.resolve, "stitch": self.stitch, "land": self.land}[name]
 

@@ -16,7 +16,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from transforms.paths import Credit, Path
+from transforms.paths import ChannelPath, Credit
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,7 @@ class MarkovResult:
     credits: list[Credit]
 
 
-def _transitions(paths: Sequence[Path], channels: list[str]) -> np.ndarray:
+def _transitions(paths: Sequence[ChannelPath], channels: list[str]) -> np.ndarray:
     """Transition counts over [start, *channels, conversion, null]."""
     index = {channel: i + 1 for i, channel in enumerate(channels)}
     size = len(channels) + 3
@@ -62,7 +62,7 @@ def _conversion_probability(counts: np.ndarray, removed: int | None = None) -> f
     return float(absorbed[0])
 
 
-def markov(paths: Sequence[Path]) -> MarkovResult:
+def markov(paths: Sequence[ChannelPath]) -> MarkovResult:
     """Exact first-order removal effects and ChannelAttribution-style normalised credits."""
     channels = sorted({c for path in paths for c in path.channels})
     counts = _transitions(paths, channels)

@@ -15,7 +15,7 @@ SEPARATOR = " > "
 
 
 @dataclass(frozen=True, slots=True)
-class Path:
+class ChannelPath:
     """One distinct path and how often it ended in a conversion or in nothing."""
 
     channels: tuple[str, ...]
@@ -33,7 +33,7 @@ class Credit:
     value: float
 
 
-def parse_paths(lines: Iterable[str]) -> list[Path]:
+def parse_paths(lines: Iterable[str]) -> list[ChannelPath]:
     """Read the ``path;total_conversions;total_conversion_value;total_null`` format (header optional;
     ``,`` also accepted as the field separator)."""
     paths = []
@@ -46,7 +46,7 @@ def parse_paths(lines: Iterable[str]) -> list[Path]:
         if len(fields) != 4:
             raise ValueError(f"line {number}: expected path;conversions;value;null, got {line.strip()!r}")
         channels = tuple(c.strip() for c in fields[0].split(">") if c.strip())
-        paths.append(Path(channels, float(fields[1]), float(fields[2]), float(fields[3])))
+        paths.append(ChannelPath(channels, float(fields[1]), float(fields[2]), float(fields[3])))
     return paths
 
 
@@ -54,7 +54,7 @@ def _credits(shares: Mapping[str, list[float]]) -> list[Credit]:
     return sorted((Credit(ch, c, v) for ch, (c, v) in shares.items()), key=lambda credit: credit.channel)
 
 
-def heuristic(paths: Iterable[Path], model: str) -> list[Credit]:
+def heuristic(paths: Iterable[ChannelPath], model: str) -> list[Credit]:
     """first_touch, last_touch, linear or position_based (40/20/40) credit per channel."""
     shares: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for path in paths:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from transforms.paths import Credit, Path
+from transforms.paths import ChannelPath, Credit
 
 
-def shapley(paths: Iterable[Path]) -> list[Credit]:
+def shapley(paths: Iterable[ChannelPath]) -> list[Credit]:
     """Each channel's Shapley value in conversions and in value."""
     shares: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for path in paths:

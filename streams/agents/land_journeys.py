@@ -22,7 +22,7 @@ from sinks.lake import WRITE_ERRORS, Lake, stream_app_id
 from sinks.privacy import SuppressionWatch, for_landing
 from sinks.tables import TABLES
 from streams import topics
-from streams.fast_clients import fast_consumer, topic_epoch
+from streams.librdkafka_clients import fast_consumer, topic_epoch
 from streams.settings import Settings, salt_of, suppression_key_of
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ TOPIC_TABLES = {
 }
 
 
-class LandJourneys:
+class LakeSink:
     """Buffers records per topic-partition and lands them every ``max_rows`` or ``max_seconds``."""
 
     name = "land-journeys"

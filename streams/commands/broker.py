@@ -16,7 +16,7 @@ from streams.settings import Settings
 def broker(smoke: bool) -> None:
     """Run the broker (embedded on 127.0.0.1 unless TOUCHLINE_KAFKA_BOOTSTRAP is set)."""
     from streams.broker import open_broker
-    from streams.kafka_clients import smoke_check
+    from streams.kafka_python_clients import smoke_check
 
     with open_broker(Settings().kafka_bootstrap) as running:
         click.echo(f"broker listening on {running.bootstrap}", err=True)

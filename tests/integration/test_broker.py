@@ -4,7 +4,7 @@ import pytest
 from kafka import TopicPartition
 
 from streams.broker import BrokerError, EmbeddedBroker, tansu_binary
-from streams.kafka_clients import create_topics, make_consumer, make_producer, smoke_check
+from streams.kafka_python_clients import create_topics, make_consumer, make_producer, smoke_check
 
 pytestmark = pytest.mark.integration
 
@@ -82,7 +82,7 @@ def test_aiokafka_under_faust_reads_what_the_pipeline_produces(kafka_bootstrap):
 
     from aiokafka import AIOKafkaConsumer
 
-    from streams.fast_clients import fast_producer
+    from streams.librdkafka_clients import fast_producer
     from streams.settings import Settings
 
     create_topics(kafka_bootstrap, ["lz4-for-aiokafka-v1"], partitions=1)

@@ -3,12 +3,12 @@
 import pytest
 
 from transforms.markov import markov
-from transforms.paths import Path, heuristic, parse_paths
+from transforms.paths import ChannelPath, heuristic, parse_paths
 from transforms.shapley import shapley
 
 
 def test_markov_two_channels_in_series_share_equally():
-    result = markov([Path(("A", "B"), 1, 100, 0), Path(("A",), 0, 0, 1)])
+    result = markov([ChannelPath(("A", "B"), 1, 100, 0), ChannelPath(("A",), 0, 0, 1)])
     assert result.conversion_probability == pytest.approx(0.5)
     assert result.removal_effects == pytest.approx({"A": 1.0, "B": 1.0})
     assert {c.channel: c.conversions for c in result.credits} == pytest.approx({"A": 0.5, "B": 0.5})
@@ -17,7 +17,7 @@ def test_markov_two_channels_in_series_share_equally():
 def test_markov_exact_removal_effects_solved_by_hand():
     # start→A 2, start→B 1; A→B 1, A→null 1; B→conversion 2: P = 2/3·1/2 + 1/3 = 2/3.
     # Without A: P = 1/3, effect 1/2. Without B: P = 0, effect 1.
-    result = markov([Path(("A", "B"), 1, 30, 0), Path(("B",), 1, 60, 0), Path(("A",), 0, 0, 1)])
+    result = markov([ChannelPath(("A", "B"), 1, 30, 0), ChannelPath(("B",), 1, 60, 0), ChannelPath(("A",), 0, 0, 1)])
     assert result.conversion_probability == pytest.approx(2 / 3)
     assert result.removal_effects == pytest.approx({"A": 0.5, "B": 1.0})
     credits = {c.channel: (c.conversions, c.value) for c in result.credits}
@@ -26,13 +26,14 @@ def test_markov_exact_removal_effects_solved_by_hand():
 
 
 def test_markov_ignores_repeats_of_a_channel():
-    plain = markov([Path(("A", "B"), 3, 0, 1), Path(("B",), 1, 0, 2)])
-    repeated = markov([Path(("A", "A", "B"), 3, 0, 1), Path(("B", "B"), 1, 0, 2)])
+    plain = markov([ChannelPath(("A", "B"), 3, 0, 1), ChannelPath(("B",), 1, 0, 2)])
+    repeated = markov([ChannelPath(("A", "A", "B"), 3, 0, 1), ChannelPath(("B", "B"), 1, 0, 2)])
     assert repeated.removal_effects == pytest.approx(plain.removal_effects)
 
 
 def test_shapley_splits_each_path_over_its_distinct_channels():
-    credits = shapley([Path(("A", "B", "A"), 2, 100, 0), Path(("B",), 1, 50, 4), Path(("C",), 0, 0, 1)])
+    credits = shapley([ChannelPath(("A", "B", "A"), 2, 100, 0), ChannelPath(("B",), 1, 50, 4),
+                       ChannelPath(("C",), 0, 0, 1)])
     assert [(c.channel, c.conversions, c.value) for c in credits] == [("A", 1.0, 50.0), ("B", 2.0, 100.0)]
 
 

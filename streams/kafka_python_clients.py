@@ -12,7 +12,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from streams.fast_clients import librdkafka_security
+from streams.librdkafka_clients import librdkafka_security
 from streams.settings import Settings
 
 # A group join on the embedded broker takes about half the session timeout: keep it short.
