@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from sinks.attribution import CONVERSIONS, MODELS, UNATTRIBUTED, attribute, open_lake
+from sinks.tables import JOURNEY_FIELDS
 from streams.commands import main
 from tests.conftest import touch_payload
 
@@ -303,3 +304,12 @@ def test_an_email_on_a_company_domain_reaches_the_journey_once_the_domain_has_an
     assert joined.execute("select event_id, account_id, person_label from journey_touches order by 1").fetchall() == [
         ("d2", "acct-acme", "ann@acmewidgets.com")]
     assert joined.execute("select count(*) from unresolved_touches").fetchone()[0] == 0
+
+
+def test_the_journey_touches_view_carries_every_column_of_the_lake_table(lake):
+    # sinks/tables.py declares the table; the view lists its columns by name: a column added to one and not
+    # the other fails here
+    connection = open_lake(lake)
+    columns = connection.sql("select * from journey_touches limit 0").columns
+    connection.close()
+    assert [name for name, _ in JOURNEY_FIELDS if name not in columns] == []
