@@ -21,11 +21,7 @@ leads_by_source as (
     select source_value.dimension, coalesce(source_value.value, 'unknown') as value, lead_rows.*
     from lead_rows
     cross join lateral (
-        select unnest([
-            {'dimension': 'channel', 'value': lead_rows.channel},
-            {'dimension': 'campaign_id', 'value': lead_rows.campaign_id},
-            {'dimension': 'content', 'value': lead_rows.content_id}
-        ], recursive := true)
+        select unnest(source_values(lead_rows.channel, lead_rows.campaign_id, lead_rows.content_id), recursive := true)
     ) as source_value
 ),
 
@@ -55,11 +51,7 @@ credits_by_source as (
     from credit_rows
     cross join settings
     cross join lateral (
-        select unnest([
-            {'dimension': 'channel', 'value': credit_rows.channel},
-            {'dimension': 'campaign_id', 'value': credit_rows.campaign_id},
-            {'dimension': 'content', 'value': credit_rows.content_id}
-        ], recursive := true)
+        select unnest(source_values(credit_rows.channel, credit_rows.campaign_id, credit_rows.content_id), recursive := true)
     ) as source_value
     where credit_rows.model = settings.model and credit_rows.conversion_type = 'closed_won'
     group by all

@@ -16,11 +16,7 @@ final as (
            count(*) as leads
     from turned_down
     cross join lateral (
-        select unnest([
-            {'dimension': 'channel', 'value': turned_down.channel},
-            {'dimension': 'campaign_id', 'value': turned_down.campaign_id},
-            {'dimension': 'content', 'value': turned_down.content_id}
-        ], recursive := true)
+        select unnest(source_values(turned_down.channel, turned_down.campaign_id, turned_down.content_id), recursive := true)
     ) as source_value
     group by all
 )
