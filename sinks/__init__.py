@@ -1,0 +1,1 @@
+"""The lake (Delta tables), the DuckDB catalog over it, and what the reports read from it."""

@@ -101,7 +101,8 @@ class Touch(NamedTuple):
 class ValidatedTouch(Protocol):
     """A validated touch/1 event (``schemas.touch.TouchEvent``): its fields, and its canonical JSON object."""
 
-    def to_wire(self) -> dict[str, Any]: ...
+    def to_wire(self) -> dict[str, Any]:
+        """The canonical touch/1 JSON object."""
 
 
 def to_touch(event: ValidatedTouch) -> Touch:

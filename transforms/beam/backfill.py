@@ -132,6 +132,7 @@ class ParseTouches(beam.PTransform):
         self.schema, self.salt = schema, salt
 
     def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        """The transform applied to its input (see the class)."""
         return batches | "Validate" >> beam.ParDo(_Parse(self.schema, self.salt)).with_outputs(DEAD_LETTERS,
                                                                                                main="touches")
 
@@ -158,6 +159,7 @@ class DedupeTouches(beam.PTransform):
         self.shards = shards
 
     def expand(self, batches: beam.PCollection) -> beam.PCollection:
+        """The transform applied to its input (see the class)."""
         return (batches
                 | "ShardByEvent" >> beam.FlatMap(_by_event, self.shards)
                 | "GroupByShard" >> beam.GroupByKey()
@@ -214,6 +216,7 @@ class ResolveAccounts(beam.PTransform):
         self.erased = dict(erased or {})
 
     def expand(self, shards: beam.PCollection) -> beam.PCollection:
+        """The transform applied to its input (see the class)."""
         accounts = (shards
                     | "IdentitySets" >> beam.Map(_first_of_each_identity)
                     | "AllIdentitySets" >> beam.combiners.ToList()
@@ -296,6 +299,7 @@ class StitchJourneys(beam.PTransform):
         self.breach_schema = breach_schema
 
     def expand(self, resolved: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        """The transform applied to its input (see the class)."""
         clock = (resolved
                  | "NewestAccounts" >> beam.FlatMap(_newest_accounts)
                  | "AllNewestAccounts" >> beam.combiners.ToList()
