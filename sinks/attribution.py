@@ -17,6 +17,7 @@ from sinks.lake import Lake
 from sinks.storage import LakeRoot
 from transforms.markov import markov
 from transforms.paths import ChannelPath, Credit, heuristic
+from transforms.settings import DEFAULT_ATTRIBUTION
 from transforms.shapley import shapley
 
 #: A path of the data-driven models and the currency of its conversion (None: a lead, or no conversion).
@@ -52,7 +53,8 @@ class MissingRate(ValueError):
     """A conversion's amount cannot be reported in the reporting currency: no rate for its day."""
 
 
-def open_lake(lake: LakeRoot, *, lookback_days: int = 365, half_life_days: float = 7.0,
+def open_lake(lake: LakeRoot, *, lookback_days: int = DEFAULT_ATTRIBUTION.lookback_days,
+              half_life_days: float = DEFAULT_ATTRIBUTION.half_life_days,
               conversion: str | None = None, reporting_currency: str | None = None,
               rates: FilePath | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the catalog's views over ``lake`` and the given settings.
@@ -178,7 +180,8 @@ def from_paths(found: list[ChannelPath], models: Iterable[str]) -> list[Row]:
 
 
 def attribute(lake: LakeRoot, models: Iterable[str], conversion: str, dimension: str, *,
-              lookback_days: int = 365, half_life_days: float = 7.0, reporting_currency: str | None = None,
+              lookback_days: int = DEFAULT_ATTRIBUTION.lookback_days,
+              half_life_days: float = DEFAULT_ATTRIBUTION.half_life_days, reporting_currency: str | None = None,
               rates: FilePath | None = None) -> list[Row]:
     """Every requested model over a lake (amounts in their own currencies, or in ``reporting_currency``)."""
     connection = open_lake(lake, lookback_days=lookback_days, half_life_days=half_life_days, conversion=conversion,

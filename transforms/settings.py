@@ -1,4 +1,4 @@
-"""Analysis settings: the journey rules' knobs. Passed in, never read from the environment."""
+"""Analysis settings: the journey rules' and attribution's knobs. Passed in, never read from the environment."""
 
 from __future__ import annotations
 
@@ -32,3 +32,14 @@ class JourneySettings:
 
 
 DEFAULT_JOURNEY = JourneySettings()
+
+
+@dataclass(frozen=True, slots=True)
+class AttributionSettings:
+    """How conversions are credited (the SQL marts restate these defaults for sessions that set nothing)."""
+
+    lookback_days: int = 365  # touches older than this before a conversion earn no credit
+    half_life_days: float = 7.0  # time decay: a touch this much older earns half the credit
+
+
+DEFAULT_ATTRIBUTION = AttributionSettings()

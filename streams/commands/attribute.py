@@ -11,6 +11,7 @@ from sinks.attribution import CONVERSIONS, DIMENSIONS, MODELS, MissingRate, attr
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.sql import print_result
 from transforms.paths import parse_paths
+from transforms.settings import DEFAULT_ATTRIBUTION
 
 
 def _models(value: str) -> list[str]:
@@ -43,9 +44,11 @@ def checked_money(reporting_currency: str | None, rates: Path | None) -> dict[st
               help=f"One of {'|'.join(MODELS)}|all, or a comma-separated list.")
 @click.option("--conversion", type=click.Choice(CONVERSIONS), default="closed_won", show_default=True)
 @click.option("--by", "dimension", type=click.Choice(DIMENSIONS), default="channel", show_default=True)
-@click.option("--lookback-days", default=365, show_default=True, type=click.IntRange(min=1),
+@click.option("--lookback-days", default=DEFAULT_ATTRIBUTION.lookback_days, show_default=True,
+              type=click.IntRange(min=1),
               help="Touches older than this earn no credit.")
-@click.option("--half-life-days", default=7.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--half-life-days", default=DEFAULT_ATTRIBUTION.half_life_days, show_default=True,
+              type=click.FloatRange(min=0, min_open=True),
               help="time_decay: credit halves every N days.")
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True)

@@ -12,6 +12,7 @@ from sinks.attribution import DATA_DRIVEN, MODELS, MissingRate, data_driven, ope
 from streams.commands.attribute import checked_money, money_options
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.sql import print_result
+from transforms.settings import DEFAULT_ATTRIBUTION
 
 SECTIONS = ["attainment", "lead generation", "service level", "closed loop", "funnel", "revenue", "growth", "spend"]
 #: The shares of credit by team the scorecard reports: (conversion type, metric, amount).
@@ -60,7 +61,8 @@ def _campaign_revenue(connection: duckdb.DuckDBPyConnection, model: str) -> list
               help="The target's currency (needed when won deals are in several currencies).")
 @click.option("--spend", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV of campaign_id,month,amount,currency: adds cost-to-revenue and ROAS per campaign.")
-@click.option("--lookback-days", default=365, show_default=True, type=click.IntRange(min=1))
+@click.option("--lookback-days", default=DEFAULT_ATTRIBUTION.lookback_days, show_default=True,
+              type=click.IntRange(min=1))
 @money_options
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True)
