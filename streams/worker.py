@@ -143,11 +143,12 @@ def wait_until_landed(lake: Lake, touches: int, dead_letters: int, journeys: int
                       settle_seconds: float = 2.0) -> dict[str, int]:
     """Wait until the lake holds the expected touches, dead letters and journey rows, then settles.
 
-    Settling watches the tables waited for: journey rows only when some are expected (a caller
-    waiting for touches alone is not held up by a stitch stage still catching up). ``alive``
+    Settling watches the tables waited for: journey rows and the SLA breaches beside them only when
+    journey rows are expected (a caller waiting for touches alone is not held up by a stitch stage
+    still catching up). ``alive``
     says whether the worker is still running; a dead one ends the wait at once.
     """
-    watched = ("touches", "dead_letters", "journey_touches") if journeys else ("touches", "dead_letters")
+    watched = ("touches", "dead_letters") + (("journey_touches", "sla_breaches") if journeys else ())
     deadline = time.monotonic() + timeout
     last, stable_since = None, time.monotonic()
     while time.monotonic() < deadline:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -29,6 +30,17 @@ def population(touches: int, seed: int = 5, days: int = 365) -> list[Emitted]:
     """About ``touches`` records over ``days`` with duplicates, late arrivals and 1% malformed records."""
     return list(generate(GeneratorSettings(accounts=int(touches / 17.6), seed=seed, days=days, duplicate_rate=0.03,
                                            late_rate=0.1, invalid_rate=0.01)))
+
+
+def time_moves_on(events: list[Emitted], accounts: int = 24, days: int = 7) -> list[Emitted]:
+    """The events, then a visit of each of ``accounts`` new accounts ``days`` after the last touch: time moving
+    on in every partition, as it does in production (the stream judges the lead SLA on each partition's clock,
+    the batch on the clock of all the touches; once time has moved on everywhere they agree)."""
+    last = max(datetime.fromisoformat(e.record["occurred_at"]) for e in events if e.record and not e.malformed)
+    at = (last + timedelta(days=days)).isoformat()
+    return events + [Emitted(last, {"event_id": f"later-{n}", "source": "generator", "event_type": "site_visit",
+                                    "occurred_at": at, "account_id": f"acct-later-{n:02d}", "team": "marketing"})
+                     for n in range(accounts)]
 
 
 def expected(events: list[Emitted]) -> tuple[int, int, set[tuple[object, ...]]]:

@@ -68,10 +68,11 @@ def test_stream_to_an_s3_lake_then_attribute_query_and_dashboard(s3_bucket, fres
 
     _, local = _stitched_locally(events, tmp_path)
     assert attribution_totals(lake) == attribution_totals(local)
-    credited = _json_lines(_touchline("attribute", "--lake", lake, "--model", "linear", "--format", "json"))
-    assert credited == _json_lines(_touchline("attribute", "--lake", str(local), "--model", "linear",
-                                              "--format", "json"))
-    assert round(sum(row["conversions"] for row in credited)) > 0
+    # two months of touches: opportunities, their pipeline (few deals close that soon)
+    asked = ("--model", "linear", "--conversion", "opportunity", "--format", "json")
+    credited = _json_lines(_touchline("attribute", "--lake", lake, *asked))
+    assert credited == _json_lines(_touchline("attribute", "--lake", str(local), *asked))
+    assert round(sum(row["conversions"] for row in credited)) > 0 and sum(row["pipeline"] for row in credited) > 0
 
     # The worker's catalog names the files in the bucket; `touchline sql` reads them through DuckDB's httpfs.
     counted = _json_lines(_touchline("sql", "--catalog", str(catalog), "--format", "json",
