@@ -183,7 +183,7 @@ def _identifiers_of(store: Lake, kind: str, value: str) -> set[tuple[str, str]]:
     if not files:
         return {(kind, value)}
     linked = pa.concat_tables(store.read_files("touches", files, list(PERSON_FIELDS)))
-    linked = linked.set_column(0, "email", pc.utf8_lower(linked["email"]))
+    linked = linked.set_column(linked.schema.get_field_index("email"), "email", pc.utf8_lower(linked["email"]))
     seed = (kind, value.strip().lower() if kind == "email" else value)
     return person_identifiers(seed, linked.to_pylist())
 
