@@ -42,15 +42,21 @@ def stages_now(rows: Rows) -> go.Figure:
     return figure
 
 
+def _series(rows: Rows) -> list[tuple[str, dict[Any, Any]]]:
+    """(x, series, y) rows as each series' {x: y}, series in order."""
+    by_series: dict[str, dict[Any, Any]] = defaultdict(dict)
+    for x, name, y in rows:
+        by_series[name][x] = y
+    return sorted(by_series.items())
+
+
 def stages_over_time(rows: Rows) -> go.Figure:
     """Accounts per stage at the end of each week, dormant accounts apart."""
     figure = _figure("Accounts per stage over time (weekly)", yaxis_title="accounts")
-    series: dict[str, dict[Any, int]] = defaultdict(dict)
+    series = dict(_series(rows))
     weeks = sorted({week for week, _, _ in rows})
-    for week, state, count in rows:
-        series[state][week] = count
     for state in (*STAGES, "dormant"):
-        figure.add_trace(go.Scatter(x=weeks, y=[series[state].get(w, 0) for w in weeks], name=state.title(),
+        figure.add_trace(go.Scatter(x=weeks, y=[series.get(state, {}).get(w, 0) for w in weeks], name=state.title(),
                                     stackgroup="stages", mode="lines", line={"color": STAGE_COLOURS[state]}))
     return figure
 
@@ -82,10 +88,7 @@ def scorecard_funnel(rows: Rows) -> go.Figure:
 def sla_breaches(rows: Rows) -> go.Figure:
     """Lead SLA breaches per month, by the lead's channel."""
     figure = _figure("Lead SLA breaches per month, by lead channel", barmode="stack", yaxis_title="breaches")
-    by_channel: dict[str, dict[Any, int]] = defaultdict(dict)
-    for month, channel, count in rows:
-        by_channel[channel][month] = count
-    for channel, counts in sorted(by_channel.items()):
+    for channel, counts in _series(rows):
         figure.add_trace(go.Bar(x=list(counts), y=list(counts.values()), name=channel))
     return figure
 
@@ -93,10 +96,7 @@ def sla_breaches(rows: Rows) -> go.Figure:
 def acceptance_by_quarter(rows: Rows) -> go.Figure:
     """Share of marketing leads sales accepted, per quarter of the lead and channel."""
     figure = _figure("Lead acceptance by channel and quarter (of the leads with a verdict)", yaxis_tickformat=".0%")
-    by_channel: dict[str, dict[Any, float]] = defaultdict(dict)
-    for quarter, channel, rate in rows:
-        by_channel[channel][quarter] = rate
-    for channel, rates in sorted(by_channel.items()):
+    for channel, rates in _series(rows):
         figure.add_trace(go.Scatter(x=list(rates), y=list(rates.values()), mode="lines+markers", name=channel))
     return figure
 
@@ -105,10 +105,7 @@ def rejection_reasons(rows: Rows) -> go.Figure:
     """Why sales turned leads down, per channel."""
     figure = _figure("Rejection and disqualification reasons, by lead channel", barmode="stack",
                      yaxis_title="leads")
-    by_reason: dict[str, dict[str, int]] = defaultdict(dict)
-    for channel, reason, leads in rows:
-        by_reason[reason][channel] = leads
-    for reason, counts in sorted(by_reason.items()):
+    for reason, counts in _series(rows):
         figure.add_trace(go.Bar(x=list(counts), y=list(counts.values()), name=reason))
     return figure
 

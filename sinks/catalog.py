@@ -41,11 +41,11 @@ def lake_relation(lake: Lake, table: str, connection: duckdb.DuckDBPyConnection 
     Files written before a column was added lack it: such a table's files are read by column name,
     and a column no file has yet reads as null (needs ``connection`` to look).
     """
-    files = lake.files(table)
+    files, files_miss_columns = lake.current_files(table)
     if not files:
         return f"(select {_nulls(TABLES[table].schema)}, cast(null as date) as event_date where false)"
     listed = ", ".join(_quote(path) for path in files)
-    if connection is None or not lake.files_miss_columns(table):
+    if connection is None or not files_miss_columns:
         return f"read_parquet([{listed}], hive_partitioning = true)"
     relation = f"read_parquet([{listed}], hive_partitioning = true, union_by_name = true)"
     present = set(connection.sql(f"select * from {relation} limit 0").columns)

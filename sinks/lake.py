@@ -119,10 +119,14 @@ class Lake:
         log.warning("lake: %s gained the columns %s", spec.name, ", ".join(field.name for field in missing))
         return self.table(spec.name) or table
 
-    def files_miss_columns(self, name: str) -> bool:
-        """Whether some of the table's files were written before columns were added to it."""
+    def current_files(self, name: str) -> tuple[list[str], bool]:
+        """The Parquet files of the table's newest version, and whether some were written before columns were
+        added to it (one reading of the log)."""
         table = self.table(name)
-        return table is not None and table.metadata().configuration.get(FILES_MISS_COLUMNS) == "true"
+        if table is None:
+            return [], False
+        files = sorted(self.storage.url_from_path(self.storage.path_from_url(uri)) for uri in table.file_uris())
+        return files, table.metadata().configuration.get(FILES_MISS_COLUMNS) == "true"
 
     def _data_files(self, name: str) -> list[pafs.FileInfo]:
         """Every Parquet file in the table's partition folders, of any version or none (file system paths)."""
@@ -306,10 +310,7 @@ class Lake:
 
     def files(self, name: str) -> list[str]:
         """The Parquet files of the table's newest version."""
-        table = self.table(name)
-        if table is None:
-            return []
-        return sorted(self.storage.url_from_path(self.storage.path_from_url(uri)) for uri in table.file_uris())
+        return self.current_files(name)[0]
 
     def rows(self, name: str) -> int:
         """Rows in the table's newest version (from the log's file statistics, every writer here records them)."""

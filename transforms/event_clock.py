@@ -17,10 +17,13 @@ QUORUM = 2
 class AccountClock:
     """The ``quorum``-th newest of the accounts' newest event times."""
 
-    def __init__(self, newest: Iterable[tuple[datetime, str]] = (), quorum: int = QUORUM) -> None:
+    def __init__(self, times: Iterable[tuple[datetime, str]] = (), quorum: int = QUORUM) -> None:
+        """The clock of accounts' event times, (time, account), in any order and any number per account."""
         self.quorum = quorum
         #: The ``quorum`` accounts with the newest times, newest first: (time, account).
-        self.newest = sorted(newest, reverse=True)[:quorum]
+        self.newest: list[tuple[datetime, str]] = []
+        for at, account in times:
+            self.add(account, at)
 
     def add(self, account: str, at: datetime) -> None:
         """An account reached event time ``at``."""

@@ -130,9 +130,10 @@ def review(account_id: str, journey_id: str, settled: Cursor, window: tuple[Step
             deadlines.append((lead.at + settings.lead_sla, lead.event_id))
             scheduled = True
         now.append(Watched(lead.event_id, lead.at, breach, scheduled))
-    in_window = {touch.event_id for touch, _ in window}
-    records += [_retraction(account_id, gone) for gone in before.values()
-                if gone.emitted is not None and gone.lead_event_id in in_window]
+    gone = [w for w in before.values() if w.emitted is not None]
+    if gone:
+        in_window = {touch.event_id for touch, _ in window}
+        records += [_retraction(account_id, w) for w in gone if w.lead_event_id in in_window]
     return Review(tuple(now), records, deadlines)
 
 

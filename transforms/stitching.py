@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
@@ -83,14 +83,6 @@ def fold_journey(account_id: str, touches: Iterable[Touch], settings: JourneySet
     return Folded(cursor, rows, list(leads(START, steps)))
 
 
-def account_clock(resolved: Iterable[tuple[str, Touch]]) -> AccountClock:
-    """The clock the lead SLA is judged on, over every account's journey touches (see ``event_clock``)."""
-    clock = AccountClock()
-    for account_id, touch in resolved:
-        clock.add(account_id, touch.occurred_at)
-    return clock
-
-
 def dedupe(touches: Iterable[Touch]) -> list[Touch]:
     """The first touch of each ``(source, event_id)``."""
     first: dict[tuple[str, str], Touch] = {}
@@ -112,7 +104,7 @@ class Stitched(NamedTuple):
 def stitch(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY) -> Stitched:
     """Batch stitching: dedupe, resolve identity over all touches, sort, fold each account."""
     resolved, unresolved, merges = resolve_all(dedupe(touches))
-    clock = account_clock(resolved).time
+    clock = AccountClock((touch.occurred_at, account_id) for account_id, touch in resolved).time
     resolved.sort(key=itemgetter(0))  # stable: each account's touches stay in event-time order
     rows: list[JourneyTouch] = []
     cursors = {}
@@ -204,6 +196,10 @@ class Streamed(NamedTuple):
     breaches: dict[str, dict[str, Any]]  # latest sla_breaches record per lead, retractions applied
 
 
+#: Each account's journey and its leads under the SLA watch (the stage keeps it in its store).
+Journeys = MutableMapping[str, tuple[Journey, tuple[Watched, ...]]]
+
+
 class LeadWatch:
     """The streaming lead SLA over one partition's accounts: the accounts' clock, the deadlines
     waiting for it, and what was emitted for each account's live leads (see :func:`lead_sla.review`)."""
@@ -215,31 +211,38 @@ class LeadWatch:
         self.deadlines = list(deadlines)  # a heap of (due, account, lead event id)
         heapq.heapify(self.deadlines)
 
-    def placed(self, journey: Journey, watched: tuple[Watched, ...],
-               rows: Iterable[JourneyTouch] | None = None) -> tuple[tuple[Watched, ...], list[dict[str, Any]]]:
-        """Judge an account's leads after a touch was placed on its journey (``rows``: the rows the placement
-        re-emitted) or the clock moved: (now watched, records)."""
-        if rows is not None and not watched and not any(row.is_lead_touch for row in rows):
-            return watched, []  # no lead before, and none among the rows that changed: nothing to judge
-        found = review(journey.account_id, journey.journey_id, journey.settled, journey.window, watched,
-                       self.clock.time, self.settings)
-        for due, lead_event_id in found.deadlines:
-            heapq.heappush(self.deadlines, (due, journey.account_id, lead_event_id))
-        return found.watched, found.records
-
-    def tick(self, account_id: str, at: datetime) -> list[str]:
-        """An account reached event time ``at``: the accounts whose deadlines the clock has now passed."""
+    def advance(self, journeys: Journeys, account_id: str, at: datetime) -> list[dict[str, Any]]:
+        """An account reached event time ``at``: judge again the accounts whose deadlines the clock has now
+        passed; their sla-breaches-v1 records."""
         self.clock.add(account_id, at)
         now, due = self.clock.time, []
         while self.deadlines and now is not None and self.deadlines[0][0] < now:
             due.append(heapq.heappop(self.deadlines)[1])
-        return list(dict.fromkeys(due))
+        records: list[dict[str, Any]] = []
+        for due_account in dict.fromkeys(due):
+            records += self.judge(journeys, *journeys[due_account])
+        return records
+
+    def judge(self, journeys: Journeys, journey: Journey, watched: tuple[Watched, ...],
+              rows: Iterable[JourneyTouch] | None = None) -> list[dict[str, Any]]:
+        """Judge an account's leads after a touch was placed on its journey (``rows``: the rows the placement
+        re-emitted) or the clock moved; keep the journey and its watch in ``journeys``; the records that
+        changed."""
+        if rows is not None and not watched and not any(row.is_lead_touch for row in rows):
+            journeys[journey.account_id] = (journey, watched)
+            return []  # no lead before, and none among the rows that changed: nothing to judge
+        found = review(journey.account_id, journey.journey_id, journey.settled, journey.window, watched,
+                       self.clock.time, self.settings)
+        for due, lead_event_id in found.deadlines:
+            heapq.heappush(self.deadlines, (due, journey.account_id, lead_event_id))
+        journeys[journey.account_id] = (journey, found.watched)
+        return found.records
 
 
 def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY) -> Streamed:
     """Feed touches one by one in arrival order, as the streaming pipeline does (one partition)."""
     resolver = Resolver(settings)
-    journeys: dict[str, tuple[Journey, tuple[Watched, ...]]] = {}
+    journeys: Journeys = {}
     watch = LeadWatch(settings)
     rows: dict[tuple[str, str], JourneyTouch] = {}
     breaches: dict[str, dict[str, Any]] = {}
@@ -265,16 +268,10 @@ def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY
         for account_id, resolved in resolution.resolved:
             if resolved.event_type in IDENTITY_EVENTS:
                 continue
-            for due in watch.tick(account_id, resolved.occurred_at):
-                journey, watched = journeys[due]
-                watched, records = watch.placed(journey, watched)
-                journeys[due] = journey, watched
-                land(records)
+            land(watch.advance(journeys, account_id, resolved.occurred_at))
             before, watched = journeys.get(account_id) or (None, ())
             journey, placed, too_late = place(before, resolved, account_id, settings)
-            watched, records = watch.placed(journey, watched, placed)
-            journeys[account_id] = journey, watched
-            land(records)
+            land(watch.judge(journeys, journey, watched, placed))
             rows.update((row.touch.key, row) for row in placed)
             if too_late is not None:
                 late.append(too_late)

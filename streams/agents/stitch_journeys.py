@@ -24,10 +24,9 @@ from streams.processor import Emit
 from streams.records import dumps
 from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore, StoreTable
 from transforms.event_clock import AccountClock
-from transforms.lead_sla import Watched
 from transforms.settings import JourneySettings
-from transforms.stitching import Journey, LeadWatch, place
-from transforms.types import JourneyTouch, Touch
+from transforms.stitching import LeadWatch, place
+from transforms.types import Touch
 
 
 class PartitionState:
@@ -75,11 +74,12 @@ class StitchJourneys:
         touch = Touch.from_wire(message["touch"])
         if touch.event_type in IDENTITY_EVENTS or not state.seen.add(touch.key, touch.occurred_at):
             return  # identity calls make no journey touch; a repeat is from an upstream replay
-        for due_account in state.watch.tick(account_id, touch.occurred_at):
-            self._watch_lead_sla(state, due_account, *state.journeys[due_account], emit)
+        breaches = state.watch.advance(state.journeys, account_id, touch.occurred_at)
         journey, watched = state.journeys.get(account_id) or (None, ())
         journey, rows, late = place(journey, touch, account_id, self.settings)
-        self._watch_lead_sla(state, account_id, journey, watched, emit, rows)
+        breaches += state.watch.judge(state.journeys, journey, watched, rows)
+        for breach in breaches:
+            emit(topics.SLA_BREACHES, breach["account_id"].encode(), dumps(breach))
         key = account_id.encode()
         for row in rows:
             emit(topics.JOURNEY_TOUCHES, key, dumps(row.to_row()))
@@ -87,12 +87,3 @@ class StitchJourneys:
                 emit(topics.JOURNEY_TRANSITIONS, key, dumps(row.transition_row()))
         if late is not None:
             emit(topics.TOUCHES_LATE, key, dumps({"account_id": account_id, "touch": late.to_wire()}))
-
-    def _watch_lead_sla(self, state: PartitionState, account_id: str, journey: Journey, watched: tuple[Watched, ...],
-                        emit: Emit, rows: list[JourneyTouch] | None = None) -> None:
-        """Judge an account's leads (its journey, re-emitting ``rows``, or the clock moved); emit the breach rows
-        that changed."""
-        watched, records = state.watch.placed(journey, watched, rows)
-        state.journeys[account_id] = (journey, watched)
-        for record in records:
-            emit(topics.SLA_BREACHES, account_id.encode(), dumps(record))

@@ -275,17 +275,11 @@ def _fold_shard(pair: tuple[int, Iterable[bytes]], settings: JourneySettings, sc
 def _newest_accounts(pair: tuple[int, bytes]) -> list[tuple[datetime, str]]:
     """The accounts of a batch that could set the accounts' clock: its newest times, one per account."""
     table = unpack(pair[1])
-    clock = AccountClock()
-    for account_id, at in zip(table[ACCOUNT].to_pylist(), times(table["occurred_at"]), strict=True):
-        clock.add(account_id, at)
-    return clock.newest
+    return AccountClock(zip(times(table["occurred_at"]), table[ACCOUNT].to_pylist(), strict=True)).newest
 
 
 def _clock_time(newest: Iterable[tuple[datetime, str]]) -> datetime | None:
-    clock = AccountClock()
-    for at, account_id in newest:
-        clock.add(account_id, at)
-    return clock.time
+    return AccountClock(newest).time
 
 
 class StitchJourneys(beam.PTransform):
