@@ -10,9 +10,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from schemas.touch import TouchEvent, parse_touch
-from sinks.tables import TABLES
+from sinks.tables import JOURNEY_FIELDS, TABLES
 from tests.strategies import wire_touches
+from transforms.beam.backfill import FOLDED, OWN
 from transforms.beam.columns import days, first_of_each_event, in_event_order, pack, split, times, touches_table, unpack
+from transforms.types import JourneyTouch
 
 SPEC = TABLES["touches"]
 
@@ -53,3 +55,10 @@ def test_event_order_dedupe_and_split():
     assert table["event_id"].to_pylist() == ["a", "w", "b"]
     parts = {key: part["event_id"].to_pylist() for key, part in split(table, days(table, "occurred_at"))}
     assert parts == {date(2026, 1, 1): ["a", "w"], date(2026, 1, 2): ["b"]}
+
+
+def test_journey_columns_are_the_folds_fields_and_the_touchs_own():
+    journey_name = {touch: journey for journey, touch in OWN.items()}
+    assert set(JourneyTouch._fields) - {"touch"} == FOLDED
+    touch_columns = {journey_name.get(name, name) for name in TouchEvent.model_fields}
+    assert {name for name, _ in JOURNEY_FIELDS} == FOLDED | touch_columns

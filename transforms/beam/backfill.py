@@ -225,9 +225,8 @@ class ResolveAccounts(beam.PTransform):
                                                          self.erased)
 
 
-#: journey_touches columns the fold computes (named as in JourneyTouch); every other column is the touch's own.
-FOLDED = ("account_id", "journey_id", "cycle", "seq", "stage", "stage_before", "is_first_touch", "is_lead_touch",
-          "is_opportunity_touch", "is_close_touch", "is_reengagement", "lead_response_hours")
+#: journey_touches columns the fold computes: JourneyTouch's fields; every other column is the touch's own.
+FOLDED = frozenset(JourneyTouch._fields) - {"touch"}
 OWN = {"touch_account_id": "account_id"}  # journey column -> touches column, where the names differ
 
 
