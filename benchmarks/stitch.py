@@ -14,10 +14,11 @@ import os
 import platform
 import time
 
+from transforms.admission import dedupe
 from transforms.gc_pause import paused_gc
 from transforms.generator import GeneratorSettings, generate
 from transforms.identity import resolve_all
-from transforms.stitching import dedupe, fold_journey, stitch, stream
+from transforms.stitching import fold_journey, stitch, stream
 from transforms.types import Touch
 
 TOUCHES_PER_ACCOUNT = 17.6  # what the generator makes per account-year, measured

@@ -20,6 +20,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from schemas.vocabulary import DISPOSITION_EVENTS, ENGAGED_EVENTS, IDENTITY_EVENTS, RESPONDING_TEAMS, EventType, Stage
+from transforms.admission import dedupe
 from transforms.event_clock import AccountClock
 from transforms.identity import Merge, Resolver, resolve_all
 from transforms.lead_sla import Breach, Lead, Watched, judge_all, leads, review
@@ -81,14 +82,6 @@ def fold_journey(account_id: str, touches: Iterable[Touch], settings: JourneySet
         rows.append(row)
         steps.append((touch, cursor))
     return Folded(cursor, rows, list(leads(START, steps)))
-
-
-def dedupe(touches: Iterable[Touch]) -> list[Touch]:
-    """The first touch of each ``(source, event_id)``."""
-    first: dict[tuple[str, str], Touch] = {}
-    for touch in touches:
-        first.setdefault(touch.key, touch)
-    return list(first.values())
 
 
 class Stitched(NamedTuple):

@@ -64,6 +64,19 @@ class LakeSink:
         self.salt = salt_of(settings)
         self.topic_ids: dict[str, str] = {}
 
+    def take(self, message: Any) -> None:
+        """Buffer one record of a topic the sink lands."""
+        if not self.buffered:
+            self.oldest = time.monotonic()
+        key = (message.topic(), message.partition())
+        self.buffer.setdefault(key, []).append((message.offset(), json.loads(message.value())))
+        self.buffered += 1
+
+    def due(self) -> bool:
+        """Whether the buffer is full enough, or old enough, to land."""
+        return bool(self.buffered) and (self.buffered >= self.max_rows
+                                        or time.monotonic() - self.oldest >= self.max_seconds)
+
     def flush(self) -> None:
         """Land everything buffered, then tell ``on_landed`` which tables changed."""
         self._land()
@@ -187,15 +200,10 @@ class LakeSink:
                     if message.error():
                         log.warning("land-journeys: %s", message.error())
                         continue
-                    if not self.buffered:
-                        self.oldest = time.monotonic()
-                    key = (message.topic(), message.partition())
-                    self.buffer.setdefault(key, []).append((message.offset(), json.loads(message.value())))
-                    self.buffered += 1
+                    self.take(message)
                 # While paused, go on trying even with nothing buffered: a flush before a rebalance
                 # may have landed (or dropped) the buffer, and only a successful try resumes consuming.
-                if self.paused or (self.buffered and (self.buffered >= self.max_rows
-                                                      or time.monotonic() - self.oldest >= self.max_seconds)):
+                if self.paused or self.due():
                     self._flush_or_pause(consumer, stop)
                 self._announce()  # what landed a moment ago, once the refresh is due
             self._flush_or_pause(consumer, stop)

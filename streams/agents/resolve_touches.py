@@ -18,10 +18,9 @@ from streams import topics
 from streams.processor import Emit
 from streams.records import dead_letter, dumps, touch_key
 from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore
+from transforms.admission import admit
 from transforms.identity import IdentityGraph, Resolver
-from transforms.privacy import pseudonymize_email
 from transforms.settings import JourneySettings
-from transforms.types import to_touch
 
 
 class ResolveTouches:
@@ -34,7 +33,7 @@ class ResolveTouches:
                  dedupe_window: timedelta = DEDUPE_WINDOW) -> None:
         self.settings = settings
         self.dedupe_window = dedupe_window
-        self.salt = salt  # e-mails are pseudonymized before state or any output sees them
+        self.salt = salt  # admission pseudonymizes e-mails before state or any output sees them
         self.invalid = 0
 
     def open(self, partition: int, store: StateStore) -> None:
@@ -56,10 +55,8 @@ class ResolveTouches:
             emit(topics.TOUCHES_DLQ, *dead_letter(raw, event, message.topic(), partition, message.offset(),
                                                   message.timestamp()[1]))
             return
-        if self.salt and event.email:
-            event = event.model_copy(update={"email": pseudonymize_email(event.email, self.salt)})
-        touch = to_touch(event)
-        if not self.seen.add(touch.key, touch.occurred_at):
+        touch = admit(event, self.salt, self.seen)
+        if touch is None:
             return
         resolution = self.resolver.add(touch)
         emit(topics.TOUCHES_VALID, touch_key(*touch.key), dumps(touch.to_wire()))

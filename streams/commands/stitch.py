@@ -9,31 +9,33 @@ import click
 
 from schemas.touch import TouchEvent, parse_touch
 from sinks.lake import Lake
-from sinks.privacy import for_landing, load_suppressions
+from sinks.privacy import load_suppressions, redact_for_landing
 from sinks.tables import JOURNEY_FIELDS
 from streams.commands.journey_options import journey_options
 from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
 from streams.settings import Settings, salt_of, suppression_key_of
+from transforms.admission import AllKeys, admit
 from transforms.gc_pause import paused_gc
 from transforms.lead_sla import Breach
-from transforms.privacy import pseudonymize
 from transforms.settings import JourneySettings
-from transforms.stitching import dedupe, stitch
-from transforms.types import Touch, to_touch, unresolved_row
+from transforms.stitching import stitch
+from transforms.types import Touch, unresolved_row
 
 #: The columns of `stitch`'s output: the lake's journey_touches, and whether the touch is unresolved.
 JOURNEY_COLUMNS = [name for name, _ in JOURNEY_FIELDS]
 JOURNEY_COLUMNS.insert(JOURNEY_COLUMNS.index("lead_response_hours") + 1, "is_unresolved")
 
 
-def read_touches(files: tuple[str, ...]) -> tuple[list[Touch], int]:
-    """Valid touches of JSON Lines files; invalid lines are reported on stderr and counted."""
-    touches, invalid = [], 0
+def read_touches(files: tuple[str, ...], salt: str | None = None) -> tuple[list[Touch], int]:
+    """The touches of JSON Lines files, admitted as the resolve stage admits them (e-mails pseudonymized with a
+    ``salt``, the first copy of each event); invalid lines are reported on stderr and counted."""
+    touches, invalid, seen = [], 0, AllKeys()
     for line in read_lines(files):
         event = parse_touch(line.raw)
         if isinstance(event, TouchEvent):
-            touches.append(to_touch(event))
+            if touch := admit(event, salt, seen):
+                touches.append(touch)
         else:
             invalid += 1
             click.echo(f"{line.path}:{line.number}: " + "; ".join(str(p) for p in event), err=True)
@@ -41,21 +43,18 @@ def read_touches(files: tuple[str, ...]) -> tuple[list[Touch], int]:
 
 
 def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, Any]], breaches: list[Breach],
-               salt: str | None = None, suppression_key: str | None = None) -> None:
+               suppression_key: str | None = None) -> None:
     """Replace the lake's touches, journey_touches and sla_breaches with a batch result (one commit each).
 
-    Personal data lands as the sink lands it: with a ``salt`` e-mails are pseudonymized, and
-    whoever the lake's suppression list names lands without their identifiers.
+    The touches come admitted (:func:`read_touches`: e-mails already pseudonymized); whoever the lake's
+    suppression list names lands without their identifiers, as the sink lands them.
     """
     suppressions = load_suppressions(lake, suppression_key)
 
     def landing(table: str, records: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-        if salt or suppressions.digests:  # e-mails pseudonymized as the resolve stage does, then as the sink lands
-            records = (for_landing(table, pseudonymize(record, salt), salt, suppressions) for record in records)
-        return records
+        return (redact_for_landing(table, record, suppressions) for record in records)
 
-    lake.replace("touches", landing("touches", (t.to_wire() for t in dedupe(touches))),
-                 description="touchline stitch")
+    lake.replace("touches", landing("touches", (t.to_wire() for t in touches)), description="touchline stitch")
     lake.replace("journey_touches", landing("journey_touches", journey_rows), description="touchline stitch")
     lake.replace("sla_breaches", (breach.to_row() for breach in breaches), description="touchline stitch")
 
@@ -71,8 +70,9 @@ def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, An
 def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str | None, lake: str | None,
                    journey: JourneySettings) -> None:
     """Stitch touch JSON Lines FILES ('-' for stdin) into account journeys."""
+    settings = Settings()
     with paused_gc():
-        touches, invalid = read_touches(files)
+        touches, invalid = read_touches(files, salt_of(settings))
         result = stitch(touches, journey)
     rows = [row.to_row() for row in result.rows] + [unresolved_row(t) for t in result.unresolved]
     with open_output(out) as handle:
@@ -82,7 +82,6 @@ def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str 
             write_records((r.transition_row() for r in result.rows if r.is_transition), handle,
                           "csv" if transitions.endswith(".csv") else "jsonl")
     if lake is not None:
-        write_lake(Lake(lake), touches, rows[: len(result.rows)], result.breaches, salt_of(Settings()),
-                   suppression_key_of(Settings()))
+        write_lake(Lake(lake), touches, rows[: len(result.rows)], result.breaches, suppression_key_of(settings))
     click.echo(f"{len(result.rows)} journey touches on {len(result.cursors)} accounts, "
                f"{len(result.unresolved)} unresolved, {invalid} invalid skipped", err=True)

@@ -1,4 +1,5 @@
-"""The stitch stage's lead SLA watch on its real state store: one account's clock running ahead flags nobody."""
+"""The stitch stage with fake records on its real state store: journey rows, repeats, late touches, and the lead
+SLA watch (one account's clock running ahead flags nobody)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,15 @@ from datetime import UTC, datetime, timedelta
 from streams import topics
 from streams.agents.stitch_journeys import StitchJourneys
 from streams.state import Position, StateStore
+from tests.stages.fakes import Emitted, FakeMessage
 from transforms.settings import JourneySettings
 from transforms.types import Touch
 
 LEAD_AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
-class Record:
-    def __init__(self, account: str, touch: Touch) -> None:
-        self._value = json.dumps({"account_id": account, "touch": touch.to_wire()}, default=str).encode()
-
-    def value(self) -> bytes:
-        return self._value
+def record(account: str, touch: Touch) -> FakeMessage:
+    return FakeMessage({"account_id": account, "touch": touch.to_wire()}, topic=topics.TOUCHES_BY_ACCOUNT)
 
 
 def touch(event_id: str, event_type: str, at: datetime, account: str) -> Touch:
@@ -37,7 +35,7 @@ def test_a_device_ahead_flags_no_other_accounts_lead_until_two_accounts_reach_th
             breaches.append(json.loads(value))
 
     def send(event_id: str, event_type: str, hours: float, account: str) -> None:
-        stage.apply(0, Record(account, touch(event_id, event_type, LEAD_AT + timedelta(hours=hours), account)), emit)
+        stage.apply(0, record(account, touch(event_id, event_type, LEAD_AT + timedelta(hours=hours), account)), emit)
 
     send("lead-a", "form_fill", 0, "acct-a")
     send("visit-b", "site_visit", 1, "acct-b")
@@ -54,3 +52,22 @@ def test_a_device_ahead_flags_no_other_accounts_lead_until_two_accounts_reach_th
     # the row is the data's (deadline passed, no answer), not the clock's: detected at the deadline
     assert [(b["lead_event_id"], b["account_id"], datetime.fromisoformat(b["detected_at"]), b["answered_at"])
             for b in breaches] == [("lead-a", "acct-a", LEAD_AT + timedelta(hours=24), None)]
+
+
+def test_rows_for_each_touch_none_for_a_repeat_or_an_identity_call_and_a_late_touch_refolds(tmp_path):
+    stage = StitchJourneys(JourneySettings())
+    stage.open(0, StateStore(tmp_path / "db"))
+    emitted = Emitted()
+    visit = touch("visit", "site_visit", LEAD_AT, "acme")
+    for sent in (visit, touch("fill", "form_fill", LEAD_AT + timedelta(hours=2), "acme"), visit,
+                 touch("who", "identify", LEAD_AT + timedelta(hours=3), "acme")):
+        stage.apply(0, record("acme", sent), emitted)
+    rows = emitted.values(topics.JOURNEY_TOUCHES)
+    assert [(r["event_id"], r["seq"], r["stage"], r["is_lead_touch"]) for r in rows] == [
+        ("visit", 1, "find", False), ("fill", 2, "engage", True)]
+    assert [(t["from_stage"], t["to_stage"]) for t in emitted.values(topics.JOURNEY_TRANSITIONS)] == [
+        (None, "find"), ("find", "engage")]
+
+    stage.apply(0, record("acme", touch("early", "ad_click", LEAD_AT + timedelta(hours=1), "acme")), emitted)
+    refolded = emitted.values(topics.JOURNEY_TOUCHES)[2:]
+    assert [(r["event_id"], r["seq"]) for r in refolded] == [("early", 2), ("fill", 3)]  # placed, then re-emitted
