@@ -18,6 +18,7 @@ from pathlib import Path
 
 from streams.backfill import run_pipeline
 from streams.commands.backfill import _beam_args
+from streams.settings import Settings
 from transforms.generator import GeneratorSettings, generate
 from transforms.settings import JourneySettings
 
@@ -47,7 +48,8 @@ def main() -> None:
             lake = Path(tmp) / f"lake-{workers}"
             cpu_before = _cpu_seconds()
             started = time.perf_counter()
-            run_pipeline([str(raw)], lake, JourneySettings(), beam_args=_beam_args("DirectRunner", workers, ()))
+            run_pipeline([str(raw)], Settings().lake_settings(str(lake)), JourneySettings(),
+                         beam_args=_beam_args("DirectRunner", workers, ()))
             seconds = time.perf_counter() - started
             cpu = _cpu_seconds() - cpu_before
             print(f"backfill, DirectRunner, {workers} worker(s): {seconds:.1f} s = {count / seconds:,.0f} "

@@ -26,9 +26,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from schemas.event_map import EventMap
 from sinks.lake import Lake, new_run_id
 from sinks.privacy import PERSONAL_TABLES, for_landing, load_suppressions
-from sinks.storage import PARALLEL_FILES, LakeRoot
+from sinks.storage import PARALLEL_FILES
 from sinks.tables import TABLES
-from streams.settings import Settings, salt_of, suppression_key_of
+from streams.settings import LakeSettings, Settings
 from streams.worker_environment import KEEP_FREED_MEMORY, worker_environment
 from transforms.beam.backfill import (
     BREACHES,
@@ -168,29 +168,28 @@ def erased_touch_accounts(lake: Lake) -> dict[tuple[str, str], str]:
     return {(source, event_id): account for source, event_id, account in rows}
 
 
-def run_pipeline(inputs: Sequence[str], lake: LakeRoot, settings: JourneySettings, *, replay: bool = False,
-                 beam_args: Sequence[str] = (), salt: str | None = None,
-                 suppression_key: str | None = None, event_map: str | None = None) -> dict[str, int]:
+def run_pipeline(inputs: Sequence[str], landing: LakeSettings, settings: JourneySettings, *, replay: bool = False,
+                 beam_args: Sequence[str] = (), event_map: str | None = None) -> dict[str, int]:
     """Build and run the pipeline, then commit each table it wrote; return the tables' new versions.
 
-    Personal data is handled as the streaming pipeline handles it: with a ``salt``, e-mails are
+    Personal data is handled as the streaming pipeline handles it: with the lake's salt, e-mails are
     pseudonymized as touches are parsed; whoever the lake's suppression list names lands
     without their identifiers. A replay names ``custom:`` event types anew with ``event_map`` (a file
     over the shipped defaults).
     """
-    store = Lake(lake)
+    store = Lake(landing.root)
     touch_files = store.files("touches") if replay else []
     if replay and not touch_files:
-        raise FileNotFoundError(f"{lake} has no touches to replay")
+        raise FileNotFoundError(f"{store} has no touches to replay")
     ranges = [] if replay else input_ranges(inputs)
     tables = ["journey_touches", "sla_breaches"] if replay else ["touches", "journey_touches", "sla_breaches",
                                                                   "dead_letters"]
     for table in tables:
         store.create(table)
-    suppressions = load_suppressions(store, suppression_key)
+    suppressions = load_suppressions(store, landing.suppression_key)
     run = new_run_id()
     try:
-        _build_and_run(touch_files, ranges, store, run, settings, PipelineOptions(list(beam_args)), salt,
+        _build_and_run(touch_files, ranges, store, run, settings, PipelineOptions(list(beam_args)), landing.salt,
                        suppressions, event_map)
     except BaseException:
         for table in tables:  # the tables keep their versions
@@ -243,8 +242,8 @@ def run(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m transforms.beam", description=run.__doc__)
     parser.add_argument("--input", dest="inputs", action="append", default=[],
                         help="Touch JSON Lines: path or glob (repeatable).")
-    parser.add_argument("--lake", default="lake", help="The lake to (re)build: a folder or s3://bucket/prefix "
-                        "(default: lake).")
+    parser.add_argument("--lake", help="The lake to (re)build: a folder or s3://bucket/prefix "
+                        "(default: TOUCHLINE_LAKE, else lake).")
     parser.add_argument("--replay", action="store_true", help="Re-stitch the lake from its own touches.")
     parser.add_argument("--dormancy-days", type=int, default=defaults.dormancy_days)
     parser.add_argument("--lead-sla-hours", type=float, default=defaults.lead_sla_hours)
@@ -254,8 +253,8 @@ def run(argv: Sequence[str] | None = None) -> None:
         parser.error("give --input (one or more) or --replay")
     settings = JourneySettings(dormancy_days=known.dormancy_days, lead_sla_hours=known.lead_sla_hours,
                                allowed_lateness_hours=known.allowed_lateness_hours)
-    run_pipeline(known.inputs, known.lake, settings, replay=known.replay, beam_args=beam_args,
-                 salt=salt_of(Settings()), suppression_key=suppression_key_of(Settings()))
+    run_pipeline(known.inputs, Settings().lake_settings(known.lake), settings, replay=known.replay,
+                 beam_args=beam_args)
 
 
 if __name__ == "__main__":

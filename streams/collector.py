@@ -27,6 +27,7 @@ import hmac
 import secrets
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,7 +40,7 @@ from schemas.touch import FieldError, TouchEvent, decode_json_object
 from streams import topics
 from streams.librdkafka_clients import produce_waiting
 from streams.records import dead_letter, dumps, touch_key
-from streams.settings import Settings, salt_of
+from streams.settings import Settings
 from transforms.privacy import pseudonymize
 
 CALLS = ("track", "page", "screen", "identify", "group", "alias")
@@ -105,29 +106,42 @@ def source_of_key(write_key: object, keys: Mapping[str, str]) -> str | None:
     return found
 
 
-def check_settings(settings: Settings) -> None:
-    """Read the write keys, allowed origins and event map as a collector will: a bad entry raises a
-    ``ValueError`` naming it (commands call this before anything starts)."""
-    parse_write_keys(settings.write_keys)
-    parse_allowed_origins(settings.allowed_origins)
-    EventMap.load(settings.event_map)
+@dataclass(frozen=True)
+class CollectorSettings:
+    """The collector's settings, read once: where it listens, its parsed write keys, browser origins and event
+    map, its limits, and the salt e-mails are pseudonymized with before anything is produced."""
+
+    host: str
+    port: int
+    keys: Mapping[str, str]  # write key hash -> source
+    origins: Mapping[str, frozenset[str]]  # source -> browser origins allowed to send with its keys
+    event_map: EventMap
+    max_body_bytes: int
+    read_timeout_seconds: float
+    salt: str | None
+
+    @classmethod
+    def read(cls, settings: Settings) -> CollectorSettings:
+        """The collector's part of ``settings``; a bad write key, origin or event map entry raises a
+        ``ValueError`` naming it (commands read this before anything starts)."""
+        return cls(settings.collector_host, settings.collector_port, parse_write_keys(settings.write_keys),
+                   parse_allowed_origins(settings.allowed_origins), EventMap.load(settings.event_map),
+                   settings.collector_max_body_bytes, settings.collector_read_timeout_seconds,
+                   settings.lake_settings().salt)
 
 
 class Collector:
     """The aiohttp application and its producer."""
 
-    def __init__(self, producer: Producer, settings: Settings) -> None:
+    def __init__(self, producer: Producer, settings: CollectorSettings) -> None:
         self.producer = producer
         self.settings = settings
-        self.keys = parse_write_keys(settings.write_keys)
-        self.origins = parse_allowed_origins(settings.allowed_origins)
-        self.any_origin = frozenset().union(*self.origins.values())
-        self.event_map = EventMap.load(settings.event_map)
+        self.any_origin = frozenset().union(*settings.origins.values())
         self.accepted = 0
         self.rejected = 0
 
     def app(self) -> web.Application:
-        application = web.Application(client_max_size=self.settings.collector_max_body_bytes,
+        application = web.Application(client_max_size=self.settings.max_body_bytes,
                                       middlewares=[self._cors])
         for path in (*BATCH_PATHS, "/beacon/v1/batch"):
             application.router.add_post(path, self.batch)
@@ -181,14 +195,13 @@ class Collector:
         else:
             for index, message in enumerate(messages):
                 result = segment.convert_call(message, received_at=received, source=source,
-                                              event_map=self.event_map)
+                                              event_map=self.settings.event_map)
                 if result and isinstance(result[0], TouchEvent):
                     accepted += result
                 else:
                     messages_errors.append((index, result))
-        salt = salt_of(self.settings)
         futures = [self._send(topics.TOUCHES_RAW, touch_key(t.source, t.event_id),
-                              dumps(pseudonymize(t.to_wire(), salt))) for t in accepted]
+                              dumps(pseudonymize(t.to_wire(), self.settings.salt))) for t in accepted]
         for index, errors in messages_errors:
             # Coordinates of an HTTP dead letter: the path, the call's index, the receive time in µs.
             key, value = dead_letter(raw, errors, f"http:{request.path}", index,
@@ -207,7 +220,7 @@ class Collector:
 
     async def _read(self, request: web.Request) -> tuple[str, bytes, dict[str, Any] | FieldError] | web.Response:
         try:
-            raw = await asyncio.wait_for(request.read(), self.settings.collector_read_timeout_seconds)
+            raw = await asyncio.wait_for(request.read(), self.settings.read_timeout_seconds)
         except web.HTTPRequestEntityTooLarge:
             return web.json_response({"error": "body over the size limit"}, status=413)
         except TimeoutError:
@@ -215,16 +228,16 @@ class Collector:
             response.force_close()
             return response
         payload = decode_json_object(raw)
-        source = authenticate(request.headers.get("Authorization"), self.keys)
+        source = authenticate(request.headers.get("Authorization"), self.settings.keys)
         if source is None:
             in_body = payload.get("writeKey") if isinstance(payload, dict) else None
-            source = source_of_key(in_body or request.query.get("writeKey"), self.keys)
+            source = source_of_key(in_body or request.query.get("writeKey"), self.settings.keys)
         if source is None:
             return web.json_response({"error": "unknown or missing write key (HTTP Basic user name, or writeKey)"},
                                      status=401, headers={"WWW-Authenticate": 'Basic realm="touchline"'})
         origin = request.headers.get("Origin")
         if origin is not None:
-            if origin not in self.origins.get(source, ()):
+            if origin not in self.settings.origins.get(source, ()):
                 return web.json_response({"error": f"origin {origin[:100]!r} is not allowed for this write key "
                                                    "(TOUCHLINE_ALLOWED_ORIGINS)"}, status=403)
             request["origin_allowed"] = True
@@ -263,8 +276,9 @@ def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
             done.set_exception(error)
 
 
-def collector_application(bootstrap: str, settings: Settings) -> web.Application:
-    """The collector as an aiohttp application producing to ``bootstrap`` (flushed when the app stops)."""
+def collector_application(bootstrap: str, settings: Settings, collector: CollectorSettings) -> web.Application:
+    """The collector as an aiohttp application producing to ``bootstrap`` (flushed when the app stops); ``settings``
+    says how to reach Kafka."""
     from streams.kafka_python_clients import create_topics
     from streams.librdkafka_clients import fast_producer
 
@@ -279,15 +293,15 @@ def collector_application(bootstrap: str, settings: Settings) -> web.Application
         stop.set()
         poller.join(5)
 
-    application = Collector(producer, settings).app()
+    application = Collector(producer, collector).app()
     application.on_cleanup.append(flush)
     return application
 
 
-def serve(bootstrap: str, settings: Settings) -> None:
+def serve(bootstrap: str, settings: Settings, collector: CollectorSettings) -> None:
     """Run the collector until interrupted."""
-    web.run_app(collector_application(bootstrap, settings), host=settings.collector_host,
-                port=settings.collector_port, print=None)
+    web.run_app(collector_application(bootstrap, settings, collector), host=collector.host, port=collector.port,
+                print=None)
 
 
 def _poll(producer: Producer, stop: threading.Event) -> None:

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BeforeValidator, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class LakeSettings:
+    """The lake's settings, read once: where rows land, how often small files are merged, and the two secrets
+    that keep people out of it."""
+
+    root: str  # a folder, or an object store URL
+    catalog: Path  # the DuckDB catalog of views over the lake
+    compact_seconds: float  # how often the sink compacts each table's small files (0: never)
+    salt: str | None  # with it, e-mails' local parts are keyed hashes before anything lands
+    suppression_key: str | None  # keys the suppression list of forgotten people (HMAC)
 
 
 class Settings(BaseSettings):
@@ -50,12 +63,8 @@ class Settings(BaseSettings):
     state_dedupe_days: int = 400  # repeats of touches this much older than the newest are still recognised
     state_cache_entries: int = 200_000  # state entries each stage partition keeps in memory
 
-
-def salt_of(settings: Settings) -> str | None:
-    """The e-mail hashing salt, if one is set."""
-    return settings.email_hash_salt.get_secret_value() if settings.email_hash_salt else None
-
-
-def suppression_key_of(settings: Settings) -> str | None:
-    """The suppression list's key, if one is set."""
-    return settings.suppression_key.get_secret_value() if settings.suppression_key else None
+    def lake_settings(self, root: str | None = None) -> LakeSettings:
+        """The lake's settings; ``root`` (a command's ``--lake``) over ``TOUCHLINE_LAKE``."""
+        return LakeSettings(root or self.lake, self.catalog, self.lake_compact_seconds,
+                            self.email_hash_salt.get_secret_value() if self.email_hash_salt else None,
+                            self.suppression_key.get_secret_value() if self.suppression_key else None)

@@ -28,7 +28,7 @@ from streams.agents.resolve_touches import ResolveTouches
 from streams.agents.stitch_journeys import StitchJourneys
 from streams.kafka_python_clients import create_topics
 from streams.processor import StageRunner
-from streams.settings import Settings, salt_of
+from streams.settings import Settings
 from transforms.settings import JourneySettings
 
 log = logging.getLogger(__name__)
@@ -72,15 +72,16 @@ class Worker:
     threads: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.lake = Lake(self.settings.lake)
+        self.landing = self.settings.lake_settings()
+        self.lake = Lake(self.landing.root)
         context = multiprocessing.get_context("spawn")
         self.stop: Any = context.Event() if self.processes else threading.Event()
         self._context = context
         dedupe = timedelta(days=self.settings.state_dedupe_days)
-        self.resolve = StageRunner(ResolveTouches(self.journey, salt_of(self.settings), dedupe), self.bootstrap,
+        self.resolve = StageRunner(ResolveTouches(self.journey, self.landing.salt, dedupe), self.bootstrap,
                                    self.settings)
         self.stitch = StageRunner(StitchJourneys(self.journey, dedupe), self.bootstrap, self.settings)
-        self.land = LakeSink(self.bootstrap, self.settings, self.lake, on_landed=self._refresh_catalog)
+        self.land = LakeSink(self.bootstrap, self.settings, self.landing, on_landed=self._refresh_catalog)
 
     def runner(self, name: str) -> StageRunner | LakeSink:
         """The runner of a stage by name."""
@@ -89,16 +90,16 @@ class Worker:
     def _refresh_catalog(self, tables: set[str]) -> None:
         """Point the catalog's views at the files of the tables' new versions."""
         try:
-            catalog.build(self.lake, self.settings.catalog)
+            catalog.build(self.lake, self.landing.catalog)
         except duckdb.IOException:
-            log.warning("catalog %s is locked; views are refreshed on a later batch", self.settings.catalog)
+            log.warning("catalog %s is locked; views are refreshed on a later batch", self.landing.catalog)
 
     def start(self) -> Worker:
         """Create topics and the catalog, then start each stage."""
         create_pipeline_topics(self.bootstrap, self.settings)
         for name in TABLES:  # every table exists, empty, before anything lands: readers need not wait
             self.lake.create(name)
-        catalog.build(self.lake, self.settings.catalog)
+        catalog.build(self.lake, self.landing.catalog)
         for name in self.stages:
             if self.processes:
                 task: Any = self._context.Process(

@@ -23,7 +23,7 @@ from sinks.privacy import SuppressionWatch, for_landing
 from sinks.tables import TABLES
 from streams import topics
 from streams.librdkafka_clients import fast_consumer, topic_epoch
-from streams.settings import Settings, salt_of, suppression_key_of
+from streams.settings import LakeSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,13 @@ class LakeSink:
 
     name = "land-journeys"
 
-    def __init__(self, bootstrap: str, settings: Settings, lake: Lake, *, max_rows: int = 50_000,
+    def __init__(self, bootstrap: str, settings: Settings, landing: LakeSettings, *, max_rows: int = 50_000,
                  max_seconds: float = 2.0, retry_seconds: float = 1.0,
                  on_landed: Callable[[set[str]], None] | None = None, announce_seconds: float = 5.0) -> None:
         self.bootstrap = bootstrap
-        self.settings = settings
-        self.lake = lake
+        self.settings = settings  # how to reach Kafka
+        self.landing = landing
+        self.lake = Lake(landing.root)
         self.max_rows = max_rows
         self.max_seconds = max_seconds
         self.retry_seconds = retry_seconds
@@ -60,8 +61,8 @@ class LakeSink:
         self.unannounced: set[str] = set()  # tables landed that on_landed has not been told of
         self.announce_seconds = announce_seconds  # on_landed (a catalog refresh) runs at most this often
         self.announced = 0.0
-        self.suppressions = SuppressionWatch(lake, suppression_key_of(settings))
-        self.salt = salt_of(settings)
+        self.suppressions = SuppressionWatch(self.lake, landing.suppression_key)
+        self.salt = landing.salt
         self.topic_ids: dict[str, str] = {}
 
     def take(self, message: Any) -> None:
@@ -189,8 +190,8 @@ class LakeSink:
 
     def run(self, stop: threading.Event) -> None:
         """Consume and land until ``stop``; lands what is buffered before returning."""
-        if self.settings.lake_compact_seconds > 0:
-            threading.Thread(target=self._compact_every, args=(self.settings.lake_compact_seconds, stop),
+        if self.landing.compact_seconds > 0:
+            threading.Thread(target=self._compact_every, args=(self.landing.compact_seconds, stop),
                              name="touchline-compact", daemon=True).start()
         consumer = fast_consumer(self.bootstrap, self.settings, "touchline-land-journeys")
         consumer.subscribe(list(TOPIC_TABLES), on_assign=self._on_assign, on_revoke=self._on_revoke)

@@ -52,14 +52,12 @@ def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, wor
                      journey: JourneySettings, beam_args: tuple[str, ...]) -> None:
     """Rebuild touches, journey_touches and dead_letters of a lake from raw touch files."""
     from streams.backfill import run_pipeline
-    from streams.settings import Settings, salt_of, suppression_key_of
+    from streams.settings import Settings
 
-    salt = salt_of(Settings())  # TOUCHLINE_EMAIL_HASH_SALT, as the streaming pipeline reads it
-    key = suppression_key_of(Settings())
-    store = chosen_lake(lake, existing=False)
+    landing = Settings().lake_settings(lake)  # the salt and suppression key, as the streaming pipeline reads them
+    store = chosen_lake(landing.root, existing=False)
     _run_with_progress(f"backfilling {store} on {runner}", store,
-                       lambda: run_pipeline(inputs, store.root, journey, salt=salt, suppression_key=key,
-                                            beam_args=_beam_args(runner, workers, beam_args)))
+                       lambda: run_pipeline(inputs, landing, journey, beam_args=_beam_args(runner, workers, beam_args)))
 
 
 @click.command(name="replay", context_settings={"ignore_unknown_options": True})
@@ -75,12 +73,12 @@ def replay_command(lake: str | None, runner: str, workers: int | None, journey: 
                    event_map: str | None, beam_args: tuple[str, ...]) -> None:
     """Re-stitch journey_touches from the lake's own touches (e.g. after changing the rules)."""
     from streams.backfill import run_pipeline
-    from streams.settings import Settings, suppression_key_of
+    from streams.settings import Settings
 
     runtime = Settings()
-    key = suppression_key_of(runtime)
+    landing = runtime.lake_settings(lake)
     names = event_map or (str(runtime.event_map) if runtime.event_map else None)
-    store = chosen_lake(lake, existing=False)
+    store = chosen_lake(landing.root, existing=False)
     _run_with_progress(f"replaying {store} on {runner}", store,
-                       lambda: run_pipeline((), store.root, journey, replay=True, suppression_key=key,
-                                            event_map=names, beam_args=_beam_args(runner, workers, beam_args)))
+                       lambda: run_pipeline((), landing, journey, replay=True, event_map=names,
+                                            beam_args=_beam_args(runner, workers, beam_args)))

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from streams.settings import Settings
+
+if TYPE_CHECKING:  # the collector's modules (aiohttp, librdkafka) load when a command runs it
+    from streams.collector import CollectorSettings
+
+
+def collector_settings(settings: Settings) -> CollectorSettings:
+    """The collector's settings as ``collector`` and ``up`` run it; a missing or bad entry is a usage error
+    named before anything starts."""
+    from streams.collector import CollectorSettings
+
+    if not settings.write_keys:
+        raise click.UsageError("no write keys: create one with `touchline write-key SOURCE` and set "
+                               "TOUCHLINE_WRITE_KEYS")
+    try:
+        return CollectorSettings.read(settings)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @click.command(name="collector")
@@ -12,24 +31,17 @@ from streams.settings import Settings
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default TOUCHLINE_COLLECTOR_PORT, 8088).")
 def collector_command(host: str | None, port: int | None) -> None:
     """Serve Segment-compatible /v1/* endpoints that produce to touches-raw-v1."""
-    from streams.collector import check_settings, serve
+    from streams.collector import serve
 
     overrides = {k: v for k, v in {"collector_host": host, "collector_port": port}.items() if v}
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    if not settings.write_keys:
-        raise click.UsageError("no write keys: create one with `touchline write-key SOURCE` and set "
-                               "TOUCHLINE_WRITE_KEYS")
-    try:  # a bad entry is named before anything starts
-        check_settings(settings)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+    collector = collector_settings(settings)
     if not settings.kafka_bootstrap:
         raise click.UsageError("no TOUCHLINE_KAFKA_BOOTSTRAP: a collector on a broker of its own would accept events "
                                "that no worker reads. Run `touchline up` (broker, worker, collector and dashboard "
                                "together), or `touchline broker` and point the worker and the collector at it")
-    click.echo(f"collector on http://{settings.collector_host}:{settings.collector_port} "
-               f"→ {settings.kafka_bootstrap}", err=True)
-    serve(settings.kafka_bootstrap, settings)
+    click.echo(f"collector on http://{collector.host}:{collector.port} → {settings.kafka_bootstrap}", err=True)
+    serve(settings.kafka_bootstrap, settings, collector)
 
 
 @click.command(name="write-key")

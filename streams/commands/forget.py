@@ -8,7 +8,7 @@ import json
 import click
 
 from streams.commands.lake_option import chosen_lake, lake_option
-from streams.settings import Settings, salt_of, suppression_key_of
+from streams.settings import Settings
 from transforms.privacy import pseudonymize_email
 
 
@@ -37,12 +37,11 @@ def forget_command(email: str | None, user_id: str | None, anonymous_id: str | N
         raise click.UsageError("give exactly one of --email, --user-id, --anonymous-id, --crm-contact-id")
     (kind, value), = given.items()
     store = chosen_lake(lake)
-    settings = Settings()
-    salt = salt_of(settings)
-    if kind == "email" and salt:
-        value = pseudonymize_email(value, salt)  # the lake only holds the pseudonym
+    landing = Settings().lake_settings()
+    if kind == "email" and landing.salt:
+        value = pseudonymize_email(value, landing.salt)  # the lake only holds the pseudonym
     try:
-        record = forget(store, kind, value, key=suppression_key_of(settings), requested_by=requested_by)
+        record = forget(store, kind, value, key=landing.suppression_key, requested_by=requested_by)
     except SuppressionKeyError as error:
         raise click.UsageError(str(error)) from None
     click.echo(json.dumps(record, indent=2))

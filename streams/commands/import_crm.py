@@ -18,7 +18,7 @@ from schemas import crm
 from schemas.touch import TouchEvent
 from streams.outputs import open_output
 from streams.records import dumps
-from streams.settings import Settings, salt_of
+from streams.settings import Settings
 from transforms.privacy import pseudonymize
 
 
@@ -107,7 +107,7 @@ def import_command(system: str, paths: tuple[Path, ...], source: str | None, out
         console.print(f"nothing imported: {len(where):,} invalid rows (above); fix them, or pass --partial to "
                       f"import the {len(touches):,} valid touches")
         raise SystemExit(1)
-    salt = salt_of(Settings())  # with TOUCHLINE_EMAIL_HASH_SALT, e-mails never leave here in clear
+    salt = Settings().lake_settings().salt  # with TOUCHLINE_EMAIL_HASH_SALT, e-mails never leave here in clear
     lines = [dumps(pseudonymize(t.to_wire(), salt)) for t in touches]
     if out:
         with open_output(out) as handle:

@@ -14,7 +14,7 @@ from sinks.tables import JOURNEY_FIELDS
 from streams.commands.journey_options import journey_options
 from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
-from streams.settings import Settings, salt_of, suppression_key_of
+from streams.settings import Settings
 from transforms.admission import AllKeys, admit
 from transforms.gc_pause import paused_gc
 from transforms.lead_sla import Breach
@@ -70,9 +70,9 @@ def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, An
 def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str | None, lake: str | None,
                    journey: JourneySettings) -> None:
     """Stitch touch JSON Lines FILES ('-' for stdin) into account journeys."""
-    settings = Settings()
+    landing = Settings().lake_settings(lake)
     with paused_gc():
-        touches, invalid = read_touches(files, salt_of(settings))
+        touches, invalid = read_touches(files, landing.salt)
         result = stitch(touches, journey)
     rows = [row.to_row() for row in result.rows] + [unresolved_row(t) for t in result.unresolved]
     with open_output(out) as handle:
@@ -82,6 +82,6 @@ def stitch_command(files: tuple[str, ...], fmt: str, out: str, transitions: str 
             write_records((r.transition_row() for r in result.rows if r.is_transition), handle,
                           "csv" if transitions.endswith(".csv") else "jsonl")
     if lake is not None:
-        write_lake(Lake(lake), touches, rows[: len(result.rows)], result.breaches, suppression_key_of(settings))
+        write_lake(Lake(lake), touches, rows[: len(result.rows)], result.breaches, landing.suppression_key)
     click.echo(f"{len(result.rows)} journey touches on {len(result.cursors)} accounts, "
                f"{len(result.unresolved)} unresolved, {invalid} invalid skipped", err=True)

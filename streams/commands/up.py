@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 import click
 
+from streams.commands.collector import collector_settings
 from streams.commands.journey_options import journey_options
 from streams.commands.lake_option import lake_option
 from streams.settings import Settings
 from transforms.settings import JourneySettings
+
+if TYPE_CHECKING:
+    from streams.collector import CollectorSettings
 
 
 @click.command(name="up")
@@ -25,7 +30,7 @@ def up_command(lake: str | None, catalog: str | None, collector_port: int | None
     """Run the broker (embedded unless TOUCHLINE_KAFKA_BOOTSTRAP is set), the worker, the collector and the
     dashboard together until interrupted: trackers send to the collector, the dashboard shows what lands."""
     from streams.broker import open_broker
-    from streams.collector import check_settings, new_write_key
+    from streams.collector import new_write_key
     from streams.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
@@ -37,26 +42,23 @@ def up_command(lake: str | None, catalog: str | None, collector_port: int | None
         settings = settings.model_copy(update={"write_keys": entry})
         click.echo(f"write key for source segment:web (this run only; TOUCHLINE_WRITE_KEYS keeps one): {key}",
                    err=True)
-    try:  # a bad entry is named before anything starts
-        check_settings(settings)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
+    collector = collector_settings(settings)
     with open_broker(settings.kafka_bootstrap) as broker:
         worker = Worker(broker.bootstrap, settings, journey).start()
         try:
-            asyncio.run(_serve(broker.bootstrap, settings, journey))
+            asyncio.run(_serve(broker.bootstrap, settings, collector, journey))
         finally:
             worker.close()
 
 
-async def _serve(bootstrap: str, settings: Settings, journey: JourneySettings) -> None:
+async def _serve(bootstrap: str, settings: Settings, collector: CollectorSettings, journey: JourneySettings) -> None:
     """The collector and the dashboard on one event loop, until SIGINT or SIGTERM."""
     from aiohttp import web
 
     from dashboard.server import application
     from streams.collector import collector_application
 
-    sites = [(collector_application(bootstrap, settings), settings.collector_host, settings.collector_port),
+    sites = [(collector_application(bootstrap, settings, collector), collector.host, collector.port),
              (application(settings.lake, dormancy_days=journey.dormancy_days, lead_sla_hours=journey.lead_sla_hours),
               settings.dashboard_host, settings.dashboard_port)]
     runners = []
@@ -65,7 +67,7 @@ async def _serve(bootstrap: str, settings: Settings, journey: JourneySettings) -
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
         runners.append(runner)
-    click.echo(f"collector on http://{settings.collector_host}:{settings.collector_port}/v1/batch → {bootstrap}; "
+    click.echo(f"collector on http://{collector.host}:{collector.port}/v1/batch → {bootstrap}; "
                f"dashboard on http://{settings.dashboard_host}:{settings.dashboard_port}/ over {settings.lake} "
                "(Ctrl-C to stop)", err=True)
     stop = asyncio.Event()

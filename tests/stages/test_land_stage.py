@@ -21,7 +21,8 @@ TOPIC_ID = "topic-id-1"  # what the broker would say the topic's id is
 
 def sink(lake: Lake, **settings: str) -> tuple[LakeSink, list[set[str]]]:
     told: list[set[str]] = []
-    landing = LakeSink("unused:9092", Settings(lake_compact_seconds=0, **settings), lake, on_landed=told.append)
+    kafka = Settings(lake_compact_seconds=0, **settings)
+    landing = LakeSink("unused:9092", kafka, kafka.lake_settings(lake.root), on_landed=told.append)
     landing.topic_ids = dict.fromkeys(TOPIC_TABLES, TOPIC_ID)
     return landing, told
 
