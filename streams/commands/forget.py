@@ -36,8 +36,8 @@ def forget_command(email: str | None, user_id: str | None, anonymous_id: str | N
     if len(given) != 1:
         raise click.UsageError("give exactly one of --email, --user-id, --anonymous-id, --crm-contact-id")
     (kind, value), = given.items()
-    store = chosen_lake(lake)
-    landing = Settings().lake_settings()
+    landing = Settings().lake_settings(lake)
+    store = chosen_lake(landing.root)
     if kind == "email" and landing.salt:
         value = pseudonymize_email(value, landing.salt)  # the lake only holds the pseudonym
     try:
