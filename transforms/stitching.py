@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from schemas.vocabulary import DISPOSITION_EVENTS, ENGAGED_EVENTS, IDENTITY_EVENTS, RESPONDING_TEAMS, EventType, Stage
-from transforms.admission import dedupe
+from transforms.admission import AllKeys, dedupe
 from transforms.event_clock import AccountClock
 from transforms.identity import Merge, Resolver, resolve_all
 from transforms.lead_sla import Breach, Lead, Watched, judge_all, leads, review
@@ -242,7 +242,7 @@ def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY
     late: list[Touch] = []
     given_up: list[Touch] = []
     merges: list[Merge] = []
-    seen: set[tuple[str, str]] = set()
+    seen = AllKeys()  # the resolve stage's dedupe
 
     def land(records: list[dict[str, Any]]) -> None:
         for record in records:
@@ -252,9 +252,8 @@ def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY
                 breaches[record["lead_event_id"]] = record
 
     for touch in touches:
-        if touch.key in seen:
-            continue  # the validate stage's dedupe
-        seen.add(touch.key)
+        if not seen.add(touch.key, touch.occurred_at):
+            continue
         resolution = resolver.add(touch)
         merges += resolution.merges
         given_up += resolution.unresolved
