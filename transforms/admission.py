@@ -35,9 +35,10 @@ class AllKeys:
 
     def add(self, key: Key, occurred_at: datetime) -> bool:
         """Remember ``key``; whether it was new."""
-        size = len(self.keys)
+        if key in self.keys:
+            return False
         self.keys.add(key)
-        return len(self.keys) > size
+        return True
 
 
 def admit(event: ValidatedTouch, salt: str | None, seen: Keys) -> Touch | None:
@@ -49,6 +50,8 @@ def admit(event: ValidatedTouch, salt: str | None, seen: Keys) -> Touch | None:
 
 
 def dedupe(touches: Iterable[Touch]) -> list[Touch]:
-    """The first touch of each ``(source, event_id)``."""
-    seen = AllKeys()
-    return [touch for touch in touches if seen.add(touch.key, touch.occurred_at)]
+    """The first touch of each ``(source, event_id)`` (a whole batch at once: no call per touch)."""
+    first: dict[Key, Touch] = {}
+    for touch in touches:
+        first.setdefault(touch.key, touch)
+    return list(first.values())
