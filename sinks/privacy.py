@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,14 +178,15 @@ def _suppress(lake: Lake, key: str, identifiers: set[tuple[str, str]]) -> Suppre
     return merged
 
 
-def _identifiers_of(store: Lake, kind: str, value: str) -> set[tuple[str, str]]:
+def _identifiers_of(store: Lake, kind: str, values: Sequence[str]) -> set[tuple[str, str]]:
     files = store.files("touches")
     if not files:
-        return {(kind, value)}
+        return {(kind, value) for value in values}
     linked = pa.concat_tables(store.read_files("touches", files, list(PERSON_FIELDS)))
     linked = linked.set_column(linked.schema.get_field_index("email"), "email", pc.utf8_lower(linked["email"]))
-    seed = (kind, value.strip().lower() if kind == "email" else value)
-    return person_identifiers(seed, linked.to_pylist())
+    rows = linked.to_pylist()
+    return set().union(*(person_identifiers((kind, value.strip().lower() if kind == "email" else value), rows)
+                         for value in values))
 
 
 def _hits(store: Lake, name: str, hit_of: Callable[[pa.Table], pa.Array],
@@ -253,8 +254,10 @@ def _erase_from(store: Lake, name: str, hit_of: Callable[[pa.Table], pa.Array],
 
 
 def forget(lake: Lake, kind: str, value: str, *, key: str | None, requested_by: str,
-           now: datetime | None = None) -> dict[str, Any]:
+           now: datetime | None = None, also: Sequence[str] = ()) -> dict[str, Any]:
     """Erase a person from the lake, suppress their identifiers, and audit it; return the audit record.
+
+    ``also``: other values of the same identifier that name the person (an e-mail's legacy pseudonym).
 
     The suppression list is written first, so the sink redacts whatever lands from then on;
     then each table's rows are rewritten in a commit and the files that held the person deleted.
@@ -264,7 +267,7 @@ def forget(lake: Lake, kind: str, value: str, *, key: str | None, requested_by: 
     if not key:
         raise SuppressionKeyError("forgetting someone needs TOUCHLINE_SUPPRESSION_KEY: a secret kept outside the "
                                   "lake that keys the suppression list (every worker needs the same one)")
-    identifiers = _identifiers_of(lake, kind, value)
+    identifiers = _identifiers_of(lake, kind, [value, *also])
     suppressions = _suppress(lake, key, identifiers)
     changed, versions = erase(lake, identifiers)
     record = {"at": (now or datetime.now(UTC)).isoformat(), "action": "forget", "requested_by": requested_by,

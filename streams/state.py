@@ -21,6 +21,9 @@ from typing import Any, NamedTuple
 
 from rocksdict import Checkpoint, Options, Rdict, WriteBatch
 
+from transforms.admission import Arrival, Offer, arrival
+from transforms.types import Touch
+
 #: Bumped when the pickled shape of any stage's state changes: an older store is not read.
 STATE_FORMAT = 1
 _META = b"\x00meta:"  # scalars: position, format, a stage's small state
@@ -245,24 +248,37 @@ def _bucket(micros: int) -> bytes:
     return (micros // _HOUR + (1 << 62)).to_bytes(8, "big")
 
 
-class RecentKeys:
-    """The dedupe memory of a stage: the keys seen within ``window`` of event time before the newest.
+_SIGN = 1 << 63  # times stored as unsigned big-endian: their bytes sort as the times do
 
-    A key is a duplicate when it was seen with the same event time and that time is still
-    within the window, so the answer depends only on the input, never on when old keys were
-    dropped. Keys are stored by the hour of their event time; hours older than the window are
-    dropped whole at checkpoints (one range delete), which bounds the store. A repeat older
-    than the window is passed on; downstream the lake's key absorbs it (a journey takes it as
-    a late touch).
+
+def _rank_bytes(rank: Arrival) -> bytes:
+    received, occurred = rank
+    return (micros(received) + _SIGN).to_bytes(8, "big") + (micros(occurred) + _SIGN).to_bytes(8, "big")
+
+
+def _occurred(rank: bytes) -> int:
+    return int.from_bytes(rank[8:], "big") - _SIGN
+
+
+class RecentKeys:
+    """The dedupe memory of a stage: for each key whose admitted copy lies within ``window`` of event time
+    before the newest, that copy's arrival rank (:func:`transforms.admission.arrival`).
+
+    :meth:`offer` answers as :class:`transforms.admission.AllCopies` does (without ``by_content``), and
+    only from the input: a copy whose event time lies past the window is new, and so is one whose key's
+    admitted copy does, whether or not a checkpoint has dropped it yet. Each key is indexed by the hour of
+    its copy's event time too; at checkpoints the hours past the window are dropped (their keys, then one
+    range delete), which bounds the store. A copy older than the window is passed on; downstream the
+    lake's key absorbs it (a journey takes it as a late touch).
     """
 
     def __init__(self, store: StateStore, name: str, window: timedelta) -> None:
         self.store, self.name = store, name
         self.window = window // _MICROSECOND
         self.newest: int | None = store.value(name + ":newest")
-        self._saved_newest = -(1 << 62) if self.newest is None else self.newest
-        self._prefix = _META + name.encode() + b":by-hour:"
-        self._new: set[bytes] = set()  # stored at the next checkpoint
+        self._keys = _META + name.encode() + b":copies:"  # key -> arrival rank of its admitted copy
+        self._hours = _META + name.encode() + b":copy-hours:"  # hour of that copy's event time + key -> b""
+        self._new: dict[bytes, bytes] = {}  # stored at the next checkpoint
         self._get = store.db.get
         store.savers.append(self._save_into)
 
@@ -271,36 +287,55 @@ class RecentKeys:
         """The newest event time seen."""
         return None if self.newest is None else moment(self.newest)
 
-    def add(self, key: tuple[str, str], at: datetime) -> bool:
-        """Whether ``key`` (event time ``at``) is new; remembers it."""
-        at_micros = micros(at)
+    def offer(self, touch: Touch) -> Offer:
+        """Whether ``touch`` is its key's first copy, a better one than the copy admitted, or neither."""
+        rank = arrival(touch)
+        at_micros = micros(rank[1])
         if self.newest is None or at_micros > self.newest:
             self.newest = at_micros
-        if at_micros < self.newest - self.window:
-            return True  # older than anything remembered: nothing to compare with
-        source, event_id = key
-        stored = (self._prefix + _bucket(at_micros) + at_micros.to_bytes(8, "big", signed=True)
-                  + f"{len(source)}:{source}{event_id}".encode())
-        if stored in self._new or (at_micros <= self._saved_newest and self._get(stored) is not None):
-            return False  # (a key newer than every key on disk cannot be on disk)
-        self._new.add(stored)
-        return True
+        horizon = self.newest - self.window
+        if at_micros < horizon:
+            return Offer.NEW  # older than anything remembered: nothing to compare with
+        source, event_id = touch.key
+        name = f"{len(source)}:{source}{event_id}".encode()
+        stored = _rank_bytes(rank)
+        held = self._new.get(name) or self._get(self._keys + name)
+        if held is None or _occurred(held) < horizon:
+            self._new[name] = stored
+            return Offer.NEW
+        if stored < held:
+            self._new[name] = stored
+            return Offer.BETTER
+        return Offer.SEEN
 
     def _save_into(self, batch: WriteBatch) -> None:
-        """At a checkpoint: store the new keys, drop the hours past the window."""
+        """At a checkpoint: store the new ranks, drop the hours past the window."""
         self.store.set_value(self.name + ":newest", self.newest)
-        for stored in self._new:
-            batch.put(stored, b"")
-        self._new.clear()
+        if not self.store.value(self.name + ":by-copy"):  # a store of the key-only memory: drop it
+            legacy = _META + self.name.encode() + b":by-hour:"
+            batch.delete_range(legacy, legacy + b"\xff")
+            self.store.set_value(self.name + ":by-copy", True)
         if self.newest is not None:
-            self._saved_newest = self.newest
-            batch.delete_range(self._prefix, self._prefix + _bucket(self.newest - self.window))
+            cutoff = self._hours + _bucket(self.newest - self.window)
+            for indexed in self.store.db.keys(from_key=self._hours):
+                if indexed >= cutoff:
+                    break
+                name = indexed[len(self._hours) + 8:]
+                held = self._new.get(name) or self._get(self._keys + name)
+                if held is not None and self._hours + _bucket(_occurred(held)) < cutoff:
+                    self._new.pop(name, None)
+                    batch.delete(self._keys + name)
+            batch.delete_range(self._hours, cutoff)
+        for name, stored in self._new.items():
+            batch.put(self._keys + name, stored)
+            batch.put(self._hours + _bucket(_occurred(stored)) + name, b"")
+        self._new.clear()
 
     def __len__(self) -> int:
         """How many keys are stored (a scan: for tests and tools)."""
         count = 0
-        for stored in self.store.db.keys(from_key=self._prefix):
-            if not stored.startswith(self._prefix):
+        for stored in self.store.db.keys(from_key=self._keys):
+            if not stored.startswith(self._keys):
                 break
             count += 1
-        return count + len(self._new)
+        return count + sum(1 for name in self._new if self._get(self._keys + name) is None)

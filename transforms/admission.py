@@ -1,57 +1,135 @@
 """Admission: how a validated touch enters the core, one rule for the stream and the batch runners.
 
 Its e-mail is pseudonymized first (with a salt), so no state, identity link or output ever holds
-the address; then a repeat of a ``(source, event_id)`` already admitted is dropped: the first copy
-counts. The resolve stage admits with a windowed memory of keys in its state store; ``touchline
-stitch`` and :func:`dedupe` with :class:`AllKeys`. Beam's backfill does the same to whole Arrow
-columns (``transforms.beam.backfill.ParseTouches``, then ``first_of_each_event``), and the
-stream/batch/backfill equality tests hold the three to one result.
+the address. Then one copy of each ``(source, event_id)`` is the touch, chosen by
+:func:`copy_order`, whatever order the copies come in:
+
+1. the copy **received first** (``received_at``; a copy without one comes after every copy with one);
+2. then the **earliest event time**;
+3. then the least content, field by field in touch/1's order (:data:`CONTENT_FIELDS`; a missing
+   value after any value), so the choice is total.
+
+Why received first: a tracking library that retries a batch sends the same ``messageId`` again
+with a new ``sentAt``, so the clock correction gives the retry another event time; the copy that
+reached the collector first is the original. Segment keeps the first message it receives for a
+``messageId``, and Snowplow's models keep the earliest collector time for an ``event_id``: both
+choose by arrival, and arrival is recorded on the copy, so the choice does not depend on the order
+a file or a topic holds the copies in.
+
+The batch runners take the best copy of each key (:func:`dedupe`; Beam's backfill sorts its
+shards by the same columns, ``transforms.beam.backfill``). The stream remembers, for each key, the
+arrival rank (steps 1 and 2) of the copy it admitted (``streams.state.RecentKeys``; the pure
+runner, :class:`AllCopies` without ``by_content``): a later copy that ranks better is admitted
+too and replaces the first on its
+journey, re-placed as a late touch is; a copy that ranks no better is dropped. The stream keeps no
+copy's content, so two copies received at the same instant with the same event time keep the one
+that arrived first (the batch runners, the least by content): ``touchline replay`` re-stitches the
+lake by the batch rule.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Protocol
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any, Protocol
 
+from schemas.touch import TouchEvent
 from transforms.privacy import pseudonymize_email
 from transforms.types import Touch, ValidatedTouch, to_touch
 
 Key = tuple[str, str]  # (source, event_id)
+Arrival = tuple[datetime, datetime]  # (received, or never; event time)
+
+NEVER = datetime.max.replace(tzinfo=UTC)  # the receipt time of a copy that carries none
+#: What step 3 of :func:`copy_order` compares, in touch/1's order: every field but the two times.
+CONTENT_FIELDS = tuple(name for name in TouchEvent.model_fields if name not in ("received_at", "occurred_at"))
 
 
-class Keys(Protocol):
-    """The admitted touches' keys a runner remembers."""
+class Offer(Enum):
+    """What a runner's memory says of a copy of a touch."""
 
-    def add(self, key: Key, occurred_at: datetime) -> bool:
-        """Remember ``key``; whether it was new."""
-
-
-class AllKeys:
-    """Every key of a batch run (the stream keeps a window of event time instead: ``streams.state.RecentKeys``)."""
-
-    def __init__(self) -> None:
-        self.keys: set[Key] = set()
-
-    def add(self, key: Key, occurred_at: datetime) -> bool:
-        """Remember ``key``; whether it was new."""
-        if key in self.keys:
-            return False
-        self.keys.add(key)
-        return True
+    NEW = "new"  # the first copy of its key
+    BETTER = "better"  # ranks before the copy admitted: it takes that copy's place
+    SEEN = "seen"  # ranks no better than the copy admitted: dropped
 
 
-def admit(event: ValidatedTouch, salt: str | None, seen: Keys) -> Touch | None:
-    """The core's touch of a validated event, its e-mail pseudonymized; None if its key was admitted before."""
+def received_at(touch: Touch) -> datetime | None:
+    """When a collector received the copy (touch/1's ``received_at``), if it says."""
+    value = touch.extra.get("received_at")
+    if value is None:
+        return None
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def arrival(touch: Touch) -> Arrival:
+    """Steps 1 and 2 of :func:`copy_order`: what the stream remembers of a copy."""
+    return (received_at(touch) or NEVER, touch.occurred_at)
+
+
+def json_text(value: Any) -> str:
+    """A JSON object as the lake stores it: keys sorted (``transforms.beam.columns`` writes the same)."""
+    return json.dumps(value, sort_keys=True, allow_nan=False)
+
+
+def copy_order(touch: Touch) -> tuple[Any, ...]:
+    """Where a copy of a touch ranks among the copies of its key: the least one is the touch."""
+    wire = touch.to_wire()
+    content = []
+    for name in CONTENT_FIELDS:
+        value = wire.get(name)
+        if value is None:
+            content.append((True, ""))  # a missing value after any value, where Arrow sorts nulls
+        else:
+            content.append((False, json_text(value) if isinstance(value, dict) else value))
+    return (*arrival(touch), *content)
+
+
+class Copies(Protocol):
+    """The admitted copies a runner remembers, by key."""
+
+    def offer(self, touch: Touch) -> Offer:
+        """Whether ``touch`` is its key's first copy, a better one than the copy admitted, or neither."""
+
+
+class AllCopies:
+    """Every key's admitted copy, for a runner that sees one batch (the stream keeps a window of event time
+    instead: ``streams.state.RecentKeys``). ``by_content``: break a tie of arrival ranks by content, as the
+    batch rule does; without it the first copy to arrive stays, as in the stream."""
+
+    def __init__(self, by_content: bool = True) -> None:
+        self.by_content = by_content
+        self.held: dict[Key, tuple[Arrival, Touch]] = {}
+
+    def offer(self, touch: Touch) -> Offer:
+        """Whether ``touch`` is its key's first copy, a better one than the copy admitted, or neither."""
+        rank = arrival(touch)
+        held = self.held.get(touch.key)
+        if held is None:
+            self.held[touch.key] = (rank, touch)
+            return Offer.NEW
+        if rank < held[0] or (rank == held[0] and self.by_content and copy_order(touch) < copy_order(held[1])):
+            self.held[touch.key] = (rank, touch)
+            return Offer.BETTER
+        return Offer.SEEN
+
+
+def admit(event: ValidatedTouch, salt: str | None, seen: Copies) -> Touch | None:
+    """The core's touch of a validated event, its e-mail pseudonymized; None if it ranks no better than the
+    copy of its key admitted before."""
     touch = to_touch(event)
     if salt and touch.email:
         touch = touch._replace(email=pseudonymize_email(touch.email, salt))
-    return touch if seen.add(touch.key, touch.occurred_at) else None
+    return None if seen.offer(touch) is Offer.SEEN else touch
 
 
 def dedupe(touches: Iterable[Touch]) -> list[Touch]:
-    """The first touch of each ``(source, event_id)`` (a whole batch at once: no call per touch)."""
-    first: dict[Key, Touch] = {}
+    """The best copy (:func:`copy_order`) of each ``(source, event_id)``, in the order keys first appear
+    (a whole batch at once: copies are ranked only where a key repeats)."""
+    best: dict[Key, Touch] = {}
     for touch in touches:
-        first.setdefault(touch.key, touch)
-    return list(first.values())
+        held = best.setdefault(touch.key, touch)
+        if held is not touch and copy_order(touch) < copy_order(held):
+            best[touch.key] = touch
+    return list(best.values())

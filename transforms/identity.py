@@ -219,7 +219,8 @@ class Resolver:
         if account is None:
             if is_identity:
                 return Resolution([], reported, [])
-            waiting = self.pending.get(root, ()) + (touch,)
+            # a better copy of a waiting touch takes its place (transforms.admission)
+            waiting = tuple(t for t in self.pending.get(root, ()) if t.key != touch.key) + (touch,)
             limit = self.settings.pending_per_visitor
             self.pending[root] = waiting[-limit:]
             return Resolution([], reported, list(waiting[:-limit]))

@@ -2,7 +2,11 @@
 
 A person is known by four identifiers (``PERSON_FIELDS``). With a secret salt, an e-mail's
 local part becomes a keyed hash and its domain stays: the domain is the company's (identity
-resolution needs it), the local part is the person's. Erasure does not delete a touch (that
+resolution needs it), the local part is the person's. A pseudonym's local part is ``h:`` and 32
+hex digits: a colon cannot stand unquoted in an address's local part (RFC 5322 ``atext``), so no
+real address looks like a pseudonym, and pseudonymizing one again leaves it as it is, whatever
+address was given (``H.Mueller@…``, ``h.<32 hex>@…`` and ``Ann+tag@…`` are all hashed).
+Erasure does not delete a touch (that
 would change journeys and revenue others own): it removes every identifier and free-form field
 of the person's touches, and suppresses their identifiers from then on.
 """
@@ -22,16 +26,27 @@ PERSON_FIELDS = PERSON_ID_FIELDS  # a person's four identifiers: the one list, i
 #: Free-form fields that may carry what the person typed (names, form answers, page URLs) or what a seller
 #: wrote about them (a verdict's note).
 FREE_FORM_FIELDS = ("properties", "utm", "disposition_note")
-PSEUDONYM_PREFIX = "h."
+PSEUDONYM_PREFIX = "h:"
+_PSEUDONYM = re.compile(r"h:[0-9a-f]{32}@[^@\s]+")
+#: What pseudonyms looked like before they took a form no address can have (lakes written then hold them).
+LEGACY_PSEUDONYM_PREFIX = "h."
 
 
-def pseudonymize_email(email: str, salt: str) -> str:
-    """``ann@acme.com`` → ``h.<keyed hash of ann>@acme.com``; the same for the same salt, idempotent."""
+def is_pseudonym(email: str) -> bool:
+    """Whether ``email`` is a pseudonym: ``h:`` and 32 hex digits, a local part no real address can have."""
+    return _PSEUDONYM.fullmatch(email) is not None
+
+
+def pseudonymize_email(email: str, salt: str, prefix: str = PSEUDONYM_PREFIX) -> str:
+    """``ann@acme.com`` → ``h:<keyed hash of ann>@acme.com``; the same for the same salt; a pseudonym stays
+    as it is (``prefix``: the legacy ``h.`` form, for finding a person in lakes written before)."""
+    if is_pseudonym(email):
+        return email
     local, at, domain = email.strip().lower().rpartition("@")
-    if not at or local.startswith(PSEUDONYM_PREFIX):
+    if not at:
         return email
     digest = hmac.new(salt.encode(), local.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{PSEUDONYM_PREFIX}{digest}@{domain}"
+    return f"{prefix}{digest}@{domain}"
 
 
 def pseudonymize(record: Mapping[str, Any], salt: str | None) -> dict[str, Any]:
@@ -41,7 +56,8 @@ def pseudonymize(record: Mapping[str, Any], salt: str | None) -> dict[str, Any]:
     return {**record, "email": pseudonymize_email(record["email"], salt)}
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+#: An address in free text, or a pseudonym (``h:`` is matched with it, so a pseudonym is never hashed again).
+_EMAIL = re.compile(r"h:[0-9a-f]{32}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _WORDS = re.compile(r"""[\s"'{}\[\](),;]+""")
 _PARTS = re.compile(r"[:=&?]+")
 

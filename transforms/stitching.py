@@ -20,7 +20,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from schemas.vocabulary import DISPOSITION_EVENTS, ENGAGED_EVENTS, IDENTITY_EVENTS, RESPONDING_TEAMS, EventType, Stage
-from transforms.admission import AllKeys, dedupe
+from transforms.admission import AllCopies, Offer, dedupe
 from transforms.event_clock import AccountClock
 from transforms.identity import Merge, Resolver, resolve_all
 from transforms.lead_sla import Breach, Lead, Watched, judge_all, leads, review
@@ -143,8 +143,12 @@ class Placement(NamedTuple):
 
 
 def place(journey: Journey | None, touch: Touch, account_id: str,
-          settings: JourneySettings = DEFAULT_JOURNEY) -> Placement:
-    """Place a touch on its account's journey by event time (the streaming runner)."""
+          settings: JourneySettings = DEFAULT_JOURNEY, replaces: bool = False) -> Placement:
+    """Place a touch on its account's journey by event time (the streaming runner).
+
+    ``replaces``: the touch is a better copy of one placed before (:mod:`transforms.admission`), which it
+    takes out of the window; if that copy has settled, the touch is left for the batch re-stitch.
+    """
     if journey is None:
         journey = Journey.new(account_id)
     if touch.event_type in IDENTITY_EVENTS:
@@ -153,19 +157,25 @@ def place(journey: Journey | None, touch: Touch, account_id: str,
     if journey.settled_order is not None and order <= journey.settled_order:
         return Placement(journey, [], touch)
     window = journey.window
-    if window and order <= window[-1][0].order:
-        if any(t.key == touch.key for t, _ in window):
-            return Placement(journey, [], None)  # a redelivery
-        at = bisect_right([t.order for t, _ in window], order)
-    else:
-        at = len(window)
-    cursor = window[at - 1][1] if at else journey.settled
+    start = len(window)
+    if replaces:
+        start = next((i for i, (t, _) in enumerate(window) if t.key == touch.key), -1)
+        if start < 0:
+            return Placement(journey, [], touch)
+        window = window[:start] + window[start + 1:]
+    elif window and order <= window[-1][0].order and any(t.key == touch.key for t, _ in window):
+        return Placement(journey, [], None)  # a redelivery
+    at = bisect_right([t.order for t, _ in window], order) if window and order <= window[-1][0].order else len(window)
+    start = min(start, at)
+    cursor = window[start - 1][1] if start else journey.settled
+    following = [t for t, _ in window[start:]]
+    following.insert(at - start, touch)
     placed, rows = [], []
-    for t in (touch, *(t for t, _ in window[at:])):
+    for t in following:
         cursor, row = step(cursor, t, account_id, journey.journey_id, settings)
         placed.append((t, cursor))
         rows.append(row)
-    window = window[:at] + tuple(placed)
+    window = window[:start] + tuple(placed)
 
     # Touches older than the lateness bound settle: they can no longer be preceded.
     horizon = window[-1][0].occurred_at - settings.allowed_lateness
@@ -242,7 +252,8 @@ def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY
     late: list[Touch] = []
     given_up: list[Touch] = []
     merges: list[Merge] = []
-    seen = AllKeys()  # the resolve stage's dedupe
+    admitted = AllCopies(by_content=False)  # the resolve stage's memory of copies
+    placed_copies = AllCopies(by_content=False)  # the stitch stage's
 
     def land(records: list[dict[str, Any]]) -> None:
         for record in records:
@@ -252,17 +263,18 @@ def stream(touches: Iterable[Touch], settings: JourneySettings = DEFAULT_JOURNEY
                 breaches[record["lead_event_id"]] = record
 
     for touch in touches:
-        if not seen.add(touch.key, touch.occurred_at):
+        if admitted.offer(touch) is Offer.SEEN:
             continue
         resolution = resolver.add(touch)
         merges += resolution.merges
         given_up += resolution.unresolved
         for account_id, resolved in resolution.resolved:
-            if resolved.event_type in IDENTITY_EVENTS:
+            offer = placed_copies.offer(resolved)
+            if resolved.event_type in IDENTITY_EVENTS or offer is Offer.SEEN:
                 continue
             land(watch.advance(journeys, account_id, resolved.occurred_at))
             before, watched = journeys.get(account_id) or (None, ())
-            journey, placed, too_late = place(before, resolved, account_id, settings)
+            journey, placed, too_late = place(before, resolved, account_id, settings, offer is Offer.BETTER)
             land(watch.judge(journeys, journey, watched, placed))
             rows.update((row.touch.key, row) for row in placed)
             if too_late is not None:

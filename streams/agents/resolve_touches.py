@@ -2,7 +2,9 @@
 
 One stage on the single partition of ``touches-raw-v1``, because the identity graph is one
 graph: validate (bad records to the dead-letter topic with their reason and bytes), drop
-duplicates on ``(source, event_id)``, archive the touch on ``touches-valid-v1``, link its
+copies of a ``(source, event_id)`` that rank no better than the one admitted
+(:mod:`transforms.admission`: a better copy is admitted and replaces it downstream), archive
+the touch on ``touches-valid-v1``, link its
 identifiers, and send every touch that now resolves (including retroactively released
 anonymous ones) to ``touches-by-account-v1`` keyed by account.
 """

@@ -2,7 +2,8 @@
 
 State per partition of ``touches-by-account-v1``, in the partition's store: each account's
 :class:`Journey` (settled cursor and lateness window) with its leads under the SLA watch, the
-touch keys of the lateness window, the leads' deadlines and the accounts' clock. Rows are
+arrival rank of each touch's copy placed (a better copy re-places it: :mod:`transforms.admission`), the
+leads' deadlines and the accounts' clock. Rows are
 re-emitted when a late touch is placed before them; the lake keeps one row per key. The lead
 SLA is :mod:`transforms.lead_sla`'s rule, the one the batch runners apply: judged on event time,
 on the partition's :class:`~transforms.event_clock.AccountClock` (a time two accounts have
@@ -23,6 +24,7 @@ from streams import topics
 from streams.processor import Emit
 from streams.records import dumps
 from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore, StoreTable
+from transforms.admission import Offer
 from transforms.event_clock import AccountClock
 from transforms.settings import JourneySettings
 from transforms.stitching import LeadWatch, place
@@ -72,11 +74,14 @@ class StitchJourneys:
         message = json.loads(record.value())
         account_id = message["account_id"]
         touch = Touch.from_wire(message["touch"])
-        if touch.event_type in IDENTITY_EVENTS or not state.seen.add(touch.key, touch.occurred_at):
-            return  # identity calls make no journey touch; a repeat is from an upstream replay
+        if touch.event_type in IDENTITY_EVENTS:
+            return  # identity calls make no journey touch
+        offer = state.seen.offer(touch)
+        if offer is Offer.SEEN:
+            return  # a repeat from an upstream replay, or a copy no better than the one placed
         breaches = state.watch.advance(state.journeys, account_id, touch.occurred_at)
         journey, watched = state.journeys.get(account_id) or (None, ())
-        journey, rows, late = place(journey, touch, account_id, self.settings)
+        journey, rows, late = place(journey, touch, account_id, self.settings, offer is Offer.BETTER)
         breaches += state.watch.judge(state.journeys, journey, watched, rows)
         for breach in breaches:
             emit(topics.SLA_BREACHES, breach["account_id"].encode(), dumps(breach))

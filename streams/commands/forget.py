@@ -9,7 +9,7 @@ import click
 
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.settings import Settings
-from transforms.privacy import pseudonymize_email
+from transforms.privacy import LEGACY_PSEUDONYM_PREFIX, pseudonymize_email
 
 
 @click.command(name="forget")
@@ -38,10 +38,12 @@ def forget_command(email: str | None, user_id: str | None, anonymous_id: str | N
     (kind, value), = given.items()
     landing = Settings().lake_settings(lake)
     store = chosen_lake(landing.root)
-    if kind == "email" and landing.salt:
-        value = pseudonymize_email(value, landing.salt)  # the lake only holds the pseudonym
+    also: list[str] = []
+    if kind == "email" and landing.salt:  # the lake only holds the pseudonym (in lakes written before 2026-12, h.…)
+        value, also = (pseudonymize_email(value, landing.salt),
+                       [pseudonymize_email(value, landing.salt, prefix=LEGACY_PSEUDONYM_PREFIX)])
     try:
-        record = forget(store, kind, value, key=landing.suppression_key, requested_by=requested_by)
+        record = forget(store, kind, value, key=landing.suppression_key, requested_by=requested_by, also=also)
     except SuppressionKeyError as error:
         raise click.UsageError(str(error)) from None
     click.echo(json.dumps(record, indent=2))

@@ -15,7 +15,7 @@ from streams.commands.journey_options import journey_options
 from streams.inputs import read_lines
 from streams.outputs import open_output, write_records
 from streams.settings import Settings
-from transforms.admission import AllKeys, admit
+from transforms.admission import AllCopies, admit, dedupe
 from transforms.gc_pause import paused_gc
 from transforms.lead_sla import Breach
 from transforms.settings import JourneySettings
@@ -29,8 +29,9 @@ JOURNEY_COLUMNS.insert(JOURNEY_COLUMNS.index("lead_response_hours") + 1, "is_unr
 
 def read_touches(files: tuple[str, ...], salt: str | None = None) -> tuple[list[Touch], int]:
     """The touches of JSON Lines files, admitted as the resolve stage admits them (e-mails pseudonymized with a
-    ``salt``, the first copy of each event); invalid lines are reported on stderr and counted."""
-    touches, invalid, seen = [], 0, AllKeys()
+    ``salt``, the best copy of each event: :mod:`transforms.admission`); invalid lines are reported on stderr and
+    counted."""
+    touches, invalid, seen = [], 0, AllCopies()
     for line in read_lines(files):
         event = parse_touch(line.raw)
         if isinstance(event, TouchEvent):
@@ -39,7 +40,7 @@ def read_touches(files: tuple[str, ...], salt: str | None = None) -> tuple[list[
         else:
             invalid += 1
             click.echo(f"{line.path}:{line.number}: " + "; ".join(str(p) for p in event), err=True)
-    return touches, invalid
+    return dedupe(touches), invalid
 
 
 def write_lake(lake: Lake, touches: list[Touch], journey_rows: list[dict[str, Any]], breaches: list[Breach],

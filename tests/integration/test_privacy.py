@@ -48,7 +48,7 @@ def test_with_a_salt_no_email_lands_in_clear(events, fresh_broker, tmp_path):
     text = "\n".join(lake_strings(settings.lake)).lower()
     leaked = [email for email in emails if email in text]
     assert leaked == []
-    assert text.count("@") > len(emails)  # pseudonyms (h.<hash>@domain) are there instead
+    assert text.count("@") > len(emails)  # pseudonyms (h:<hash>@domain) are there instead
     assert lake_rows(settings.lake) == journey_rows  # same domains, same people: the same journeys
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from streams.checkpoints import DurableCheckpoints
 from streams.state import Position, RecentKeys, StateStore
+from transforms.admission import Offer
+from transforms.types import Touch
 
 DAY = timedelta(days=1)
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -57,32 +59,54 @@ def test_the_cache_keeps_a_bounded_number_of_entries_and_reads_the_rest_from_dis
     assert len(journeys) == 20_000
 
 
+def copy(event_id: str, at: datetime, received: datetime | None = None) -> Touch:
+    return Touch(event_id, "s", "site_visit", at, extra={"received_at": received.isoformat()} if received else {})
+
+
 def test_recent_keys_catch_repeats_within_the_window_and_forget_older_ones(tmp_path):
     store = StateStore(tmp_path / "db")
     seen = RecentKeys(store, "seen", DAY)
-    assert seen.add(("s", "a"), START) is True
-    assert seen.add(("s", "a"), START) is False  # a repeat
+    assert seen.offer(copy("a", START)) is Offer.NEW
+    assert seen.offer(copy("a", START)) is Offer.SEEN  # a repeat
     for hour in range(1, 24 * 30):  # a month of one key an hour
-        assert seen.add(("s", f"k{hour}"), START + timedelta(hours=hour))
+        assert seen.offer(copy(f"k{hour}", START + timedelta(hours=hour))) is Offer.NEW
         store.checkpoint(Position("t", hour))
-    assert seen.add(("s", "k100"), START + timedelta(hours=100)) is True  # older than the window: passed on
-    assert seen.add(("s", f"k{24 * 30 - 2}"), START + timedelta(hours=24 * 30 - 2)) is False
+    assert seen.offer(copy("k100", START + timedelta(hours=100))) is Offer.NEW  # older than the window: passed on
+    assert seen.offer(copy(f"k{24 * 30 - 2}", START + timedelta(hours=24 * 30 - 2))) is Offer.SEEN
     store.checkpoint(Position("t", 10_000))
     assert len(seen) <= 26  # one day of keys, by the hour
+
+
+def test_recent_keys_rank_copies_by_receipt_then_event_time_and_forget_a_copy_past_the_window(tmp_path):
+    store = StateStore(tmp_path / "db")
+    seen = RecentKeys(store, "seen", DAY)
+    at = START + timedelta(hours=30)
+    assert seen.offer(copy("a", at, received=at + timedelta(minutes=10))) is Offer.NEW  # a retry came first
+    store.checkpoint(Position("t", 1))
+    assert seen.offer(copy("a", at + timedelta(seconds=40), received=at)) is Offer.BETTER  # the original
+    assert seen.offer(copy("a", at - timedelta(seconds=5), received=at + timedelta(minutes=10))) is Offer.SEEN
+    assert seen.offer(copy("a", at - timedelta(hours=1))) is Offer.SEEN  # no receipt time: after every copy with one
+    # the key's admitted copy falls past the window: a copy inside it is new, whether or not a checkpoint ran
+    assert seen.offer(copy("late", at)) is Offer.NEW
+    assert seen.offer(copy("z", at + timedelta(days=1, hours=2))) is Offer.NEW
+    assert seen.offer(copy("late", at + timedelta(days=1, hours=1, seconds=1))) is Offer.NEW
+    store.checkpoint(Position("t", 2))
+    assert seen.offer(copy("a", at + timedelta(days=1, hours=1))) is Offer.NEW
 
 
 def test_recent_keys_answer_the_same_after_a_restart(tmp_path):
     store = StateStore(tmp_path / "db")
     seen = RecentKeys(store, "seen", DAY)
-    seen.add(("s", "a"), START)
-    seen.add(("s", "b"), START + timedelta(hours=5))
+    seen.offer(copy("a", START, received=START))
+    seen.offer(copy("b", START + timedelta(hours=5)))
     store.checkpoint(Position("t", 2))
     store.close()
     reopened = StateStore(tmp_path / "db")
     seen = RecentKeys(reopened, "seen", DAY)
     assert seen.watermark == START + timedelta(hours=5)
-    assert seen.add(("s", "a"), START) is False
-    assert seen.add(("s", "c"), START) is True
+    assert seen.offer(copy("a", START, received=START)) is Offer.SEEN
+    assert seen.offer(copy("a", START - timedelta(seconds=1), received=START)) is Offer.BETTER
+    assert seen.offer(copy("c", START)) is Offer.NEW
 
 
 def test_a_durable_copy_restores_the_saved_state_and_only_the_newest_copies_stay(tmp_path):

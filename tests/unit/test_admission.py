@@ -3,27 +3,75 @@
 from __future__ import annotations
 
 import json
+from itertools import permutations
 
 from schemas.touch import parse_touch
-from transforms.admission import AllKeys, admit, dedupe
+from transforms.admission import AllCopies, Offer, admit, dedupe
 from transforms.privacy import pseudonymize_email
+from transforms.types import to_touch
 
 
-def event(event_id: str, email: str | None = "Ana@Acme.example", occurred_at: str = "2026-03-02T09:00:00Z"):
-    return parse_touch(json.dumps({"event_id": event_id, "source": "crm", "event_type": "form_fill",
-                                   "occurred_at": occurred_at, "email": email, "account_id": "acme"}))
+def event(event_id: str, email: str | None = "Ana@Acme.example", occurred_at: str = "2026-03-02T09:00:00Z",
+          received_at: str | None = None, **fields):
+    record = {"event_id": event_id, "source": "crm", "event_type": "form_fill", "occurred_at": occurred_at,
+              "email": email, "account_id": "acme", "received_at": received_at, **fields}
+    return parse_touch(json.dumps({k: v for k, v in record.items() if v is not None}))
 
 
 def test_the_address_is_pseudonymized_with_a_salt_and_kept_without_one():
-    assert admit(event("a"), "pepper", AllKeys()).email == pseudonymize_email("ana@acme.example", "pepper")
-    assert admit(event("a"), None, AllKeys()).email == "Ana@Acme.example"
-    assert admit(event("a", email=None), "pepper", AllKeys()).email is None
+    assert admit(event("a"), "pepper", AllCopies()).email == pseudonymize_email("ana@acme.example", "pepper")
+    assert admit(event("a"), None, AllCopies()).email == "Ana@Acme.example"
+    assert admit(event("a", email=None), "pepper", AllCopies()).email is None
 
 
-def test_the_first_copy_of_an_event_is_admitted_whatever_the_later_copies_say():
-    seen = AllKeys()
-    first = admit(event("a"), "pepper", seen)
-    assert admit(event("a", occurred_at="2026-03-05T09:00:00Z"), "pepper", seen) is None
-    assert admit(event("b"), "pepper", seen) is not None
-    assert [t.occurred_at for t in dedupe([first, admit(event("a", occurred_at="2026-03-05T09:00:00Z"), None,
-                                                        AllKeys())])] == [first.occurred_at]
+# A tracking library's retry: the original reached the collector at 09:00:05, the retry at 09:10:00 with a
+# new sentAt, so the clock correction put the retry 40 s earlier in event time.
+ORIGINAL = event("a", occurred_at="2026-03-02T09:00:00Z", received_at="2026-03-02T09:00:05Z")
+RETRY = event("a", occurred_at="2026-03-02T08:59:20Z", received_at="2026-03-02T09:10:00Z")
+
+
+def test_the_copy_received_first_is_the_touch_in_either_arrival_order():
+    for copies in ([ORIGINAL, RETRY], [RETRY, ORIGINAL]):
+        [kept] = dedupe(to_touch(e) for e in copies)
+        assert kept.occurred_at.isoformat() == "2026-03-02T09:00:00+00:00"  # the original's, by hand
+
+
+def test_a_later_copy_that_ranks_better_is_admitted_and_one_that_does_not_is_dropped():
+    seen = AllCopies(by_content=False)
+    assert seen.offer(to_touch(RETRY)) is Offer.NEW
+    assert seen.offer(to_touch(ORIGINAL)) is Offer.BETTER  # received earlier: takes the retry's place
+    assert seen.offer(to_touch(RETRY)) is Offer.SEEN
+    assert seen.offer(to_touch(ORIGINAL)) is Offer.SEEN  # a redelivery of the admitted copy
+    assert admit(RETRY, None, seen) is None
+
+
+def test_without_receipt_times_the_earliest_event_time_wins_and_a_copy_with_one_beats_every_copy_without():
+    late = event("b", occurred_at="2026-03-02T10:00:00Z")
+    early = event("b", occurred_at="2026-03-02T09:00:00Z")
+    received = event("b", occurred_at="2026-03-02T11:00:00Z", received_at="2026-03-02T11:00:01Z")
+    for order in permutations([late, early]):
+        assert [t.occurred_at.hour for t in dedupe(to_touch(e) for e in order)] == [9]
+    for order in permutations([late, early, received]):
+        assert [t.occurred_at.hour for t in dedupe(to_touch(e) for e in order)] == [11]
+
+
+def test_copies_alike_in_both_times_are_chosen_by_content_whatever_their_order():
+    # Same receipt and event time, different campaign: the least content ("c-1" < "c-2") is the touch.
+    one = event("c", received_at="2026-03-02T09:00:01Z", campaign_id="c-2")
+    other = event("c", received_at="2026-03-02T09:00:01Z", campaign_id="c-1")
+    missing = event("c", received_at="2026-03-02T09:00:01Z")
+    for order in permutations([one, other]):
+        assert [t.campaign_id for t in dedupe(to_touch(e) for e in order)] == ["c-1"]
+    for order in permutations([one, other, missing]):
+        assert [t.campaign_id for t in dedupe(to_touch(e) for e in order)] == ["c-1"]  # absent sorts last
+    # the batch memory breaks the tie as dedupe does; the stream's keeps the copy that came first
+    batch, stream = AllCopies(), AllCopies(by_content=False)
+    for memory in (batch, stream):
+        memory.offer(to_touch(one))
+    assert batch.offer(to_touch(other)) is Offer.BETTER
+    assert stream.offer(to_touch(other)) is Offer.SEEN
+
+
+def test_distinct_events_are_all_kept_in_the_order_they_first_appear():
+    touches = [to_touch(event(i)) for i in ("x", "y", "x", "z")]
+    assert [t.event_id for t in dedupe(touches)] == ["x", "y", "z"]

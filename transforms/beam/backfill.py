@@ -6,7 +6,8 @@ shuffle dwarfs the work done on one touch. A batch of touches is an Arrow table 
 
 ``ParseTouches`` validates batches of raw lines with ``parse_touch`` (dead letters to a tagged
 output); ``DedupeTouches`` shuffles touches into ``shards`` by ``(source, event_id)`` and keeps
-the first of each key in event-time order; ``ResolveAccounts`` builds the identity graph from
+the best copy of each key (``transforms.admission``'s rule), in event-time order;
+``ResolveAccounts`` builds the identity graph from
 the earliest touch of every distinct identifier set (one global step: the graph is one graph;
 the same components as from every touch) and assigns accounts through a side input;
 ``StitchJourneys`` shuffles by account and folds each journey with
@@ -39,7 +40,7 @@ from apache_beam import pvalue
 from schemas.touch import TouchEvent, parse_touch
 from schemas.vocabulary import IDENTITY_EVENTS
 from transforms.beam.columns import (
-    first_of_each_event,
+    best_of_each_event,
     first_rows,
     identities,
     in_event_order,
@@ -146,13 +147,14 @@ def _by_event(packed: bytes, shards: int) -> list[tuple[int, bytes]]:
 
 
 @paused_gc()
-def _keep_first(pair: tuple[int, Iterable[bytes]]) -> tuple[int, bytes]:
+def _keep_best(pair: tuple[int, Iterable[bytes]]) -> tuple[int, bytes]:
     shard, parts = pair
-    return shard, pack(first_of_each_event(in_event_order(unpack_all(parts))))
+    return shard, pack(best_of_each_event(unpack_all(parts)))
 
 
 class DedupeTouches(beam.PTransform):
-    """Packed touches → (shard, the shard's touches in event-time order, one per ``(source, event_id)``)."""
+    """Packed touches → (shard, the shard's touches in event-time order, the best copy of each
+    ``(source, event_id)``)."""
 
     def __init__(self, shards: int = SHARDS) -> None:
         super().__init__()
@@ -163,7 +165,7 @@ class DedupeTouches(beam.PTransform):
         return (batches
                 | "ShardByEvent" >> beam.FlatMap(_by_event, self.shards)
                 | "GroupByShard" >> beam.GroupByKey()
-                | "KeepFirst" >> beam.Map(_keep_first))
+                | "KeepBest" >> beam.Map(_keep_best))
 
 
 @paused_gc()

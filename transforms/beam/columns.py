@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.touch import TouchEvent
+from transforms.admission import CONTENT_FIELDS, json_text
 from transforms.identity import IDENTITY_FIELDS
 from transforms.types import event_rank
 
@@ -59,7 +60,7 @@ def _json_text(event: TouchEvent, name: str) -> str | None:
     if value is None:
         return None
     try:
-        return json.dumps(value, sort_keys=True, allow_nan=False)
+        return json_text(value)
     except ValueError:  # NaN or infinity inside: the wire form writes them as null
         return json.dumps(event.model_dump(mode="json", include={name})[name], sort_keys=True)
 
@@ -109,9 +110,12 @@ def first_rows(table: pa.Table, keys: Sequence[str]) -> pa.Table:
     return table.take(pa.array(np.sort(first.to_numpy())))
 
 
-def first_of_each_event(table: pa.Table) -> pa.Table:
-    """The first row of each ``(source, event_id)``, in the table's order."""
-    return first_rows(table, ["source", "event_id"])
+def best_of_each_event(table: pa.Table) -> pa.Table:
+    """The best copy of each ``(source, event_id)`` (:func:`transforms.admission.copy_order`: received first,
+    then the earliest event time, then the least content; a missing value after any), in event-time order."""
+    keys = ["source", "event_id", "received_at", "occurred_at", *CONTENT_FIELDS]
+    ranked = table.sort_by([(key, "ascending") for key in keys])  # Arrow puts nulls last
+    return in_event_order(first_rows(ranked, ["source", "event_id"]))
 
 
 def split(table: pa.Table, keys: pa.Array | Sequence[Any]) -> Iterator[tuple[Any, pa.Table]]:
