@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -89,6 +89,7 @@ class GeneratorSettings:
     start: datetime = DEFAULT_START
     days: int = 365
     duplicate_rate: float = 0.0  # share of events emitted twice
+    resend_rate: float = 0.0  # share of events re-sent as a tracker retries: received later, an earlier event time
     late_rate: float = 0.0  # share of events emitted up to max_late_hours after later ones
     max_late_hours: float = 72.0
     invalid_rate: float = 0.0  # share of extra records that are malformed
@@ -466,6 +467,17 @@ def segment_call(record: dict[str, Any], rng: random.Random, skew_rate: float) -
     return call
 
 
+def resent(record: dict[str, Any], emit_at: datetime, rng: random.Random) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A record as first received, and the copy a retry delivers: received 1 to 600 minutes later, and (its
+    ``sentAt`` new, so the clock correction moves it) 1 to 120 seconds earlier in event time."""
+    received = emit_at + timedelta(seconds=rng.uniform(0.1, 5))
+    shift = timedelta(seconds=rng.uniform(1, 120))
+    original = {**record, "received_at": iso(received)}
+    retry = {**record, "received_at": iso(received + timedelta(minutes=rng.uniform(1, 600))),
+             "occurred_at": iso(datetime.fromisoformat(record["occurred_at"]) - shift)}
+    return original, retry
+
+
 def generate(settings: GeneratorSettings) -> Iterator[Emitted]:
     """Every record of the simulated population, in emission order (faults included)."""
     rng = random.Random(settings.seed)
@@ -484,9 +496,14 @@ def generate(settings: GeneratorSettings) -> Iterator[Emitted]:
             emit_at = at + timedelta(hours=rng.uniform(1, settings.max_late_hours))
         else:
             emit_at = at
-        emitted.append(Emitted(emit_at, record, None, truth))
+        sent = Emitted(emit_at, record, None, truth)
         if rng.random() < settings.duplicate_rate:
             emitted.append(Emitted(emit_at + timedelta(minutes=rng.uniform(1, 600)), record, duplicate=True))
+        if settings.resend_rate and rng.random() < settings.resend_rate:
+            original, retry = resent(record, emit_at, rng)
+            sent = replace(sent, record=original)
+            emitted.append(Emitted(datetime.fromisoformat(retry["received_at"]), retry, duplicate=True))
+        emitted.append(sent)
         if rng.random() < settings.invalid_rate:
             broken = rng.choice(_MALFORMED)({**record, "event_id": record["event_id"] + "-bad"})
             emitted.append(Emitted(emit_at, broken, malformed=True))

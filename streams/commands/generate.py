@@ -39,6 +39,8 @@ def population_options(duplicates: float = 0.0, late: float = 0.0,
                          help="Days to simulate."),
             click.option("--duplicates", default=duplicates, show_default=True, type=share,
                          help="Share of events sent twice."),
+            click.option("--resends", default=0.0, show_default=True, type=share,
+                         help="Share of events re-sent as a tracker retries (received later, earlier event time)."),
             click.option("--late", default=late, show_default=True, type=share,
                          help="Share of events sent out of order."),
             click.option("--invalid", default=invalid, show_default=True, type=share,
@@ -51,11 +53,12 @@ def population_options(duplicates: float = 0.0, late: float = 0.0,
 
 
 def settings_from(accounts: int, seed: int, start: str, days: int, duplicates: float, late: float,
-                  invalid: float) -> GeneratorSettings:
+                  invalid: float, resends: float = 0.0) -> GeneratorSettings:
     """Generator settings from the command-line options."""
     first_day = datetime.fromisoformat(start).replace(tzinfo=UTC)
     return GeneratorSettings(accounts=accounts, seed=seed, start=first_day, days=days,
-                             duplicate_rate=duplicates, late_rate=late, invalid_rate=invalid)
+                             duplicate_rate=duplicates, late_rate=late, invalid_rate=invalid,
+                             resend_rate=resends)
 
 
 def wire_line(event: Emitted) -> bytes:
