@@ -22,6 +22,7 @@ from tests.integration.pipeline import (
     time_moves_on,
     wait_for_lake,
 )
+from transforms.generator import GeneratorSettings, generate
 
 pytestmark = pytest.mark.integration
 
@@ -57,21 +58,27 @@ def test_touches_land_exactly_once_and_journeys_equal_the_batch_stitch(events, f
     assert journeys == [(len(journey_rows),)]
 
 
+def landed_touches(lake) -> int:
+    files = Lake(lake).files("touches")
+    return Lake(lake).connect().execute("select count(*) from read_parquet(?)", [files]).fetchone()[0] if files else 0
+
+
 def test_sigkill_mid_stream_and_restart_leaves_the_same_lake(events, fresh_broker, tmp_path):
     valid, malformed, journey_rows = expected(events)
     lake, catalog, log = tmp_path / "lake", tmp_path / "touchline.duckdb", tmp_path / "worker.log"
     records = lines(events)
-    third = len(records) // 3
+    two_thirds = 2 * len(records) // 3
+    produced = expected(events[:two_thirds])[0]  # distinct valid touches among them
     worker = start_worker(fresh_broker.bootstrap, lake, catalog, log)
     try:
-        produce_raw(records[:third], fresh_broker.bootstrap)
+        produce_raw(records[:two_thirds], fresh_broker.bootstrap)
         deadline = time.monotonic() + 60
-        while not Lake(lake).files("journey_touches") and time.monotonic() < deadline:
+        while not landed_touches(lake) and time.monotonic() < deadline:
             time.sleep(0.01)
-        produce_raw(records[third:2 * third], fresh_broker.bootstrap)
-        time.sleep(0.3)
         kill(worker)  # mid-stream: some batches landed, some processed but not committed
-        produce_raw(records[2 * third:], fresh_broker.bootstrap)
+        at_kill = landed_touches(lake)
+        assert 0 < at_kill < produced, (at_kill, produced)  # the kill came while the stream was under way
+        produce_raw(records[two_thirds:], fresh_broker.bootstrap)
         worker = start_worker(fresh_broker.bootstrap, lake, catalog, log)
         counts = wait_for_lake(lake, valid, malformed, len(journey_rows))
     finally:
@@ -80,3 +87,31 @@ def test_sigkill_mid_stream_and_restart_leaves_the_same_lake(events, fresh_broke
     assert counts["touches"] == valid
     assert counts["dead_letters"] == malformed
     assert lake_rows(lake) == journey_rows
+
+
+def test_a_retry_that_arrives_before_its_original_is_replaced_by_it(fresh_broker, tmp_path):
+    # A tracker's retries (received later, an earlier event time), each delivered just before its original:
+    # the stream places the retry, then the original takes its place, as the batch rule says.
+    generated = list(generate(GeneratorSettings(accounts=60, seed=3, resend_rate=1 / 12)))
+    retries = {e.record["event_id"]: e for e in generated if e.duplicate}
+    events = []
+    for e in generated:
+        if not e.duplicate:
+            events += [retries[e.record["event_id"]], e] if e.record["event_id"] in retries else [e]
+    events = time_moves_on(events)
+    valid, malformed, journey_rows = expected(events)
+    settings = Settings(lake=tmp_path / "lake", catalog=tmp_path / "touchline.duckdb")
+    worker = Worker(fresh_broker.bootstrap, settings).start()
+    try:
+        produce_raw(lines(events), fresh_broker.bootstrap)
+        wait_for_lake(settings.lake, valid, malformed, len(journey_rows))
+    finally:
+        worker.close()
+    assert len(retries) > 40
+    assert lake_rows(settings.lake) == journey_rows
+    store = Lake(settings.lake)
+    landed = dict(store.connect().execute("select event_id, occurred_at from read_parquet(?)",
+                                          [store.files("touches")]).fetchall())
+    originals = {e.record["event_id"]: e.record["occurred_at"] for e in generated if not e.duplicate}
+    assert {i: landed[i].isoformat().replace("+00:00", "Z") for i in retries} == {i: originals[i] for i in retries}
+    assert lake_breaches(settings.lake) == expected_breaches(events)
