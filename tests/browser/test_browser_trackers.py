@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
+import playwright.sync_api as playwright  # a dev dependency: missing, the test fails, never skips
 import pytest
 
 from streams.broker import free_port
@@ -23,8 +24,6 @@ from streams.worker import Worker
 from tests.dashboard.test_dashboard import CHROMIUM, CHROMIUM_ARGS
 from tests.faults.harness import KEY, Collector
 from tests.integration.pipeline import wait_for_lake
-
-playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.integration
 

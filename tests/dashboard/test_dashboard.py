@@ -15,14 +15,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import playwright.sync_api as playwright  # a dev dependency: missing, the test fails, never skips
 import pyarrow.parquet as pq
 import pytest
 
 from sinks.lake import Lake
 from sinks.tables import TABLES
 from streams.broker import free_port
-
-playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.integration
 

@@ -46,21 +46,30 @@ for batch in range(start, 1000):
 def test_a_sink_killed_mid_commit_lands_each_batch_once_and_whole(tmp_path, report):
     rng = random.Random(7)
     lake = Lake(tmp_path / "lake")
+    committed = 0
     for _ in range(10):
         writer = subprocess.Popen([sys.executable, "-c", WRITER, str(lake.root)], stdout=subprocess.PIPE,
                                   cwd=Path(__file__).resolve().parents[2])
         assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
-        time.sleep(rng.uniform(0.2, 3.0))
+        before, written = lake.landed("touches", APP), set(lake.unreferenced("touches"))
+        time.sleep(rng.uniform(0.2, 1.5))
+        deadline = time.monotonic() + 30
+        while set(lake.unreferenced("touches")) <= written and time.monotonic() < deadline:
+            time.sleep(0.002)  # until a batch's files are written and its commit is not yet in the log
         writer.send_signal(signal.SIGKILL)
         writer.wait()
         landed = lake.landed("touches", APP)
         table = lake.table("touches")
-        assert table is not None and landed >= 0  # the kills came after some batches had committed
+        committed += landed - before
+        if table is None:  # killed before the first commit
+            continue
         # Exactly the committed batches, each whole and once: a killed commit is invisible.
         ids = pa.concat_tables(pq.read_table(path, columns=["event_id"]) for path in lake.files("touches"))
         assert ids.num_rows == len(set(ids["event_id"].to_pylist())) == (landed + 1) * ROWS
         assert table.to_pyarrow_table(columns=["event_id"]).num_rows == ids.num_rows
     orphans = lake.unreferenced("touches")  # written by a killed commit: no version reads them
+    assert orphans, "no kill cut a commit in flight"
+    assert committed > 0, "no batch committed between the kills"
     removed = lake.vacuum("touches", retention_hours=0)
     assert sorted(removed) == sorted(str(Path(path).relative_to(lake.uri("touches"))) for path in orphans)
     assert lake.unreferenced("touches") == []

@@ -137,6 +137,7 @@ def test_kills_while_state_is_copied_and_lost_local_stores(fresh_broker, tmp_pat
         kill(worker)
     text = log.read_text()
     restored = len(re.findall(r"restored partition \d+ from the durable copy", text))
+    assert torn > 0, "no kill landed while a durable copy was being written"
     assert restored >= deleted, "a worker with no local store did not restore from the durable copies"
     assert counts["touches"] == valid and counts["dead_letters"] == malformed
     assert lake_rows(lake) == journey_rows

@@ -82,6 +82,13 @@ def test_a_restart_reads_no_record_before_its_checkpoint_and_ends_with_the_state
     assert len(resumed["components"]) > 100
 
 
+STATEFUL = ("touchline-resolve-touches", "touchline-stitch-journeys")
+
+
+def durable_copies(lake, group):
+    return list((lake / "_state" / group).glob("*/*.tar"))
+
+
 def test_a_worker_on_an_empty_local_disk_restores_from_durable_copies_and_lands_the_same_lake(fresh_broker,
                                                                                               tmp_path):
     events = population(12_000, seed=12)
@@ -94,7 +101,10 @@ def test_a_worker_on_an_empty_local_disk_restores_from_durable_copies_and_lands_
     try:
         produce_raw(records[:half], fresh_broker.bootstrap)
         wait_for_lake(lake, 1, 0, 1, timeout=120, settle=0)
-        time.sleep(3)  # durable copies are written every 0.5 s
+        deadline = time.monotonic() + 60
+        while not all(durable_copies(lake, group) for group in STATEFUL) and time.monotonic() < deadline:
+            time.sleep(0.05)  # durable copies are written every 0.5 s
+        assert all(durable_copies(lake, group) for group in STATEFUL), "no durable copy to restore from"
         kill(worker)
         shutil.rmtree(local_state_root(Settings(lake=lake)))  # a new host: nothing local
         produce_raw(records[half:], fresh_broker.bootstrap)

@@ -96,7 +96,7 @@ def touch_streams_with_copies(draw, retries_only=False):
     copy received first, the original, is the touch whichever order they come in (transforms.admission):
     the oracle is the batch result without the copies, no rule needed to pick them. ``retries_only``: copies
     as a tracker's retries make them, an earlier event time and the same content."""
-    touches, delays = draw(touch_streams())
+    touches, _ = draw(touch_streams())
     originals = [t._replace(extra=received(t.occurred_at)) for t in touches]
     copies = []
     for original in originals:
