@@ -96,6 +96,10 @@ class Deliveries:
     def close(self) -> None:
         """Stop the loop (deliveries in flight are dropped: the stage's ledger still has them pending)."""
         async def shut() -> None:
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             if self._session is not None:
                 await self._session.close()
 

@@ -39,6 +39,9 @@ class Alert:
     link: str  # the account's dashboard page
     follows: str | None = None  # a follow-up: the alert it follows (sent only where that one was)
     reason: str | None = None  # a follow-up: why the breach resolved
+    #: A follow-up of an answer: sent only where the breach alert went out while the lead still waited (a breach
+    #: first seen answered was announced with its answer, so nothing is left to resolve).
+    needs_open: bool = False
 
     def ids(self) -> dict[str, Any]:
         """The subject's ids, as every message carries them."""
@@ -127,7 +130,7 @@ def breach_alerts(rules: AlertRules, record: Mapping[str, Any], dashboard_url: s
                 alerts.append(Alert(alert_id(rule.rule_id, lead, destination, "resolved"), rule.rule_id, "resolved",
                                     destination, lead, account, lead, dict(record),
                                     f"Lead {lead} of account {account}: breach resolved ({reason}).", link,
-                                    follows=breach_id, reason=reason))
+                                    follows=breach_id, reason=reason, needs_open=not retracted))
     return alerts
 
 

@@ -113,7 +113,8 @@ class SendAlerts:
                 "destination": alert.destination, "destination_kind": self.kinds[alert.destination],
                 "status": "pending", "attempts": 0, "record_at": record_at, "first_try_at": None,
                 "last_try_at": None, "latency_seconds": None, "http_status": None, "error": None,
-                "follows": alert.follows}
+                "follows": alert.follows,
+                "open": alert.type == "sla_breach" and not alert.happened.get("answered_at")}  # (ledger only)
 
     def apply(self, partition: int, message: Any, emit: Emit) -> None:
         self.emit = emit
@@ -123,10 +124,12 @@ class SendAlerts:
         stamp = message.timestamp()[1]
         record_at = iso(datetime.fromtimestamp(stamp / 1000, UTC)) if stamp and stamp > 0 else None
         alerts = alerts_of(self.kind, self.rules, record, self.dashboard_url)
-        sent_before = {a.follows for a in alerts if a.follows and ledger.status(a.follows) is not None}
+        announced = {a.follows: ledger.status(a.follows) for a in alerts if a.follows}
         for alert in alerts:
-            if alert.follows is not None and alert.follows not in sent_before:
-                continue  # a breach first seen answered (or retracted) was never announced: nothing to resolve
+            if alert.follows is not None:
+                original = announced[alert.follows]
+                if original is None or (alert.needs_open and not original.get("open")):
+                    continue  # never announced, or announced with its answer: nothing to resolve
             known = ledger.status(alert.alert_id)
             if known is not None:
                 if known["status"] != "pending":
