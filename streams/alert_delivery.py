@@ -75,6 +75,9 @@ class Deliveries:
         self.max_attempts = max(settings.alert_max_attempts, 1)
         self.retry_seconds = settings.alert_retry_seconds
         self.outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        #: Called on the delivery thread the moment an outcome is known (the stage records it before anything
+        #: else happens); the outcome is queued for ``take`` after it.
+        self.on_outcome: Callable[[Outcome], None] = lambda outcome: None
         self.loop = asyncio.new_event_loop()
         self._session: aiohttp.ClientSession | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, name="touchline-alerts", daemon=True)
@@ -147,5 +150,9 @@ class Deliveries:
             await asyncio.sleep(messages.retry_delay(attempt, retry_after, self.retry_seconds, datetime.now(UTC)))
         if not delivered:
             log.warning("alert %s to %s failed after %d tries: %s", alert.alert_id, alert.destination, attempt, error)
-        self.outcomes.put(Outcome(alert.alert_id, "delivered" if delivered else "failed", attempt,
-                                  first or datetime.now(UTC), datetime.now(UTC), status, error))
+        outcome = Outcome(alert.alert_id, "delivered" if delivered else "failed", attempt,
+                          first or datetime.now(UTC), datetime.now(UTC), status, error)
+        try:
+            self.on_outcome(outcome)
+        finally:
+            self.outcomes.put(outcome)

@@ -89,7 +89,9 @@ class SendAlerts:
         self.dashboard_url = dashboard_url
         self.ledgers: dict[int, AlertLedger] = {}
         self.in_flight: dict[str, int] = {}  # alert id -> partition
-        self.emit: Emit | None = None
+        self.finished_rows: dict[str, dict[str, Any]] = {}  # alert id -> its final row, recorded, not yet emitted
+        self.lock = threading.Lock()  # the delivery thread records outcomes; the loop opens and closes partitions
+        deliveries.on_outcome = self._record
 
     def open(self, partition: int, store: StateStore) -> None:
         ledger = self.ledgers[partition] = AlertLedger(store)
@@ -97,7 +99,8 @@ class SendAlerts:
             self._send(partition, alert)
 
     def close(self, partition: int) -> None:
-        self.ledgers.pop(partition, None)
+        with self.lock:
+            self.ledgers.pop(partition, None)
 
     def save(self, partition: int) -> None:
         """The ledger is written as alerts start and finish: nothing waits for the checkpoint."""
@@ -117,7 +120,6 @@ class SendAlerts:
                 "open": alert.type == "sla_breach" and not alert.happened.get("answered_at")}  # (ledger only)
 
     def apply(self, partition: int, message: Any, emit: Emit) -> None:
-        self.emit = emit
         self.tick(emit)
         ledger = self.ledgers[partition]
         record = json.loads(message.value())
@@ -136,31 +138,37 @@ class SendAlerts:
                     emit(topics.ALERTS, alert.alert_id.encode(), dumps(known))  # the same row: the lake absorbs it
                 continue
             row = self.row(alert, record_at)
-            ledger.start(alert, row)
+            with self.lock:
+                ledger.start(alert, row)
             emit(topics.ALERTS, alert.alert_id.encode(), dumps(row))
             self._send(partition, alert)
 
-    def tick(self, emit: Emit) -> None:
-        """Record the outcomes that arrived: in the ledger at once, and as status rows."""
-        for outcome in self.deliveries.take():
+    def _record(self, outcome: Outcome) -> None:
+        """On the delivery thread, as soon as an outcome is known: into the ledger (so a crash a moment later
+        sends nothing twice), its row kept for the next :meth:`tick` to emit."""
+        with self.lock:
             partition = self.in_flight.pop(outcome.alert_id, None)
             ledger = self.ledgers.get(partition) if partition is not None else None
             if ledger is None:
-                continue  # its partition moved: the next owner sends it again
+                return  # its partition moved: the next owner sends it again
             pending = ledger.status(outcome.alert_id)
-            if pending is None:
-                continue
-            emit(topics.ALERTS, outcome.alert_id.encode(), dumps(self.finished(pending, outcome, ledger)))
+            if pending is None or pending["status"] != "pending":
+                return
+            last = iso(outcome.last_try_at)
+            row = {**pending, "status": outcome.status, "attempts": outcome.attempts,
+                   "first_try_at": iso(outcome.first_try_at), "last_try_at": last,
+                   "latency_seconds": _seconds(last, pending["record_at"]) if outcome.status == "delivered" else None,
+                   "http_status": outcome.http_status, "error": outcome.error}
+            ledger.finish(outcome.alert_id, row)
+            self.finished_rows[outcome.alert_id] = row
 
-    @staticmethod
-    def finished(pending: dict[str, Any], outcome: Outcome, ledger: AlertLedger) -> dict[str, Any]:
-        last = iso(outcome.last_try_at)
-        row = {**pending, "status": outcome.status, "attempts": outcome.attempts,
-               "first_try_at": iso(outcome.first_try_at), "last_try_at": last,
-               "latency_seconds": _seconds(last, pending["record_at"]) if outcome.status == "delivered" else None,
-               "http_status": outcome.http_status, "error": outcome.error}
-        ledger.finish(outcome.alert_id, row)
-        return row
+    def tick(self, emit: Emit) -> None:
+        """Emit the status rows of the outcomes recorded since the last call."""
+        for outcome in self.deliveries.take():
+            with self.lock:
+                row = self.finished_rows.pop(outcome.alert_id, None)
+            if row is not None:
+                emit(topics.ALERTS, outcome.alert_id.encode(), dumps(row))
 
 
 def load_rules(path: Path) -> AlertRules:
