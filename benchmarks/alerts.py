@@ -2,10 +2,14 @@
 
 Starts the embedded broker (unless TOUCHLINE_KAFKA_BOOTSTRAP), the send-alerts stage alone, and a local
 receiver that answers 200; produces --records breach records at --rate records/s (each record's
-produce time is its Kafka timestamp and is written into it), and measures, per record, the time
-from its produce to the arrival of its webhook. Prints p50/p99/max and the delivered rate.
+produce time is written into it), and measures, per record, the time from its produce to the
+arrival of its webhook. Prints p50/p99/max and the delivered rate.
 
-    .venv/bin/python benchmarks/alerts.py [--records 2000] [--rate 200]
+Then ``touchline push salesforce`` throughput: a stitched lake of --push-accounts generated accounts,
+pushed (models w_shaped and linear) to a local server answering the sObject Collections upsert;
+prints records/s of the first push and the time of the rerun (which sends nothing).
+
+    .venv/bin/python benchmarks/alerts.py [--records 2000] [--rate 200] [--push-accounts 500]
 """
 
 from __future__ import annotations
@@ -46,7 +50,47 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=200.0, help="breach records produced per second")
+    parser.add_argument("--push-accounts", type=int, default=500, help="accounts of the lake pushed (0: no push)")
     args = parser.parse_args()
+    alert_latency(args)
+    if args.push_accounts:
+        push_throughput(args.push_accounts)
+
+
+def push_throughput(accounts: int) -> None:
+    from click.testing import CliRunner
+
+    from sinks.lake import Lake
+    from streams.commands import main as touchline
+    from streams.commands.stitch import write_lake
+    from transforms.generator import GeneratorSettings, generate
+    from transforms.stitching import stitch
+    from transforms.types import Touch
+
+    root = Path(tempfile.mkdtemp(prefix="touchline-push-bench-")) / "lake"
+    emitted = generate(GeneratorSettings(accounts=accounts, seed=7))
+    touches = [Touch.from_wire(e.record) for e in emitted if e.record is not None and not e.malformed]
+    result = stitch(touches)
+    write_lake(Lake(str(root)), touches, [row.to_row() for row in result.rows], result.breaches)
+
+    def upserted(request: object, body: bytes) -> list[dict[str, object]]:
+        return [{"id": f"a0B{n:015d}", "success": True, "errors": [], "created": True}
+                for n, _ in enumerate(json.loads(body)["records"])]
+
+    org = Receiver(answer=upserted)
+    env = {"TOUCHLINE_SALESFORCE_INSTANCE_URL": org.url, "TOUCHLINE_SALESFORCE_ACCESS_TOKEN": "bench"}
+    for run in ("first push", "rerun"):
+        began = time.perf_counter()
+        output = CliRunner().invoke(touchline, ["push", "salesforce", "--model", "w_shaped,linear", "--lake",
+                                                str(root)], env=env).output.strip()
+        elapsed = time.perf_counter() - began
+        written = int(output.split(":")[1].split()[0])
+        print(f"push salesforce, {run}: {output} in {elapsed:.2f} s"
+              + (f" ({written / elapsed:,.0f} records/s, lake read included)" if written else ""))
+    org.close()
+
+
+def alert_latency(args: argparse.Namespace) -> None:
     receiver = Receiver()
     root = Path(tempfile.mkdtemp(prefix="touchline-alerts-bench-"))
     rules = parse_rules(f'[[destination]]\nname = "hook"\nkind = "webhook"\nurl = "{receiver.url}/in"\n'
