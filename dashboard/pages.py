@@ -154,7 +154,10 @@ class Report:
                             "response-times")
                     + "<h3>Latest breaches</h3>"
                     + table(["account", "lead at", "due at", "channel", "team", "lead event"],
-                            queries.recent_sla_breaches(self.connection), links={0: self.account_link}))
+                            queries.recent_sla_breaches(self.connection), links={0: self.account_link})
+                    + "<h3>Latest alerts</h3>"
+                    + table(["account", "alert", "destination", "status", "tries", "latency (s)", "lead event",
+                             "last try"], queries.recent_alerts(self.connection), links={0: self.account_link}))
 
     def lead_quality(self) -> Page:
         """Sales' verdicts on the leads: acceptance and rejection reasons per channel, the assets behind accepted

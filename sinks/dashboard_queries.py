@@ -106,6 +106,15 @@ def recent_sla_breaches(connection: duckdb.DuckDBPyConnection, limit: int = 50) 
     """, [limit])
 
 
+def recent_alerts(connection: duckdb.DuckDBPyConnection, limit: int = 50) -> Rows:
+    """The latest alerts: account, what, where, how it went, tries and seconds from record to delivery."""
+    return _fetch(connection, """
+        select account_id, type, destination, status, attempts, latency_seconds, lead_event_id, last_try_at
+        from alerts
+        order by record_at desc nulls last, alert_id limit ?
+    """, [limit])
+
+
 def acceptance_by_quarter(connection: duckdb.DuckDBPyConnection) -> Rows:
     """(quarter of the lead, channel, share of the leads with a verdict that sales accepted) of marketing leads."""
     return _fetch(connection, """

@@ -48,6 +48,12 @@ BREACH_FIELDS = [
     ("detected_at", TS), ("lead_sla_hours", F64), ("answered_at", TS), ("answer_event_id", STR),
     ("response_hours", F64),
 ]
+ALERT_FIELDS = [
+    ("alert_id", STR), ("rule", STR), ("type", STR), ("subject", STR), ("account_id", STR), ("lead_event_id", STR),
+    ("destination", STR), ("destination_kind", STR), ("status", STR), ("attempts", I64), ("record_at", TS),
+    ("first_try_at", TS), ("last_try_at", TS), ("latency_seconds", F64), ("http_status", I64), ("error", STR),
+    ("follows", STR),
+]
 #: The source column of a table that retracts rows: a record marked so deletes its key (see Lake.write).
 RETRACTED = "retracted"
 LATE_FIELDS = [("account_id", STR), *TOUCH_FIELDS[:3], ("occurred_at", TS)]
@@ -58,7 +64,8 @@ _NO_DATE = date(1970, 1, 1)
 #: it on ids and free text cost more than half the write time, for larger files).
 FEW_VALUES = frozenset({"source", "event_type", "occurred_at_precision", "channel", "campaign_id", "team", "role",
                         "currency", "account_domain", "stage", "stage_before", "stage_raw", "reason", "source_topic",
-                        "content_id", "disposition_reason"})
+                        "content_id", "disposition_reason", "rule", "type", "destination", "destination_kind",
+                        "status"})
 
 
 def schema(fields: list[tuple[str, pa.DataType]]) -> pa.Schema:
@@ -152,4 +159,7 @@ TABLES = {
                           statistics=("account_id", "lead_at")),
     "late_touches": Table("late_touches", LATE_FIELDS, "occurred_at", ("source", "event_id"), _late,
                           statistics=("account_id", "occurred_at")),
+    # one row per (rule, subject, destination, type): pending, then delivered or failed
+    "alerts": Table("alerts", ALERT_FIELDS, "record_at", ("alert_id",), updates=True,
+                    statistics=("account_id", "record_at", "status")),
 }

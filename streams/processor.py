@@ -100,6 +100,9 @@ class Stage(Protocol):
     def save(self, partition: int) -> None:
         """Put what the stage keeps outside the store's tables into it: a checkpoint follows."""
 
+    # Optional: ``tick(emit)``, called after every poll (records or none), for a stage whose work also
+    # finishes between records (an alert's delivery answered).
+
 
 class StageRunner:
     """Runs one stage in a consumer group until ``stop`` is set."""
@@ -252,6 +255,7 @@ class StageRunner:
         pool = ThreadPoolExecutor(1, thread_name_prefix=f"{self.stage.name}-copy")
         unsaved = self._unsaved
         last_commit = time.monotonic()
+        tick = getattr(self.stage, "tick", None)
         try:
             while not stop.is_set():
                 for message in consumer.consume(self.max_records, 0.2):
@@ -266,6 +270,8 @@ class StageRunner:
                     self.stage.apply(partition, message, emit)
                     unsaved[partition] = message.offset() + 1
                     self.processed += 1
+                if tick is not None:
+                    tick(emit)
                 if unsaved and time.monotonic() - last_commit >= self.settings.state_commit_seconds:
                     committed = [TopicPartition(self.stage.source, p, o) for p, o in unsaved.items()]
                     self._checkpoint(list(unsaved))

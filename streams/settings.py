@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     state_checkpoint_seconds: float = 60.0  # how often durable copies are written beside the lake
     state_dedupe_days: int = 400  # repeats of touches this much older than the newest are still recognised
     state_cache_entries: int = 200_000  # state entries each stage partition keeps in memory
+    # Alerts (the send-alerts stage runs only with a rules file)
+    alert_rules: Path | None = None  # a TOML file of [[destination]] and [[rule]] tables
+    dashboard_url: str = "http://127.0.0.1:8050"  # alerts link to <this>/accounts/<account_id>
+    alert_timeout_seconds: float = 10.0  # one delivery attempt waits this long for an answer
+    alert_max_attempts: int = 5  # then the alert is marked failed
+    alert_retry_seconds: float = 1.0  # the first retry's delay, doubled each attempt (Retry-After wins)
+    # CRM APIs (shared with the CRM sync and `touchline push`)
+    salesforce_instance_url: str | None = None  # https://MyDomain.my.salesforce.com
+    salesforce_access_token: SecretStr | None = None
+    salesforce_api_version: str = "v60.0"
+    hubspot_api_url: str = "https://api.hubapi.com"
+    hubspot_token: SecretStr | None = None  # a private app's access token
 
     def lake_settings(self, root: str | None = None) -> LakeSettings:
         """The lake's settings; ``root`` (a command's ``--lake``) over ``TOUCHLINE_LAKE``."""

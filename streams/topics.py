@@ -8,10 +8,12 @@ TOUCHES_VALID = "touches-valid-v1"  # validated, deduplicated touches: the archi
 IDENTITY_MERGES = "identity-merges-v1"  # two identities became one
 TOUCHES_BY_ACCOUNT = "touches-by-account-v1"  # resolved touches, keyed by account
 JOURNEY_TOUCHES = "journey-touches-v1"  # journey rows, upserted by (source, event_id)
-JOURNEY_TRANSITIONS = "journey-transitions-v1"  # stage changes, for live consumers
+JOURNEY_TRANSITIONS = "journey-transitions-v1"  # stage changes and milestones (leads, verdicts), for live consumers
+ALERTS = "alerts-v1"  # what each alert delivery came to (the alerts table)
 SLA_BREACHES = "sla-breaches-v1"  # a marketing lead waited past the SLA
 TOUCHES_LATE = "touches-late-v1"  # too late to place: fixed by `touchline replay`
 
 SINGLE_PARTITION = (TOUCHES_RAW, TOUCHES_VALID, TOUCHES_DLQ, IDENTITY_MERGES)
-PARTITIONED = (TOUCHES_BY_ACCOUNT, JOURNEY_TOUCHES, JOURNEY_TRANSITIONS, SLA_BREACHES, TOUCHES_LATE)
+PARTITIONED = (TOUCHES_BY_ACCOUNT, JOURNEY_TOUCHES, JOURNEY_TRANSITIONS, SLA_BREACHES, TOUCHES_LATE,
+               ALERTS)
 ALL = SINGLE_PARTITION + PARTITIONED

@@ -25,6 +25,7 @@ from sinks.tables import TABLES
 from streams import topics
 from streams.agents.land_journeys import LakeSink
 from streams.agents.resolve_touches import ResolveTouches
+from streams.agents.send_alerts import SendAlertsRunner, load_rules
 from streams.agents.stitch_journeys import StitchJourneys
 from streams.kafka_python_clients import create_topics
 from streams.processor import StageRunner
@@ -32,7 +33,7 @@ from streams.settings import Settings
 from transforms.settings import JourneySettings
 
 log = logging.getLogger(__name__)
-STAGES = ("resolve", "stitch", "land")
+STAGES = ("resolve", "stitch", "land")  # and "alerts", with a rules file (TOUCHLINE_ALERT_RULES)
 
 
 def create_pipeline_topics(bootstrap: str, settings: Settings) -> None:
@@ -82,9 +83,15 @@ class Worker:
                                    self.settings)
         self.stitch = StageRunner(StitchJourneys(self.journey, dedupe), self.bootstrap, self.settings)
         self.land = LakeSink(self.bootstrap, self.settings, self.landing, on_landed=self._refresh_catalog)
+        self.rules = load_rules(self.settings.alert_rules) if self.settings.alert_rules else None
+        if "alerts" in self.stages and self.rules is None:
+            raise ValueError("the alerts stage needs a rules file (--alert-rules or TOUCHLINE_ALERT_RULES)")
 
-    def runner(self, name: str) -> StageRunner | LakeSink:
+    def runner(self, name: str) -> StageRunner | LakeSink | SendAlertsRunner:
         """The runner of a stage by name."""
+        if name == "alerts":
+            assert self.rules is not None
+            return SendAlertsRunner(self.bootstrap, self.settings, self.rules)
         return {"resolve": self.resolve, "stitch": self.stitch, "land": self.land}[name]
 
     def _refresh_catalog(self, tables: set[str]) -> None:

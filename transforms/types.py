@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, NamedTuple, Protocol
 
-from schemas.vocabulary import EventType, Stage
+from schemas.vocabulary import DISPOSITION_EVENTS, EventType, Stage
 
 #: Where an event sorts among events with the same timestamp: the buying process's own order
 #: (a ``custom:`` type, like every one-way touch, ranks 0: read it with :func:`event_rank`).
@@ -159,6 +159,12 @@ class JourneyTouch(NamedTuple):
         """Whether this touch moved the account to another stage."""
         return self.stage is not self.stage_before
 
+    @property
+    def is_milestone(self) -> bool:
+        """Whether live consumers hear of this touch: a stage change, a lead, a re-engagement or sales' verdict."""
+        return (self.stage is not self.stage_before or self.is_lead_touch or self.is_reengagement
+                or self.touch.event_type in DISPOSITION_EVENTS)
+
     def to_row(self) -> dict[str, Any]:
         """A flat record: the journey fields, then the touch's own fields."""
         touch = self.touch
@@ -185,7 +191,8 @@ class JourneyTouch(NamedTuple):
         }
 
     def transition_row(self) -> dict[str, Any]:
-        """The stage change this touch caused, as a ``journey_transitions`` record."""
+        """The stage change (or milestone, :attr:`is_milestone`) this touch made, as a ``journey-transitions-v1``
+        record."""
         return {
             "event_id": self.touch.event_id,
             "source": self.touch.source,
@@ -197,6 +204,15 @@ class JourneyTouch(NamedTuple):
             "transitioned_at": iso(self.touch.occurred_at),
             "cause": self.touch.event_type,
             "is_reengagement": self.is_reengagement,
+            # what alert rules filter on and CRM tasks attach to
+            "is_lead_touch": self.is_lead_touch,
+            "channel": self.touch.channel,
+            "campaign_id": self.touch.campaign_id,
+            "team": self.touch.team,
+            "amount": self.touch.amount,
+            "currency": self.touch.currency,
+            "opportunity_id": self.touch.opportunity_id,
+            "crm_contact_id": self.touch.crm_contact_id,
         }
 
 

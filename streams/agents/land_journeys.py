@@ -34,6 +34,7 @@ TOPIC_TABLES = {
     topics.IDENTITY_MERGES: "identity_merges",
     topics.SLA_BREACHES: "sla_breaches",
     topics.TOUCHES_LATE: "late_touches",
+    topics.ALERTS: "alerts",
 }
 
 

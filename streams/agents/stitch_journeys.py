@@ -88,7 +88,7 @@ class StitchJourneys:
         key = account_id.encode()
         for row in rows:
             emit(topics.JOURNEY_TOUCHES, key, dumps(row.to_row()))
-            if row.is_transition:
+            if row.is_milestone:
                 emit(topics.JOURNEY_TRANSITIONS, key, dumps(row.transition_row()))
         if late is not None:
             emit(topics.TOUCHES_LATE, key, dumps({"account_id": account_id, "touch": late.to_wire()}))

@@ -14,6 +14,7 @@ from streams.commands.forget import forget_command
 from streams.commands.generate import generate_command
 from streams.commands.import_crm import import_command
 from streams.commands.lake import compact_command, vacuum_command
+from streams.commands.push import push_command
 from streams.commands.scorecard import scorecard_command
 from streams.commands.sql import sql_command
 from streams.commands.stitch import stitch_command
@@ -31,5 +32,5 @@ def main() -> None:
 for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command,
                 collector_command, write_key_command, import_command, attribute_command,
                 scorecard_command, backfill_command, replay_command, dashboard_command,
-                forget_command, compact_command, vacuum_command, up_command):
+                forget_command, compact_command, vacuum_command, up_command, push_command):
     main.add_command(command)

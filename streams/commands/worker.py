@@ -16,20 +16,34 @@ from transforms.settings import JourneySettings
 
 
 @click.command(name="worker")
-@click.option("--stages", default="resolve,stitch,land", show_default=True,
-              help="Which stages this worker runs (comma-separated).")
+@click.option("--stages", default=None,
+              help="Which stages this worker runs (comma-separated; default resolve,stitch,land, and alerts "
+                   "when there are alert rules).")
+@click.option("--alert-rules", type=click.Path(dir_okay=False, exists=True),
+              help="TOML file of alert destinations and rules (default TOUCHLINE_ALERT_RULES).")
 @lake_option
 @click.option("--catalog", type=click.Path(dir_okay=False), help="DuckDB catalog (default TOUCHLINE_CATALOG).")
 @journey_options
-def worker_command(stages: str, lake: str | None, catalog: str | None, journey: JourneySettings) -> None:
+def worker_command(stages: str | None, alert_rules: str | None, lake: str | None, catalog: str | None,
+                   journey: JourneySettings) -> None:
     """Run the streaming pipeline (embedded broker unless TOUCHLINE_KAFKA_BOOTSTRAP is set)."""
     from streams.broker import open_broker
     from streams.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    overrides = {k: v for k, v in {"lake": lake, "catalog": catalog}.items() if v}
+    overrides = {k: v for k, v in {"lake": lake, "catalog": catalog, "alert_rules": alert_rules}.items() if v}
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    if settings.alert_rules:  # a bad rules file is refused before anything starts
+        from schemas.alert_rules import AlertRulesError
+        from streams.agents.send_alerts import load_rules
+
+        try:
+            load_rules(settings.alert_rules)
+        except AlertRulesError as error:
+            raise click.ClickException(str(error)) from None
+    if stages is None:
+        stages = "resolve,stitch,land" + (",alerts" if settings.alert_rules else "")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_broker(settings.kafka_bootstrap) as running:

@@ -1,0 +1,138 @@
+"""``touchline push`` against local servers speaking Salesforce's sObject Collections and HubSpot's batch APIs:
+a rerun changes nothing; after the lake's credit moves, the CRM holds exactly the new credit.
+
+Shapes: Salesforce REST API, "sObject Collections" (Upsert: PATCH /services/data/vXX.X/composite/sobjects/
+{Object}/{ExternalIdField}, body ``{allOrNone, records}`` with ``attributes.type``, up to 200, answered by one
+``{id, success, errors, created}`` per record; Delete: DELETE /composite/sobjects?ids=...&allOrNone=false);
+HubSpot CRM v3, "Deals" (POST /crm/v3/objects/deals/batch/update, ``{inputs: [{id, properties}]}``, up to 100)
+and "Properties" (GET /crm/v3/properties/deals, POST /crm/v3/properties/deals/batch/create).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from aiohttp import web
+from click.testing import CliRunner
+
+from sinks.lake import Lake
+from streams.commands import main
+from streams.commands.stitch import write_lake
+from tests.stages.receivers import Receiver
+from transforms.generator import GeneratorSettings, generate
+from transforms.stitching import stitch
+from transforms.types import Touch
+
+
+class Salesforce:
+    """An org holding Touchline_Touch_Credit__c records by external id."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, dict] = {}  # external id -> fields
+        self.ids = (f"a0B{n:015d}" for n in itertools.count())
+        self.by_id: dict[str, str] = {}
+        self.server = Receiver(answer=self.answer)
+
+    def answer(self, request: web.Request, body: bytes):
+        if request.method == "PATCH":
+            payload = json.loads(body)
+            assert len(payload["records"]) <= 200
+            assert request.path.endswith("/composite/sobjects/Touchline_Touch_Credit__c/Touchline_Key__c")
+            results = []
+            for record in payload["records"]:
+                assert record["attributes"] == {"type": "Touchline_Touch_Credit__c"}
+                key = record["Touchline_Key__c"]
+                created = key not in self.records
+                if created:
+                    self.by_id[next(self.ids)] = key
+                self.records[key] = {k: v for k, v in record.items() if k != "attributes"}
+                record_id = next(i for i, k in self.by_id.items() if k == key)
+                results.append({"id": record_id, "success": True, "errors": [], "created": created})
+            return results
+        ids = request.query["ids"].split(",")
+        assert len(ids) <= 200 and request.query["allOrNone"] == "false"
+        for record_id in ids:
+            del self.records[self.by_id.pop(record_id)]
+        return [{"id": i, "success": True, "errors": []} for i in ids]
+
+
+class HubSpot:
+    def __init__(self) -> None:
+        self.properties: set[str] = {"dealname"}
+        self.deals: dict[str, dict[str, str]] = {}
+        self.server = Receiver(answer=self.answer)
+
+    def answer(self, request: web.Request, body: bytes):
+        if request.method == "GET":
+            return {"results": [{"name": name} for name in sorted(self.properties)]}
+        payload = json.loads(body)
+        if request.path.endswith("/properties/deals/batch/create"):
+            self.properties |= {p["name"] for p in payload["inputs"]}
+            return {"status": "COMPLETE", "results": payload["inputs"]}
+        assert request.path == "/crm/v3/objects/deals/batch/update" and len(payload["inputs"]) <= 100
+        for update in payload["inputs"]:
+            assert set(update["properties"]) <= self.properties  # a property must exist before it is written
+            self.deals.setdefault(update["id"], {}).update(update["properties"])
+        return {"status": "COMPLETE", "results": [{"id": u["id"]} for u in payload["inputs"]]}
+
+
+def build_lake(root, seed: int) -> None:
+    emitted = generate(GeneratorSettings(accounts=60, days=300, seed=seed, free_mail_rate=0.0))
+    touches = [Touch.from_wire(e.record) for e in emitted if e.record is not None and not e.malformed]
+    result = stitch(touches)
+    write_lake(Lake(str(root)), touches, [row.to_row() for row in result.rows], result.breaches)
+
+
+def push(crm: str, lake, env: dict[str, str], models: str = "w_shaped,linear") -> str:
+    result = CliRunner().invoke(main, ["push", crm, "--model", models, "--lake", str(lake)], env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_salesforce_push_upserts_once_reruns_change_nothing_and_vanished_credit_is_deleted(tmp_path):
+    org = Salesforce()
+    lake = tmp_path / "lake"
+    build_lake(lake, seed=3)
+    env = {"TOUCHLINE_SALESFORCE_INSTANCE_URL": org.server.url, "TOUCHLINE_SALESFORCE_ACCESS_TOKEN": "tok"}
+    first = push("salesforce", lake, env)
+    assert len(org.records) > 200  # more than one call's worth
+    assert f"{len(org.records)} written, 0 removed" in first
+    assert {r["Model__c"] for r in org.records.values()} == {"w_shaped", "linear"}
+    sample = next(iter(org.records.values()))
+    assert sample["Opportunity__c"] and sample["Touch_At__c"] and sample["Channel__c"]
+    assert any(r["Won_Share__c"] and r["Revenue_Credit__c"] for r in org.records.values())
+    requests = len(org.server.requests)
+    assert "0 written, 0 removed, 0 calls" in push("salesforce", lake, env)
+    assert len(org.server.requests) == requests  # a rerun sends nothing
+    # credit moves: one model dropped, so its records vanish from the CRM; the other's stay as they are
+    push("salesforce", lake, env, models="w_shaped")
+    assert {r["Model__c"] for r in org.records.values()} == {"w_shaped"}
+    shares: dict[tuple[str, str], float] = {}
+    for record in org.records.values():
+        for share in ("Opportunity_Share__c", "Won_Share__c"):
+            if record[share] is not None:
+                shares[(record["Opportunity__c"], share)] = shares.get((record["Opportunity__c"], share), 0.0) \
+                    + record[share]
+    assert shares and all(abs(total - 1.0) < 1e-4 for total in shares.values())  # each conversion's credit sums to 1
+    org.server.close()
+
+
+def test_hubspot_push_creates_its_properties_updates_deals_once_and_clears_vanished_ones(tmp_path):
+    portal = HubSpot()
+    lake = tmp_path / "lake"
+    build_lake(lake, seed=3)
+    env = {"TOUCHLINE_HUBSPOT_API_URL": portal.server.url, "TOUCHLINE_HUBSPOT_TOKEN": "tok"}
+    push("hubspot", lake, env)
+    assert "touchline_w_shaped_top_channel" in portal.properties
+    assert portal.deals and all(d["touchline_w_shaped_top_channel"] and int(d["touchline_touches"]) > 0
+                                for d in portal.deals.values())
+    requests = len(portal.server.requests)
+    assert "0 written, 0 removed" in push("hubspot", lake, env)
+    assert [r[0] for r in portal.server.requests[requests:]] == ["GET"]  # only the property check
+    build_lake(lake, seed=4)  # a replay: other deals
+    before = set(portal.deals)
+    push("hubspot", lake, env)
+    gone = before - {d for d, props in portal.deals.items() if props["touchline_touches"]}
+    assert gone and all(portal.deals[d]["touchline_touches"] == "" for d in gone)
+    portal.server.close()
