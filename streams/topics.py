@@ -11,7 +11,9 @@ JOURNEY_TOUCHES = "journey-touches-v1"  # journey rows, upserted by (source, eve
 JOURNEY_TRANSITIONS = "journey-transitions-v1"  # stage changes, for live consumers
 SLA_BREACHES = "sla-breaches-v1"  # a marketing lead waited past the SLA
 TOUCHES_LATE = "touches-late-v1"  # too late to place: fixed by `touchline replay`
+CRM_WEBHOOKS_RAW = "crm-webhooks-raw-v1"  # CRM webhook events as received (thin: the hubspot stage reads the objects)
 
 SINGLE_PARTITION = (TOUCHES_RAW, TOUCHES_VALID, TOUCHES_DLQ, IDENTITY_MERGES)
-PARTITIONED = (TOUCHES_BY_ACCOUNT, JOURNEY_TOUCHES, JOURNEY_TRANSITIONS, SLA_BREACHES, TOUCHES_LATE)
+PARTITIONED = (TOUCHES_BY_ACCOUNT, JOURNEY_TOUCHES, JOURNEY_TRANSITIONS, SLA_BREACHES, TOUCHES_LATE,
+               CRM_WEBHOOKS_RAW)
 ALL = SINGLE_PARTITION + PARTITIONED
