@@ -16,12 +16,12 @@ from transforms.settings import JourneySettings
 
 
 @click.command(name="worker")
-@click.option("--stages", default="resolve,stitch,land", show_default=True,
-              help="Which stages this worker runs (comma-separated).")
+@click.option("--stages", help="Which stages this worker runs (comma-separated) [default: resolve,stitch,land, "
+                                "and hubspot with TOUCHLINE_HUBSPOT_TOKEN].")
 @lake_option
 @click.option("--catalog", type=click.Path(dir_okay=False), help="DuckDB catalog (default TOUCHLINE_CATALOG).")
 @journey_options
-def worker_command(stages: str, lake: str | None, catalog: str | None, journey: JourneySettings) -> None:
+def worker_command(stages: str | None, lake: str | None, catalog: str | None, journey: JourneySettings) -> None:
     """Run the streaming pipeline (embedded broker unless TOUCHLINE_KAFKA_BOOTSTRAP is set)."""
     from streams.broker import open_broker
     from streams.worker import Worker
@@ -35,8 +35,9 @@ def worker_command(stages: str, lake: str | None, catalog: str | None, journey: 
     with open_broker(settings.kafka_bootstrap) as running:
         if not settings.kafka_bootstrap:
             click.echo(f"embedded broker on {running.bootstrap} (TOUCHLINE_KAFKA_BOOTSTRAP to share it)", err=True)
-        worker = Worker(running.bootstrap, settings, journey, tuple(stages.split(","))).start()
-        click.echo(f"worker running stages {stages}; lake {settings.lake}, catalog {settings.catalog}", err=True)
+        worker = Worker(running.bootstrap, settings, journey, tuple(stages.split(",")) if stages else None).start()
+        click.echo(f"worker running stages {','.join(worker.stages or ())}; lake {settings.lake}, "
+                   f"catalog {settings.catalog}", err=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
         worker.close()

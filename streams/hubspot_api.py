@@ -1,0 +1,88 @@
+"""A small client of HubSpot's CRM v3 API: objects by id, deal pipelines; retried as HubSpot asks.
+
+``requests`` with urllib3's ``Retry``: a 429 waits its ``Retry-After``, a 5xx or a dropped
+connection backs off exponentially, a bounded number of times. HubSpot's official
+``hubspot-api-client`` was not taken: it is generated code for every API, its models drop the
+``propertiesWithHistory`` we read as plain JSON, and plain requests are all two GETs need.
+Docs: "CRM API | Deals / Contacts / Companies" (``GET /crm/v3/objects/{type}/{id}``),
+"CRM API | Pipelines" (``GET /crm/v3/pipelines/deals``), "API usage guidelines" (429).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+#: What each object type is read with: the properties and associations the converters of schemas.crm read.
+PROPERTIES = {
+    "deals": ("dealname", "dealstage", "pipeline", "amount", "deal_currency_code", "dealtype", "createdate",
+              "closedate", "hs_lastmodifieddate"),
+    "contacts": ("email", "firstname", "lastname", "jobtitle", "hs_lead_status", "createdate", "lastmodifieddate"),
+    "companies": ("name", "domain", "website", "createdate", "hs_lastmodifieddate"),
+}
+ASSOCIATIONS = {"deals": ("companies", "contacts"), "contacts": ("companies",), "companies": ()}
+HISTORY = {"deals": ("dealstage",)}
+
+
+class HubspotError(Exception):
+    """An answer that retrying does not change (or retries ran out): the status and HubSpot's message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HubSpot answered {status}: {message}")
+        self.status = status
+
+
+class ObjectGone(HubspotError):
+    """404: the object no longer exists (deleted, or merged into another)."""
+
+
+class HubspotApi:
+    """``GET``s against ``base_url`` with a private app's token; ``attempts`` bounds the tries of one request."""
+
+    def __init__(self, base_url: str, token: str, *, attempts: int = 5, backoff_seconds: float = 0.5,
+                 timeout_seconds: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_seconds = timeout_seconds
+        self.session = requests.Session()
+        self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
+        retry = Retry(total=attempts - 1, connect=attempts - 1, read=attempts - 1, status=attempts - 1,
+                      backoff_factor=backoff_seconds, backoff_max=30, status_forcelist=(429, 500, 502, 503, 504),
+                      allowed_methods=None, respect_retry_after_header=True, raise_on_status=False)
+        self.session.mount(self.base_url, HTTPAdapter(max_retries=retry))
+        self.requests = 0
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        self.requests += 1
+        try:
+            answer = self.session.get(self.base_url + path, params=params, timeout=self.timeout_seconds)
+        except requests.RequestException as error:  # retries ran out on a connection that kept failing
+            raise HubspotError(0, f"no answer from {self.base_url} ({error})") from error
+        if answer.status_code == 200:
+            body: dict[str, Any] = answer.json()
+            return body
+        try:
+            message = str(answer.json().get("message") or answer.reason)
+        except ValueError:
+            message = answer.reason
+        if answer.status_code == 404:
+            raise ObjectGone(404, message)
+        raise HubspotError(answer.status_code, message)
+
+    def read_object(self, object_path: str, object_id: str) -> dict[str, Any]:
+        """One deal, contact or company with the properties, associations and history its converter reads."""
+        params = {"properties": ",".join(PROPERTIES[object_path]), "archived": "false"}
+        if ASSOCIATIONS[object_path]:
+            params["associations"] = ",".join(ASSOCIATIONS[object_path])
+        if object_path in HISTORY:
+            params["propertiesWithHistory"] = ",".join(HISTORY[object_path])
+        return self._get(f"/crm/v3/objects/{object_path}/{object_id}", params)
+
+    def deal_pipelines(self) -> dict[str, Any]:
+        """Every deal pipeline with its stages (and their ``metadata``)."""
+        return self._get("/crm/v3/pipelines/deals")
+
+    def close(self) -> None:
+        self.session.close()
