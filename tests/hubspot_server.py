@@ -26,17 +26,19 @@ TOKEN = "pat-na1-test-token"
 SECRET = "test-client-secret"
 PORTAL = 62515
 
+
+def _stage(stage_id: str, label: str, order: int, closed: bool, probability: str) -> dict[str, Any]:
+    return {"id": stage_id, "label": label, "displayOrder": order,
+            "metadata": {"isClosed": str(closed).lower(), "probability": probability}}
+
+
 PIPELINES = {"results": [
     {"id": "default", "label": "Sales Pipeline", "displayOrder": 0, "archived": False, "stages": [
-        {"id": "appointmentscheduled", "label": "Appointment Scheduled", "displayOrder": 0,
-         "metadata": {"isClosed": "false", "probability": "0.2"}},
-        {"id": "closedwon", "label": "Closed Won", "displayOrder": 5, "metadata": {"isClosed": "true", "probability": "1.0"}},
-        {"id": "closedlost", "label": "Closed Lost", "displayOrder": 6,
-         "metadata": {"isClosed": "true", "probability": "0.0"}}]},
+        _stage("appointmentscheduled", "Appointment Scheduled", 0, False, "0.2"),
+        _stage("closedwon", "Closed Won", 5, True, "1.0"), _stage("closedlost", "Closed Lost", 6, True, "0.0")]},
     {"id": "7788", "label": "Partner deals", "displayOrder": 1, "archived": False, "stages": [
-        {"id": "1101", "label": "Partner qualified", "displayOrder": 0, "metadata": {"isClosed": "false", "probability": "0.4"}},
-        {"id": "1102", "label": "Partner won", "displayOrder": 1, "metadata": {"isClosed": "true", "probability": "1.0"}},
-        {"id": "1103", "label": "Partner lost", "displayOrder": 2, "metadata": {"isClosed": "true", "probability": "0.0"}}]},
+        _stage("1101", "Partner qualified", 0, False, "0.4"), _stage("1102", "Partner won", 1, True, "1.0"),
+        _stage("1103", "Partner lost", 2, True, "0.0")]},
 ]}
 
 

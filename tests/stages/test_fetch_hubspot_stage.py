@@ -72,7 +72,7 @@ def test_the_same_records_by_export_file_and_by_webhook_are_the_same_touches(hub
         "lead:201:status:inprogress"]
     assert by_webhook == by_file  # every field, not only the keys
     assert {t["source"] for t in by_webhook} == {"hubspot:62515"}
-    assert [key for key, _ in emitted.by_topic[topics.TOUCHES_RAW]][0].startswith(b"hubspot:62515|")
+    assert all(key.startswith(b"hubspot:62515|") for key, _ in emitted.by_topic[topics.TOUCHES_RAW])
     assert not emitted.by_topic[topics.TOUCHES_DLQ]
 
 
