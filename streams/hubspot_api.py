@@ -5,7 +5,9 @@ connection backs off exponentially, a bounded number of times. HubSpot's officia
 ``hubspot-api-client`` was not taken: it is generated code for every API, its models drop the
 ``propertiesWithHistory`` we read as plain JSON, and plain requests are all two GETs need.
 Docs: "CRM API | Deals / Contacts / Companies" (``GET /crm/v3/objects/{type}/{id}``),
-"CRM API | Pipelines" (``GET /crm/v3/pipelines/deals``), "API usage guidelines" (429).
+"CRM API | Pipelines" (``GET /crm/v3/pipelines/deals``), "CRM API | Search" (``POST
+/crm/v3/objects/{type}/search``), "Account information" (``GET /account-info/v3/details``),
+"API usage guidelines" (429).
 """
 
 from __future__ import annotations
@@ -55,9 +57,12 @@ class HubspotApi:
         self.requests = 0
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        return self._call("GET", path, params=params)
+
+    def _call(self, method: str, path: str, **options: Any) -> dict[str, Any]:
         self.requests += 1
         try:
-            answer = self.session.get(self.base_url + path, params=params, timeout=self.timeout_seconds)
+            answer = self.session.request(method, self.base_url + path, timeout=self.timeout_seconds, **options)
         except requests.RequestException as error:  # retries ran out on a connection that kept failing
             raise HubspotError(0, f"no answer from {self.base_url} ({error})") from error
         if answer.status_code == 200:
@@ -83,6 +88,14 @@ class HubspotApi:
     def deal_pipelines(self) -> dict[str, Any]:
         """Every deal pipeline with its stages (and their ``metadata``)."""
         return self._get("/crm/v3/pipelines/deals")
+
+    def search(self, object_path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One page of ``POST /crm/v3/objects/{type}/search``: ``results`` and ``paging.next.after``."""
+        return self._call("POST", f"/crm/v3/objects/{object_path}/search", json=body)
+
+    def account_details(self) -> dict[str, Any]:
+        """The portal's ``portalId``, ``companyCurrency``, ``timeZone`` ("Account information API")."""
+        return self._get("/account-info/v3/details")
 
     def close(self) -> None:
         self.session.close()

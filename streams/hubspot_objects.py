@@ -16,7 +16,8 @@ from streams.hubspot_api import HubspotApi
 
 
 class HubspotObjects:
-    """Reads through ``api``; ``currency`` is the portal's, for deals without one of their own."""
+    """Reads through ``api``; ``currency`` is the portal's, for deals without one of their own (unset: the
+    portal's ``companyCurrency``, read when a deal needs it)."""
 
     def __init__(self, api: HubspotApi, currency: str | None = None) -> None:
         self.api = api
@@ -38,7 +39,10 @@ class HubspotObjects:
 
     def convert(self, path: str, record: dict[str, Any], portal: object) -> tuple[list[TouchEvent], list[FieldError]]:
         """The touches of one v3 record read as :meth:`read` reads it, and the problems of what is no touch."""
-        stages = self.closed_stages(record.get("properties", {}).get("dealstage")) if path == "deals" else None
+        properties = record.get("properties") or {}
+        stages = self.closed_stages(properties.get("dealstage")) if path == "deals" else None
+        if path == "deals" and self.currency is None and not properties.get("deal_currency_code"):
+            self.currency = self.api.account_details().get("companyCurrency")  # the portal's, read once
         export = crm.Export(f"hubspot:{portal}", self.currency, closed_stages=stages)
         touches: list[TouchEvent] = []
         errors: list[FieldError] = []

@@ -15,6 +15,7 @@ import json
 import threading
 import time
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -57,17 +58,30 @@ class FakeHubspot:
         self.failing: dict[tuple[str, str], int] = {}
         self.reads: list[tuple[str, str, float]] = []
         self.pipeline_reads = 0
+        self.searches: list[dict[str, Any]] = []
+        self.page_cap = 100  # HubSpot's search pages hold at most this many (the client follows paging anyway)
+        self.read_count = 0
+        self.reads_seen = threading.Condition()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
     def add(self, path: str, record: dict[str, Any]) -> None:
         self.records[path][str(record["id"])] = record
 
+    def wait_for_reads(self, count: int, timeout: float = 30.0) -> None:
+        """Until ``count`` objects have been read in all."""
+        with self.reads_seen:
+            if not self.reads_seen.wait_for(lambda: self.read_count >= count, timeout):
+                raise TimeoutError(f"{self.read_count} reads after {timeout} s, not {count}")
+
     async def read(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
         path, object_id = request.match_info["path"], request.match_info["id"]
         self.reads.append((path, object_id, time.monotonic()))
+        with self.reads_seen:
+            self.read_count += 1
+            self.reads_seen.notify_all()
         if self.throttled.get((path, object_id), 0) > 0:
             self.throttled[(path, object_id)] -= 1
             return web.json_response({"status": "error", "message": "You have reached your secondly limit.",
@@ -97,6 +111,45 @@ class FakeHubspot:
                 answer.setdefault("associations", {})[kind] = found
         return web.json_response(answer)
 
+    async def search(self, request: web.Request) -> web.Response:
+        """"CRM API | Search": filters (only GTE on the modified property here), ascending sort, ``after`` as the
+        offset; answers at most ``page_cap`` results a page, without associations, as HubSpot's search does."""
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+        path, query = request.match_info["path"], await request.json()
+        self.searches.append(query)
+        (condition,) = query["filterGroups"][0]["filters"]
+        (order,) = query["sorts"]
+        assert condition["operator"] == "GTE" and order["direction"] == "ASCENDING"
+        name = condition["propertyName"]
+
+        def modified(record: dict[str, Any]) -> int:
+            return int(datetime.fromisoformat(record["properties"][name].replace("Z", "+00:00")).timestamp() * 1000)
+
+        found = sorted((r for r in self.records[path].values() if modified(r) >= int(condition["value"])),
+                       key=lambda r: (modified(r), int(r["id"])))
+        start = int(query.get("after") or 0)
+        if start >= 10_000:
+            return error(400, "Cannot page beyond 10000 results", "VALIDATION_ERROR")
+        size = min(int(query.get("limit", 10)), self.page_cap)
+        page = found[start:start + size]
+        answer: dict[str, Any] = {"total": len(found), "results": [
+            {"id": r["id"], "createdAt": r["createdAt"], "updatedAt": r.get("updatedAt"), "archived": False,
+             "properties": {k: r["properties"].get(k) for k in query.get("properties", [])}
+             | {"hs_object_id": r["id"], name: r["properties"][name]}} for r in page]}
+        if start + size < len(found):
+            answer["paging"] = {"next": {"after": str(start + size), "link": "?after=" + str(start + size)}}
+        return web.json_response(answer)
+
+    async def account(self, request: web.Request) -> web.Response:
+        """"Account information API": GET /account-info/v3/details."""
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
+        return web.json_response({"portalId": PORTAL, "accountType": "STANDARD", "timeZone": "Europe/Lisbon",
+                                  "companyCurrency": "USD", "additionalCurrencies": ["EUR"],
+                                  "utcOffset": "+00:00", "utcOffsetMilliseconds": 0, "uiDomain": "app.hubspot.com",
+                                  "dataHostingLocation": "eu1"})
+
     async def pipelines(self, request: web.Request) -> web.Response:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
@@ -107,6 +160,8 @@ class FakeHubspot:
         application = web.Application()
         application.router.add_get("/crm/v3/pipelines/deals", self.pipelines)
         application.router.add_get("/crm/v3/objects/{path}/{id}", self.read)
+        application.router.add_post("/crm/v3/objects/{path}/search", self.search)
+        application.router.add_get("/account-info/v3/details", self.account)
         self.loop = asyncio.new_event_loop()
         runner = web.AppRunner(application)
         self.loop.run_until_complete(runner.setup())
