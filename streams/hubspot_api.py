@@ -2,8 +2,9 @@
 
 ``requests`` with urllib3's ``Retry``: a 429 waits its ``Retry-After``, a 5xx or a dropped
 connection backs off exponentially, a bounded number of times. HubSpot's official
-``hubspot-api-client`` was not taken: it is generated code for every API, its models drop the
-``propertiesWithHistory`` we read as plain JSON, and plain requests are all two GETs need.
+``hubspot-api-client`` was not taken: it is generated code for every HubSpot API, and its model
+objects would have to be turned back into the JSON the export converters read
+(``schemas.crm.flatten_v3``); three plain calls keep the records in exactly that shape.
 Docs: "CRM API | Deals / Contacts / Companies" (``GET /crm/v3/objects/{type}/{id}``),
 "CRM API | Pipelines" (``GET /crm/v3/pipelines/deals``), "CRM API | Search" (``POST
 /crm/v3/objects/{type}/search``), "Account information" (``GET /account-info/v3/details``),
