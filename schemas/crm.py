@@ -48,6 +48,9 @@ class Export:
     source: str
     currency: str | None = None  # for deal rows without a currency of their own
     zone: tzinfo | None = None  # for date-times written without a zone
+    # HubSpot deal stage id -> closedwon / closedlost, from the portal's pipelines (schemas.hubspot.closed_stages):
+    # custom pipelines' closed stages; without it only the default pipeline's are known
+    closed_stages: Mapping[str, str] | None = None
 
 
 Converted = TouchEvent | Skipped | list[FieldError]
@@ -559,11 +562,14 @@ def hubspot_engagement(row: Row, source: str, zone: tzinfo | None = None) -> Con
     }, zone)
 
 
-def hubspot_deal(row: Row, source: str, currency: str | None = None,
-                 zone: tzinfo | None = None) -> Iterator[Converted]:
-    """A deal: its creation, and its close when the stage is closed won or lost (in the row's currency, else
-    ``currency``, the portal's; without either the row is invalid)."""
+def hubspot_deal(row: Row, source: str, currency: str | None = None, zone: tzinfo | None = None,
+                 closed_stages: Mapping[str, str] | None = None) -> Iterator[Converted]:
+    """A deal: its creation, each later change of its stage that the row's stage history holds (a v3 record read
+    with ``propertiesWithHistory=dealstage``), and its close when the stage is closed won or lost (in the row's
+    currency, else ``currency``, the portal's; without either the row is invalid). ``closed_stages`` names the
+    closed stages of custom pipelines (stage id → ``closedwon``/``closedlost``)."""
     row = HUBSPOT_COLUMNS.read(row)
+    closed_stages = closed_stages or {}
     deal = str(_first(row, "hs_object_id") or "")
     base = {
         "source": source,
@@ -576,9 +582,32 @@ def hubspot_deal(row: Row, source: str, currency: str | None = None,
     }
     yield _touch(row, "createdate", {**base, "event_id": f"{deal}:created",
                                      "event_type": EventType.OPPORTUNITY_CREATED}, zone)
-    closed = _deal_event(str(base["stage_raw"] or ""), str(row.get("dealtype") or ""), first_version=False)
+    yield from _hubspot_stage_changes(row, base, closed_stages, zone)
+    stage = str(base["stage_raw"] or "")
+    closed = _deal_event(closed_stages.get(stage, stage), str(row.get("dealtype") or ""), first_version=False)
     if closed in {EventType.CLOSED_WON, EventType.CLOSED_LOST, EventType.RENEWAL, EventType.UPSELL}:
         yield _touch(row, "closedate", {**base, "event_id": f"{deal}:{closed}", "event_type": closed}, zone)
+
+
+def _hubspot_stage_changes(row: Row, base: Mapping[str, Any], closed_stages: Mapping[str, str],
+                           zone: tzinfo | None) -> Iterator[Converted]:
+    """The deal's moves to open stages after its first, one touch per move (``dealstage_history``, newest first
+    as HubSpot lists it); moves to a closed stage are the close touch."""
+    deal = base["opportunity_id"]
+    moves = sorted((entry for entry in row.get("dealstage_history") or [] if isinstance(entry, Mapping)),
+                   key=lambda entry: str(entry.get("timestamp")))
+    for move in moves[1:]:
+        stage = str(move.get("value") or "")
+        if _deal_event(closed_stages.get(stage, stage), "", first_version=False) is not \
+                EventType.OPPORTUNITY_STAGE_CHANGED:
+            continue
+        try:
+            at = int(crm_time(move.get("timestamp"), zone)[0].timestamp() * 1000)
+        except (PydanticCustomError, ValueError, TypeError):
+            yield [FieldError("propertiesWithHistory.dealstage.timestamp", f"{move.get('timestamp')!r} is no time")]
+            continue
+        yield _touch(move, "timestamp", {**base, "stage_raw": stage, "event_id": f"{deal}:stage:{stage}:{at}",
+                                         "event_type": EventType.OPPORTUNITY_STAGE_CHANGED}, zone)
 
 
 def hubspot_contact(row: Row, export: Export) -> Iterator[Converted]:
@@ -619,6 +648,9 @@ def flatten_v3(record: Row) -> dict[str, Any]:
     """A v3 CRM object (``id``, ``properties``, ``associations``) as one flat row of properties."""
     flat: dict[str, Any] = {**record["properties"], "hs_object_id": record.get("id")}
     flat.setdefault("createdate", record.get("createdAt"))
+    history = (record.get("propertiesWithHistory") or {}).get("dealstage")
+    if history:
+        flat["dealstage_history"] = history
     for kind, name in (("companies", "associated_company_id"), ("contacts", "associated_contact_id")):
         results = ((record.get("associations") or {}).get(kind) or {}).get("results") or []
         if results and flat.get(name) in (None, ""):
@@ -649,7 +681,8 @@ def hubspot_rows(rows: list[Row], export: Export) -> Iterator[Numbered]:
         row = flatten_v3(record) if isinstance(record.get("properties"), Mapping) else record
         kind = hubspot_kind(row)
         if kind == "deal":
-            yield from ((index, result) for result in hubspot_deal(row, export.source, export.currency, export.zone))
+            yield from ((index, result) for result in hubspot_deal(row, export.source, export.currency, export.zone,
+                                                                   export.closed_stages))
         elif kind == "engagement":
             yield index, hubspot_engagement(row, export.source, export.zone)
         elif kind == "contact":

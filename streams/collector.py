@@ -38,6 +38,7 @@ from schemas import segment
 from schemas.event_map import EventMap
 from schemas.touch import FieldError, TouchEvent, decode_json_object
 from streams import topics
+from streams.hubspot_webhooks import HubspotWebhooks, HubspotWebhookSettings
 from streams.librdkafka_clients import produce_waiting
 from streams.records import dead_letter, dumps, touch_key
 from streams.settings import Settings
@@ -119,6 +120,7 @@ class CollectorSettings:
     max_body_bytes: int
     read_timeout_seconds: float
     salt: str | None
+    hubspot: HubspotWebhookSettings | None = None  # POST /hubspot/webhooks, served only with the app's secret
 
     @classmethod
     def read(cls, settings: Settings) -> CollectorSettings:
@@ -127,7 +129,7 @@ class CollectorSettings:
         return cls(settings.collector_host, settings.collector_port, parse_write_keys(settings.write_keys),
                    parse_allowed_origins(settings.allowed_origins), EventMap.load(settings.event_map),
                    settings.collector_max_body_bytes, settings.collector_read_timeout_seconds,
-                   settings.lake_settings().salt)
+                   settings.lake_settings().salt, HubspotWebhookSettings.read(settings))
 
 
 class Collector:
@@ -149,6 +151,9 @@ class Collector:
             application.router.add_post(f"/v1/{call}", self._single(call))
             application.router.add_post(f"/v1/{short}", self._single(call))
         application.router.add_get("/health", self.health)
+        if self.settings.hubspot is not None:
+            self.hubspot = HubspotWebhooks(self.settings.hubspot, self._send, self.settings.read_timeout_seconds)
+            self.hubspot.install(application)
         return application
 
     async def health(self, request: web.Request) -> web.Response:
@@ -283,6 +288,8 @@ def collector_application(bootstrap: str, settings: Settings, collector: Collect
     from streams.librdkafka_clients import fast_producer
 
     create_topics(bootstrap, [topics.TOUCHES_RAW, topics.TOUCHES_DLQ], 1, settings)
+    if collector.hubspot is not None:
+        create_topics(bootstrap, [topics.CRM_WEBHOOKS_RAW], settings.topic_partitions, settings)
     producer = fast_producer(bootstrap, settings, **{"linger.ms": 2})
     stop = threading.Event()
     poller = threading.Thread(target=_poll, args=(producer, stop), name="collector-deliveries", daemon=True)

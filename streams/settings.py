@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # Browser origins allowed to send with each source's write keys (CORS): "source=origin origin,...".
     allowed_origins: str = ""  # none by default: pages elsewhere cannot send
     event_map: Path | None = None  # a TOML file of event name -> event type rules over the shipped defaults
+    # HubSpot: webhooks on the collector (POST /hubspot/webhooks), and the worker's hubspot stage
+    hubspot_client_secret: SecretStr | None = None  # the app's client secret (signs webhooks); unset: the route is 404
+    hubspot_public_url: str | None = None  # scheme://host[:port] HubSpot calls (behind a proxy); unset: as requested
+    hubspot_token: SecretStr | None = None  # a private app's access token; with it `touchline worker` runs hubspot
+    hubspot_api_url: str = "https://api.hubapi.com"  # the CRM v3 API (tests point it at a local server)
+    crm_currency: str | None = None  # the portal's currency, for deals without one (as `import --currency`)
     # Dashboard
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8050

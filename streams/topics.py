@@ -12,8 +12,9 @@ JOURNEY_TRANSITIONS = "journey-transitions-v1"  # stage changes and milestones (
 ALERTS = "alerts-v1"  # what each alert delivery came to (the alerts table)
 SLA_BREACHES = "sla-breaches-v1"  # a marketing lead waited past the SLA
 TOUCHES_LATE = "touches-late-v1"  # too late to place: fixed by `touchline replay`
+CRM_WEBHOOKS_RAW = "crm-webhooks-raw-v1"  # CRM webhook events as received (thin: the hubspot stage reads the objects)
 
 SINGLE_PARTITION = (TOUCHES_RAW, TOUCHES_VALID, TOUCHES_DLQ, IDENTITY_MERGES)
 PARTITIONED = (TOUCHES_BY_ACCOUNT, JOURNEY_TOUCHES, JOURNEY_TRANSITIONS, SLA_BREACHES, TOUCHES_LATE,
-               ALERTS)
+               ALERTS, CRM_WEBHOOKS_RAW)
 ALL = SINGLE_PARTITION + PARTITIONED

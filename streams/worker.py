@@ -1,8 +1,9 @@
 """``touchline worker``: the pipeline's stages, each in its own consumer group.
 
 resolve-touches (validate_touches + resolve_identity), stitch-journeys (stitch_journeys +
-watch_lead_sla) and land-journeys (the lake sink). Start more workers to split the
-partitions of touches-by-account-v1 and the journey topics between them.
+watch_lead_sla) and land-journeys (the lake sink); with ``TOUCHLINE_HUBSPOT_TOKEN`` also
+fetch-hubspot (stage name ``hubspot``: HubSpot webhook events to touches). Start more workers to
+split the partitions of touches-by-account-v1 and the journey topics between them.
 """
 
 from __future__ import annotations
@@ -23,23 +24,40 @@ from sinks import catalog
 from sinks.lake import Lake
 from sinks.tables import TABLES
 from streams import topics
+from streams.agents.fetch_hubspot import FetchHubspot
 from streams.agents.land_journeys import LakeSink
 from streams.agents.resolve_touches import ResolveTouches
 from streams.agents.send_alerts import SendAlertsRunner, load_rules
 from streams.agents.stitch_journeys import StitchJourneys
+from streams.hubspot_api import HubspotApi
 from streams.kafka_python_clients import create_topics
 from streams.processor import StageRunner
 from streams.settings import Settings
 from transforms.settings import JourneySettings
 
 log = logging.getLogger(__name__)
-STAGES = ("resolve", "stitch", "land")  # and "alerts", with a rules file (TOUCHLINE_ALERT_RULES)
+STAGES = ("resolve", "stitch", "land")
+OPTIONAL_STAGES = ("alerts", "hubspot")  # run when configured (TOUCHLINE_ALERT_RULES, TOUCHLINE_HUBSPOT_TOKEN)
+
+
+def default_stages(settings: Settings) -> tuple[str, ...]:
+    """The stages a worker runs unless told: the pipeline's, and the optional stages that are configured."""
+    return (STAGES + (("alerts",) if settings.alert_rules else ())
+            + (("hubspot",) if settings.hubspot_token is not None else ()))
 
 
 def create_pipeline_topics(bootstrap: str, settings: Settings) -> None:
     """Create the pipeline's topics (one partition where identity needs one place)."""
     create_topics(bootstrap, topics.SINGLE_PARTITION, 1, settings)
     create_topics(bootstrap, topics.PARTITIONED, settings.topic_partitions, settings)
+
+
+def fetch_hubspot(settings: Settings) -> FetchHubspot:
+    """The hubspot stage, reading the CRM v3 API with the private app's token."""
+    if settings.hubspot_token is None:
+        raise ValueError("the hubspot stage needs TOUCHLINE_HUBSPOT_TOKEN (a private app's access token)")
+    api = HubspotApi(settings.hubspot_api_url, settings.hubspot_token.get_secret_value())
+    return FetchHubspot(api, settings.crm_currency, settings.lake_settings().salt)
 
 
 def _die_with_parent() -> None:
@@ -68,11 +86,12 @@ class Worker:
     bootstrap: str
     settings: Settings
     journey: JourneySettings = field(default_factory=JourneySettings)
-    stages: tuple[str, ...] = STAGES
+    stages: tuple[str, ...] | None = None  # None: default_stages(settings)
     processes: bool = True  # stages are CPU-bound Python: one process each, so they use every core
     threads: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.stages = self.stages or default_stages(self.settings)
         self.landing = self.settings.lake_settings()
         self.lake = Lake(self.landing.root)
         context = multiprocessing.get_context("spawn")
@@ -86,13 +105,18 @@ class Worker:
         self.rules = load_rules(self.settings.alert_rules) if self.settings.alert_rules else None
         if "alerts" in self.stages and self.rules is None:
             raise ValueError("the alerts stage needs a rules file (--alert-rules or TOUCHLINE_ALERT_RULES)")
+        self.optional: dict[str, StageRunner] = {}
+        if "hubspot" in self.stages:
+            self.optional["hubspot"] = StageRunner(fetch_hubspot(self.settings), self.bootstrap, self.settings)
 
     def runner(self, name: str) -> StageRunner | LakeSink | SendAlertsRunner:
         """The runner of a stage by name."""
         if name == "alerts":
             assert self.rules is not None
             return SendAlertsRunner(self.bootstrap, self.settings, self.rules)
-        return {"resolve": self.resolve, "stitch": self.stitch, "land": self.land}[name]
+        runners: dict[str, StageRunner | LakeSink] = {"resolve": self.resolve, "stitch": self.stitch,
+                                                      "land": self.land, **self.optional}
+        return runners[name]
 
     def _refresh_catalog(self, tables: set[str]) -> None:
         """Point the catalog's views at the files of the tables' new versions."""
@@ -107,7 +131,7 @@ class Worker:
         for name in TABLES:  # every table exists, empty, before anything lands: readers need not wait
             self.lake.create(name)
         catalog.build(self.lake, self.landing.catalog)
-        for name in self.stages:
+        for name in self.stages or ():
             if self.processes:
                 task: Any = self._context.Process(
                     target=_run_stage, name=f"touchline-{name}", daemon=True,

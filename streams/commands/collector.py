@@ -17,9 +17,9 @@ def collector_settings(settings: Settings) -> CollectorSettings:
     named before anything starts."""
     from streams.collector import CollectorSettings
 
-    if not settings.write_keys:
+    if not settings.write_keys and settings.hubspot_client_secret is None:
         raise click.UsageError("no write keys: create one with `touchline write-key SOURCE` and set "
-                               "TOUCHLINE_WRITE_KEYS")
+                               "TOUCHLINE_WRITE_KEYS (or TOUCHLINE_HUBSPOT_CLIENT_SECRET for HubSpot webhooks alone)")
     try:
         return CollectorSettings.read(settings)
     except ValueError as exc:

@@ -17,8 +17,8 @@ from transforms.settings import JourneySettings
 
 @click.command(name="worker")
 @click.option("--stages", default=None,
-              help="Which stages this worker runs (comma-separated; default resolve,stitch,land, and alerts "
-                   "when there are alert rules).")
+              help="Which stages this worker runs (comma-separated; default resolve,stitch,land, alerts "
+                   "when there are alert rules, hubspot with TOUCHLINE_HUBSPOT_TOKEN).")
 @click.option("--alert-rules", type=click.Path(dir_okay=False, exists=True),
               help="TOML file of alert destinations and rules (default TOUCHLINE_ALERT_RULES).")
 @lake_option
@@ -42,15 +42,14 @@ def worker_command(stages: str | None, alert_rules: str | None, lake: str | None
             load_rules(settings.alert_rules)
         except AlertRulesError as error:
             raise click.ClickException(str(error)) from None
-    if stages is None:
-        stages = "resolve,stitch,land" + (",alerts" if settings.alert_rules else "")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with open_broker(settings.kafka_bootstrap) as running:
         if not settings.kafka_bootstrap:
             click.echo(f"embedded broker on {running.bootstrap} (TOUCHLINE_KAFKA_BOOTSTRAP to share it)", err=True)
-        worker = Worker(running.bootstrap, settings, journey, tuple(stages.split(","))).start()
-        click.echo(f"worker running stages {stages}; lake {settings.lake}, catalog {settings.catalog}", err=True)
+        worker = Worker(running.bootstrap, settings, journey, tuple(stages.split(",")) if stages else None).start()
+        click.echo(f"worker running stages {','.join(worker.stages or ())}; lake {settings.lake}, "
+                   f"catalog {settings.catalog}", err=True)
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
         worker.close()
