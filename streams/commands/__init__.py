@@ -18,6 +18,7 @@ from streams.commands.push import push_command
 from streams.commands.scorecard import scorecard_command
 from streams.commands.sql import sql_command
 from streams.commands.stitch import stitch_command
+from streams.commands.sync import sync_group
 from streams.commands.up import up_command
 from streams.commands.validate import validate
 from streams.commands.worker import worker_command
@@ -32,5 +33,6 @@ def main() -> None:
 for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command,
                 collector_command, write_key_command, import_command, attribute_command,
                 scorecard_command, backfill_command, replay_command, dashboard_command,
-                forget_command, compact_command, vacuum_command, up_command, push_command):
+                forget_command, compact_command, vacuum_command, up_command, push_command,
+                sync_group):
     main.add_command(command)

@@ -1,0 +1,100 @@
+"""`touchline sync salesforce` against a local Salesforce-shaped org (tests/integration/salesforce_org.py)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sinks.storage import Storage
+from streams import topics
+from streams.kafka_python_clients import create_topics
+from streams.librdkafka_clients import fast_producer
+from streams.salesforce_api import Credentials, SalesforceClient, SalesforceError
+from streams.salesforce_sync import SalesforceSync
+from streams.settings import Settings
+from tests.integration.salesforce_org import SalesforceOrg, Serving, read_topic, sample_records, write_exports
+
+pytestmark = pytest.mark.integration
+
+
+def imported(records, tmp_path, source):
+    """What `touchline import salesforce` makes of the same records exported by Data Loader: touch key → touch."""
+    paths = write_exports(records, tmp_path)
+    out = tmp_path / "imported.jsonl"
+    done = subprocess.run([sys.executable, "-m", "streams", "import", "salesforce", *map(str, paths),
+                           "--source", source, "--currency", "USD", "--partial", "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    touches = [json.loads(line) for line in out.read_text().splitlines()]
+    return {(t["source"], t["event_id"]): t for t in touches}
+
+
+def test_a_synced_record_is_the_touch_its_export_imports_as(kafka_bootstrap, tmp_path):
+    org_id = "00D000000000001AAA"
+    source = f"salesforce:{org_id}"
+    records = sample_records(org_id)
+    serving = Serving(SalesforceOrg(org_id, records, page_size=2))
+    try:
+        client = SalesforceClient(serving.org.url, Credentials("token-0"))
+        create_topics(kafka_bootstrap, [topics.TOUCHES_RAW, topics.TOUCHES_DLQ], 1, Settings())
+        sync = SalesforceSync(client, fast_producer(kafka_bootstrap, Settings()), Storage(tmp_path / "lake"),
+                              client.organization_id(), currency="USD", say=lambda _: None)
+        counts = sync.run_once()
+        again = sync.run_once()
+        queries = list(serving.org.soql)
+    finally:
+        serving.close()
+    expected = imported(records, tmp_path, source)
+    # 19 touches, 18 keys: LeadHistory's status change is the verdict the Lead's status already gave
+    assert len(expected) == 18 and sum(counts.values()) == 19
+    assert set(again.values()) == {0}  # the cursors stand at the end: nothing is read twice
+    synced = read_topic(kafka_bootstrap, topics.TOUCHES_RAW, source, lambda found: len(found) >= 19)
+    assert len(synced) == 19
+    assert {key.decode() for key, _ in synced} == {f"{s}|{e}" for s, e in expected}
+    assert {(t["source"], t["event_id"]): t for _, t in synced} == expected  # the very same touches
+    kinds = {e: t["event_type"] for (_, e), t in expected.items()}
+    assert kinds["008000000000001"] == "opportunity_created"  # the first version, on the first page
+    assert kinds["008000000000003"] == "opportunity_stage_changed"  # its next versions, on later pages
+    assert kinds["008000000000004"] == "closed_won" and kinds["006000000000003:closed"] == "closed_lost"
+    assert kinds["contact-role:00K000000000001"] == "identify" and kinds["00v000000000001"] == "webinar_attended"
+    letters = {v["source_topic"]: v["reason"] for _, v in
+               read_topic(kafka_bootstrap, topics.TOUCHES_DLQ, source, lambda found: len(found) >= 2)}
+    assert letters == {f"{source}/Task/00T000000000009": "ActivityDate: required field is missing",
+                       f"{source}/Opportunity/006000000000002": "amount: required for opportunity_created events"}
+    assert any("WHERE (SystemModstamp > 2026-01-25T09:00:00Z OR (SystemModstamp = 2026-01-25T09:00:00Z AND "
+               "Id > '006000000000003'))" in q for q in queries)  # the second run starts after the cursor
+    cursors = json.loads((tmp_path / "lake" / "_sync" / "salesforce" / f"{org_id}.json").read_text())
+    assert cursors["objects"]["LeadHistory"] == {"at": "2026-01-06T11:00:00.000+0000", "id": "017000000000002"}
+
+
+def test_an_expired_token_is_renewed_through_client_credentials_and_limits_are_waited_out():
+    org = SalesforceOrg("00D000000000002AAA", sample_records("00D000000000002AAA"), page_size=2)
+    serving = Serving(org)
+    said = []
+    try:
+        client = SalesforceClient(org.url, Credentials("token-0", "connected-app", "s3cret"),
+                                  backoff_seconds=0.01, say=said.append)
+        first = next(client.pages("SELECT Id FROM Organization"))
+        org.expire_tokens()  # the session times out: 401 INVALID_SESSION_ID
+        org.limit_exceeded = 2  # then the org's API limit: 403 REQUEST_LIMIT_EXCEEDED, twice
+        pages = list(client.pages("SELECT Id, SystemModstamp FROM Task ORDER BY SystemModstamp ASC, Id ASC"))
+        assert client.renewals == 1 and client.token in org.valid_tokens
+        org.expire_tokens()
+        stale = SalesforceClient(org.url, Credentials("token-0"), say=said.append)
+        with pytest.raises(SalesforceError, match=r"INVALID_SESSION_ID.*no client credentials"):
+            stale.organization_id()
+        wrong = SalesforceClient(org.url, Credentials(None, "connected-app", "wrong"), say=said.append)
+        with pytest.raises(SalesforceError, match=r"client-credentials login refused.*invalid_client"):
+            wrong.organization_id()
+    finally:
+        serving.close()
+    assert first[0]["Id"] == "00D000000000002AAA"
+    assert [r["Id"] for page in pages for r in page] == ["00T000000000002", "00T000000000001", "00T000000000009"]
+    assert len(pages) == 2  # two pages, the second through nextRecordsUrl
+    assert said[0].startswith("salesforce: session expired (INVALID_SESSION_ID)")
+    assert [line for line in said if "REQUEST_LIMIT_EXCEEDED" in line] == [
+        "salesforce: REQUEST_LIMIT_EXCEEDED on " + org.url + "/services/data/v62.0/query; waiting 0.01 s before "
+        "trying again",
+        "salesforce: REQUEST_LIMIT_EXCEEDED on " + org.url + "/services/data/v62.0/query; waiting 0.02 s before "
+        "trying again"]
