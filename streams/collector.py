@@ -27,7 +27,7 @@ import hmac
 import secrets
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ from schemas.touch import FieldError, TouchEvent, decode_json_object
 from streams import topics
 from streams.librdkafka_clients import produce_waiting
 from streams.records import dead_letter, dumps, touch_key
+from streams.salesforce_outbound import OutboundSettings, SalesforceOutbound
 from streams.settings import Settings
 from transforms.privacy import pseudonymize
 
@@ -119,6 +120,7 @@ class CollectorSettings:
     max_body_bytes: int
     read_timeout_seconds: float
     salt: str | None
+    salesforce: OutboundSettings = field(default_factory=OutboundSettings)  # POST /salesforce/outbound
 
     @classmethod
     def read(cls, settings: Settings) -> CollectorSettings:
@@ -127,7 +129,7 @@ class CollectorSettings:
         return cls(settings.collector_host, settings.collector_port, parse_write_keys(settings.write_keys),
                    parse_allowed_origins(settings.allowed_origins), EventMap.load(settings.event_map),
                    settings.collector_max_body_bytes, settings.collector_read_timeout_seconds,
-                   settings.lake_settings().salt)
+                   settings.lake_settings().salt, salesforce=OutboundSettings.read(settings))
 
 
 class Collector:
@@ -149,6 +151,8 @@ class Collector:
             application.router.add_post(f"/v1/{call}", self._single(call))
             application.router.add_post(f"/v1/{short}", self._single(call))
         application.router.add_get("/health", self.health)
+        application.router.add_post("/salesforce/outbound", SalesforceOutbound(
+            self._send, self.settings.salesforce, self.settings.salt, self.settings.read_timeout_seconds).handle)
         return application
 
     async def health(self, request: web.Request) -> web.Response:

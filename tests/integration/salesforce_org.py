@@ -181,21 +181,21 @@ class SalesforceOrg:
             return self.page_served.wait_for(lambda: self.pages_served >= count, timeout)
 
 
-class Serving:
-    """Serves an org on 127.0.0.1 from a thread of its own until closed."""
+class AppThread:
+    """Serves an aiohttp application on 127.0.0.1 from a thread of its own until closed."""
 
-    def __init__(self, org: SalesforceOrg) -> None:
-        self.org, self.port = org, free_port()
-        org.url = f"http://127.0.0.1:{self.port}"
+    def __init__(self, application: web.Application) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
-        self.thread = threading.Thread(target=self._serve, args=(started,), daemon=True)
+        self.thread = threading.Thread(target=self._serve, args=(application, started), daemon=True)
         self.thread.start()
-        started.wait(10)
+        started.wait(30)
 
-    def _serve(self, started: threading.Event) -> None:
+    def _serve(self, application: web.Application, started: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)
-        runner = web.AppRunner(self.org.app())
+        runner = web.AppRunner(application)
         self.loop.run_until_complete(runner.setup())
         self.loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", self.port).start())
         started.set()
@@ -205,6 +205,15 @@ class Serving:
     def close(self) -> None:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+
+class Serving(AppThread):
+    """Serves an org (its ``url`` set to where it is served)."""
+
+    def __init__(self, org: SalesforceOrg) -> None:
+        self.org = org
+        super().__init__(org.app())
+        org.url = self.url
 
 
 def sample_records(org: str, more: int = 0) -> dict[str, list[dict[str, Any]]]:
