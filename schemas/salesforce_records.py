@@ -16,7 +16,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.crm import Export, Numbered, salesforce_rows
+from schemas.crm import Converted, Export, Numbered, Skipped, salesforce_rows
+from schemas.touch import TouchEvent
+from schemas.vocabulary import EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +89,22 @@ def selected_fields(sobject: SalesforceObject, available: set[str] | None) -> li
     return chosen
 
 
+def _stage_change_only(result: Converted) -> Converted:
+    """OpportunityHistory's touches but for the deal's creation and close, which the sync (and an Outbound
+    Message) takes from the Opportunity object: a deal is created once and closed once, whichever object says so."""
+    if isinstance(result, TouchEvent) and result.event_type != EventType.OPPORTUNITY_STAGE_CHANGED:
+        return Skipped(f"{result.event_type} comes from the Opportunity object (<Id>:created, <Id>:closed)")
+    return result
+
+
 def convert_records(sobject: SalesforceObject, records: list[Mapping[str, Any]], export: Export,
                     earliest: Mapping[str, Any] | None = None) -> Iterator[Numbered]:
-    """Every result of one page of ``sobject``'s records (flattened or not), with the index of its record."""
+    """Every result of one page of ``sobject``'s records (flattened or not), with the index of its record: each
+    touch as the import of the record's export makes it. Of OpportunityHistory only the stage changes are touches
+    (the deal's creation and close come from the Opportunity object); ``earliest`` tells them from first versions
+    (:func:`schemas.crm.salesforce_opportunity_history`)."""
     rows: list[Mapping[str, Any]] = [flatten(record) for record in records]
-    if not rows:
-        return iter(())
-    return salesforce_rows(rows, export, sobject.kind, earliest)
+    results = salesforce_rows(rows, export, sobject.kind, earliest) if rows else iter(())
+    if sobject.kind != "opportunity_history":
+        return results
+    return ((index, _stage_change_only(result)) for index, result in results)

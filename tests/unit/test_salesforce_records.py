@@ -25,18 +25,22 @@ def test_selected_fields_leave_out_what_the_org_lacks():
     assert "Contact.AccountId" not in selected_fields(member, {"Id", "CampaignId"})
 
 
+def kinds(results):
+    return [getattr(r, "event_type", None) or r.reason for _, r in results]
+
+
 def test_a_history_page_without_the_first_version_changes_stages_rather_than_creating():
     history = OBJECTS_BY_NAME["OpportunityHistory"]
     later = [{"Id": "008000000000003", "OpportunityId": "006000000000001", "StageName": "Negotiation",
               "Amount": 48000.0, "CreatedDate": "2026-01-10T09:00:00.000+0000",
               "Opportunity": {"AccountId": "001000000000001"}}]
-    alone = [r.event_type for _, r in convert_records(history, later, EXPORT)]
-    told = [r.event_type for _, r in convert_records(history, later, EXPORT,
-                                                     {"006000000000001": "2026-01-02T09:00:00.000+0000"})]
-    assert (alone, told) == (["opportunity_created"], ["opportunity_stage_changed"])
-    first = [r.event_type for _, r in convert_records(history, later, EXPORT,
-                                                      {"006000000000001": "2026-01-10T09:00:00Z"})]
-    assert first == ["opportunity_created"]  # the same instant, written another way
+    told = kinds(convert_records(history, later, EXPORT, {"006000000000001": "2026-01-02T09:00:00.000+0000"}))
+    assert told == ["opportunity_stage_changed"]
+    assert kinds(salesforce_rows([flatten(r) for r in later], EXPORT, "opportunity_history")) == [
+        "opportunity_created"]  # as an export of that row alone says
+    # a first version (the same instant, written another way) is the deal's creation: the Opportunity object's
+    first = kinds(convert_records(history, later, EXPORT, {"006000000000001": "2026-01-10T09:00:00Z"}))
+    assert first == ["opportunity_created comes from the Opportunity object (<Id>:created, <Id>:closed)"]
 
 
 def test_an_opportunity_contact_role_export_is_told_and_ties_the_contact_to_the_account():
