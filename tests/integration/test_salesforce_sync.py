@@ -1,17 +1,20 @@
 """`touchline sync salesforce` against a local Salesforce-shaped org (tests/integration/salesforce_org.py)."""
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
+from schemas.salesforce_records import OBJECTS_BY_NAME
 from sinks.storage import Storage
 from streams import topics
 from streams.kafka_python_clients import create_topics
 from streams.librdkafka_clients import fast_producer
 from streams.salesforce_api import Credentials, SalesforceClient, SalesforceError
-from streams.salesforce_sync import SalesforceSync
+from streams.salesforce_sync import Cursor, Cursors, SalesforceSync, soql
 from streams.settings import Settings
 from tests.integration.salesforce_org import SalesforceOrg, Serving, read_topic, sample_records, write_exports
 
@@ -108,3 +111,67 @@ def test_an_expired_token_is_renewed_through_client_credentials_and_limits_are_w
         "trying again",
         "salesforce: REQUEST_LIMIT_EXCEEDED on " + org.url + "/services/data/v62.0/query; waiting 0.02 s before "
         "trying again"]
+
+
+def test_the_cursor_query_reads_after_the_last_record_or_from_since():
+    task = OBJECTS_BY_NAME["Task"]
+    assert soql(task, ["Id", "WhoId"], None) == ("SELECT Id, WhoId, SystemModstamp FROM Task "
+                                                 "ORDER BY SystemModstamp ASC, Id ASC")
+    after = soql(task, ["Id"], Cursor("2026-01-05T10:00:00.000+0100", "00T000000000001"))
+    assert "WHERE (SystemModstamp > 2026-01-05T09:00:00Z OR (SystemModstamp = 2026-01-05T09:00:00Z AND " \
+           "Id > '00T000000000001'))" in after
+    assert "WHERE SystemModstamp >= 2026-03-01T00:00:00Z " in soql(task, ["Id"], Cursor("2026-03-01"))
+    with pytest.raises(SalesforceError, match="is not a Salesforce id"):
+        soql(task, ["Id"], Cursor("2026-03-01T00:00:00Z", "x' OR Id != '"))
+
+
+def test_cursors_live_beside_an_object_store_lake(s3_bucket):
+    cursors = Cursors(Storage(f"{s3_bucket}/cursors"), "00D000000000005AAA")
+    cursors.move("Task", Cursor("2026-01-05T10:00:00.000+0000", "00T000000000001"))
+    cursors.move("Lead", Cursor("2026-01-06T10:00:00.000+0000", "00Q000000000001"))
+    again = Cursors(Storage(f"{s3_bucket}/cursors"), "00D000000000005AAA")
+    assert again.get("Task") == Cursor("2026-01-05T10:00:00.000+0000", "00T000000000001")
+    assert again.get("Lead").id == "00Q000000000001" and again.get("Event") is None
+
+
+def test_a_follower_picks_up_new_records_and_stops_on_sigterm(kafka_bootstrap, tmp_path):
+    org_id = "00D000000000006AAA"
+    records = sample_records(org_id)
+    org = SalesforceOrg(org_id, records, page_size=2)
+    serving = Serving(org)
+    cursor_file = tmp_path / "lake" / "_sync" / "salesforce" / f"{org_id}.json"
+    env = {**os.environ, "TOUCHLINE_KAFKA_BOOTSTRAP": kafka_bootstrap, "TOUCHLINE_SALESFORCE_ACCESS_TOKEN": "token-0"}
+    process = subprocess.Popen([sys.executable, "-m", "streams", "sync", "salesforce", "--instance-url", org.url,
+                                "--lake", str(tmp_path / "lake"), "--follow", "--every", "1"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        def event_cursor():
+            return json.loads(cursor_file.read_text())["objects"].get("Event") if cursor_file.exists() else None
+
+        assert wait_until(lambda: event_cursor() == {"at": "2026-01-09T09:00:00.000+0000", "id": "00U000000000001"})
+        records["Event"].append({"Id": "00U000000000002", "WhoId": "003000000000001", "AccountId": "001000000000001",
+                                 "Subject": "Pricing", "Type": "Meeting", "EventSubtype": "Event",
+                                 "ActivityDate": "2026-02-02", "StartDateTime": "2026-02-02T10:00:00.000+0000",
+                                 "IsAllDayEvent": False, "SystemModstamp": "2026-02-02T10:05:00.000+0000"})
+        assert wait_until(lambda: (event_cursor() or {}).get("id") == "00U000000000002")
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        serving.close()
+    assert process.returncode == 0, stderr
+    runs = [line for line in stderr.splitlines() if line.startswith(f"salesforce:{org_id}: ")]
+    assert [line.endswith("Event 1") for line in runs].count(True) == 2  # the first sync, and the one after
+    landed = read_topic(kafka_bootstrap, topics.TOUCHES_RAW, f"salesforce:{org_id}",
+                        lambda found: any(t["event_id"] == "00U000000000002" for _, t in found))
+    assert any(t["event_id"] == "00U000000000002" and t["event_type"] == "meeting" for _, t in landed)
+
+
+def wait_until(condition, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
