@@ -63,10 +63,10 @@ class Cursors:
 
 
 def soql_time(value: str) -> str:
-    """A Salesforce date-time (``2026-01-05T10:00:00.000+0000``) or a date as a SOQL date-time literal, UTC."""
-    when = crm_time(value)[0].astimezone(UTC)
-    text = when.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{when.microsecond // 1000:03d}Z" if when.microsecond else f"{text}Z"
+    """A Salesforce date-time (``2026-01-05T10:00:00.000+0000``) or a date as a SOQL date-time literal, UTC, to
+    the second as SOQL writes them (Salesforce keeps seconds: its stamps end ``.000``; were one finer, the
+    cursor condition would read the boundary second again, never skip it)."""
+    return crm_time(value)[0].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def soql(sobject: SalesforceObject, fields: list[str], cursor: Cursor | None) -> str:
@@ -99,16 +99,17 @@ class SalesforceSync:
 
     def __init__(self, client: SalesforceClient, producer: Producer, storage: Storage, org: str, *,
                  currency: str | None = None, since: str | None = None, salt: str | None = None,
-                 say: Callable[[str], None] = print) -> None:
+                 say: Callable[[str], None] = print, stopped: Callable[[], bool] = lambda: False) -> None:
         self.client, self.producer, self.org = client, producer, org
         self.export = Export(f"salesforce:{org}", currency)
         self.cursors = Cursors(storage, org)
-        self.since, self.salt, self.say = since, salt, say
+        self.since, self.salt, self.say, self.stopped = since, salt, say, stopped
         self.fields: dict[str, list[str]] = {}
 
     def run_once(self, objects: tuple[SalesforceObject, ...] = OBJECTS) -> dict[str, int]:
-        """Every object's records since its cursor; the touches produced of each."""
-        return {sobject.name: self.sync_object(sobject) for sobject in objects}
+        """Every object's records since its cursor; the touches produced of each (until ``stopped()``, checked
+        between pages)."""
+        return {sobject.name: self.sync_object(sobject) for sobject in objects if not self.stopped()}
 
     def sync_object(self, sobject: SalesforceObject) -> int:
         if sobject.name not in self.fields:
@@ -116,6 +117,8 @@ class SalesforceSync:
         cursor = self.cursors.get(sobject.name) or (Cursor(self.since) if self.since else None)
         produced = 0
         for page in self.client.pages(soql(sobject, self.fields[sobject.name], cursor)):
+            if self.stopped():
+                break
             if not page:
                 continue
             produced += self._produce_page(sobject, page)

@@ -18,7 +18,8 @@ def sync_group() -> None:
 
 
 def _stopper() -> threading.Event:
-    """An event set by SIGTERM or SIGINT, so that a follower stops between pages."""
+    """An event set by SIGTERM or SIGINT, so that a sync stops between pages (what it produced is acknowledged and
+    its cursor moved: a stop is clean, and a kill at any point safe)."""
     stop = threading.Event()
 
     def handler(*_: Any) -> None:
@@ -81,9 +82,9 @@ def salesforce_command(instance_url: str, follow: bool, every: float, since: str
     lake_settings = settings.lake_settings(lake)
     create_topics(settings.kafka_bootstrap, [topics.TOUCHES_RAW, topics.TOUCHES_DLQ], 1, settings)
     producer = fast_producer(settings.kafka_bootstrap, settings)
-    sync = SalesforceSync(client, producer, Storage(lake_settings.root), org, currency=currency, since=since,
-                          salt=lake_settings.salt, say=lambda line: click.echo(line, err=True))
     stop = _stopper()
+    sync = SalesforceSync(client, producer, Storage(lake_settings.root), org, currency=currency, since=since,
+                          salt=lake_settings.salt, say=lambda line: click.echo(line, err=True), stopped=stop.is_set)
     while True:
         try:
             counts = sync.run_once()
@@ -91,5 +92,5 @@ def salesforce_command(instance_url: str, follow: bool, every: float, since: str
             raise click.ClickException(str(exc)) from exc
         click.echo(f"salesforce:{org}: " + ", ".join(f"{name} {count:,}" for name, count in counts.items()),
                    err=True)
-        if not follow or stop.wait(every):
+        if not follow or stop.is_set() or stop.wait(every):
             return
