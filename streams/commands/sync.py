@@ -52,6 +52,8 @@ def salesforce_command(instance_url: str, follow: bool, every: float, since: str
     Each object's cursor moves only once the broker acknowledged every touch it covers, so a sync stopped at any
     point and started again loses nothing (and what it repeats, the pipeline de-duplicates).
     """
+    import requests
+
     from sinks.storage import Storage
     from streams import topics
     from streams.kafka_python_clients import create_topics
@@ -76,6 +78,8 @@ def salesforce_command(instance_url: str, follow: bool, every: float, since: str
         org = client.organization_id()
     except SalesforceError as exc:
         raise click.ClickException(str(exc)) from exc
+    except requests.RequestException as exc:
+        raise click.ClickException(f"cannot reach {instance_url}: {exc}") from exc
     if settings.salesforce_org_id and settings.salesforce_org_id[:15] != org[:15]:
         raise click.ClickException(f"{instance_url} is org {org}, not TOUCHLINE_SALESFORCE_ORG_ID "
                                    f"{settings.salesforce_org_id}")
@@ -90,6 +94,8 @@ def salesforce_command(instance_url: str, follow: bool, every: float, since: str
             counts = sync.run_once()
         except SalesforceError as exc:
             raise click.ClickException(str(exc)) from exc
+        except requests.RequestException as exc:  # what was acknowledged is behind the cursors: restart from there
+            raise click.ClickException(f"cannot reach {instance_url}: {exc}") from exc
         click.echo(f"salesforce:{org}: " + ", ".join(f"{name} {count:,}" for name, count in counts.items()),
                    err=True)
         if not follow or stop.is_set() or stop.wait(every):
