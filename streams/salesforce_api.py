@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-API_VERSION = "62.0"
+API_VERSION = "60.0"  # as TOUCHLINE_SALESFORCE_API_VERSION defaults (v60.0)
 MAX_WAIT_SECONDS = 900.0  # the longest single pause on REQUEST_LIMIT_EXCEEDED or a 5xx
 
 
@@ -79,7 +79,7 @@ class SalesforceClient:
         self.instance_url = instance_url.rstrip("/")
         self.credentials = credentials
         self.backoff_seconds = backoff_seconds
-        self.version = version
+        self.version = version.removeprefix("v")  # 60.0 or v60.0
         self.session = session or requests.Session()
         self.sleep = sleep
         self.say = say or (lambda line: print(line, file=sys.stderr, flush=True))

@@ -74,7 +74,8 @@ def salesforce_command(instance_url: str, follow: bool, every: float, since: str
     try:
         client = SalesforceClient(instance_url, Credentials(
             token.get_secret_value() if token else None, settings.salesforce_client_id,
-            secret.get_secret_value() if secret else None), backoff_seconds=settings.salesforce_backoff_seconds)
+            secret.get_secret_value() if secret else None), backoff_seconds=settings.salesforce_backoff_seconds,
+            version=settings.salesforce_api_version)
         org = client.organization_id()
     except SalesforceError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -37,7 +37,6 @@ from streams.broker import free_port
 from streams.commands.import_crm import numbered, read_rows
 from streams.kafka_python_clients import make_consumer
 
-VERSION = "62.0"
 _WHEN = r"(\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:?\d{2}))"
 _AFTER = re.compile(rf"\((\w+) > {_WHEN} OR \(\1 = \2 AND Id > '(\w+)'\)\)")
 
@@ -72,7 +71,7 @@ class SalesforceOrg:
 
     def _record(self, name: str, record: dict[str, Any], fields: list[str]) -> dict[str, Any]:
         kept = {f.split(".")[0] for f in fields}
-        return {"attributes": {"type": name, "url": f"/services/data/v{VERSION}/sobjects/{name}/{record['Id']}"},
+        return {"attributes": {"type": name, "url": f"/services/data/v60.0/sobjects/{name}/{record['Id']}"},
                 **{k: v for k, v in record.items() if k in kept}}
 
     def _run(self, soql: str) -> list[dict[str, Any]]:
@@ -115,14 +114,14 @@ class SalesforceOrg:
                                        "errorCode": "REQUEST_LIMIT_EXCEEDED"}], status=403)
         return None
 
-    async def _page(self, locator: str, offset: int) -> web.Response:
+    async def _page(self, version: str, locator: str, offset: int) -> web.Response:
         if self.latency:
             await asyncio.sleep(self.latency)
         rows = self.results[locator]
         end = offset + self.page_size
         answer: dict[str, Any] = {"totalSize": len(rows), "done": end >= len(rows), "records": rows[offset:end]}
         if end < len(rows):
-            answer["nextRecordsUrl"] = f"/services/data/v{VERSION}/query/{locator}-{end}"
+            answer["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}-{end}"
         with self.page_served:
             self.pages_served += 1
             self.page_served.notify_all()
@@ -151,13 +150,13 @@ class SalesforceOrg:
             return web.json_response([{"message": str(exc), "errorCode": "MALFORMED_QUERY"}], status=400)
         locator = f"01g{uuid.uuid4().hex[:15]}"
         self.results[locator] = rows
-        return await self._page(locator, 0)
+        return await self._page(request.match_info["version"], locator, 0)
 
     async def more(self, request: web.Request) -> web.Response:
         if refused := self._refusal(request):
             return refused
         locator, _, offset = request.match_info["cursor"].rpartition("-")
-        return await self._page(locator, int(offset))
+        return await self._page(request.match_info["version"], locator, int(offset))
 
     async def describe(self, request: web.Request) -> web.Response:
         if refused := self._refusal(request):
@@ -171,9 +170,9 @@ class SalesforceOrg:
     def app(self) -> web.Application:
         application = web.Application()
         application.router.add_post("/services/oauth2/token", self.token)
-        application.router.add_get(f"/services/data/v{VERSION}/query", self.query)
-        application.router.add_get(f"/services/data/v{VERSION}/query/{{cursor}}", self.more)
-        application.router.add_get(f"/services/data/v{VERSION}/sobjects/{{name}}/describe", self.describe)
+        application.router.add_get("/services/data/{version}/query", self.query)
+        application.router.add_get("/services/data/{version}/query/{cursor}", self.more)
+        application.router.add_get("/services/data/{version}/sobjects/{name}/describe", self.describe)
         return application
 
     def wait_for_pages(self, count: int, timeout: float = 30.0) -> bool:

@@ -107,9 +107,9 @@ def test_an_expired_token_is_renewed_through_client_credentials_and_limits_are_w
     assert len(pages) == 2  # two pages, the second through nextRecordsUrl
     assert said[0].startswith("salesforce: session expired (INVALID_SESSION_ID)")
     assert [line for line in said if "REQUEST_LIMIT_EXCEEDED" in line] == [
-        "salesforce: REQUEST_LIMIT_EXCEEDED on " + org.url + "/services/data/v62.0/query; waiting 0.01 s before "
+        "salesforce: REQUEST_LIMIT_EXCEEDED on " + org.url + "/services/data/v60.0/query; waiting 0.01 s before "
         "trying again",
-        "salesforce: REQUEST_LIMIT_EXCEEDED on " + org.url + "/services/data/v62.0/query; waiting 0.02 s before "
+        "salesforce: REQUEST_LIMIT_EXCEEDED on " + org.url + "/services/data/v60.0/query; waiting 0.02 s before "
         "trying again"]
 
 

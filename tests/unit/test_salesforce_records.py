@@ -8,7 +8,7 @@ EXPORT = Export("salesforce:00D000000000001AAA", "USD")
 
 def test_flatten_names_relationship_fields_as_data_loader_does():
     # REST API Developer Guide, "Execute a SOQL Query": relationship fields come nested, with attributes
-    record = {"attributes": {"type": "CampaignMember", "url": "/services/data/v62.0/sobjects/CampaignMember/x"},
+    record = {"attributes": {"type": "CampaignMember", "url": "/services/data/v60.0/sobjects/CampaignMember/x"},
               "Id": "00v000000000001", "HasResponded": True, "Campaign": {"attributes": {"type": "Campaign"},
                                                                            "Type": "Webinar"},
               "Contact": None, "NumberOfEmployees": 120}
