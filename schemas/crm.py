@@ -155,6 +155,7 @@ SALESFORCE_COLUMNS = Columns({
     "EventSubtype": ("Event Subtype",),
     "Subject": (),
     "OwnerRole": ("Owner Role", "Assigned Role", "Owner.UserRole.Name"),
+    "Role": ("Contact Role",),
 })
 
 
@@ -306,10 +307,20 @@ def _salesforce_deal(row: Row, export: Export) -> dict[str, Any]:
     }
 
 
+def _same_time(one: Any, other: Any) -> bool:
+    try:
+        return crm_time(one)[0] == crm_time(other)[0]
+    except (PydanticCustomError, ValueError):
+        return str(one) == str(other)
+
+
 def salesforce_opportunity_history(rows: Iterable[Row], source: str, currency: str | None = None,
-                                   zone: tzinfo | None = None) -> Iterator[Converted]:
+                                   zone: tzinfo | None = None,
+                                   earliest: Mapping[str, Any] | None = None) -> Iterator[Converted]:
     """``OpportunityHistory``: the first version of an opportunity creates it; closes win or lose. Rows without
     ``CurrencyIsoCode`` (a single-currency org's export) are in ``currency``; without one they are invalid.
+    ``earliest`` (opportunity id → the ``CreatedDate`` of its first version, as an incremental sync asks the
+    org for it) tells first versions of rows whose opportunity's history is not all among ``rows``.
     One result per row, in the rows' order."""
     export = Export(source, currency, zone)
     rows = list(rows)
@@ -320,8 +331,10 @@ def salesforce_opportunity_history(rows: Iterable[Row], source: str, currency: s
             first[key] = index
     for index, row in enumerate(rows):
         opportunity = row.get("OpportunityId")
+        known = (earliest or {}).get(str(opportunity))
+        is_first = first[str(opportunity)] == index and (known is None or _same_time(row.get("CreatedDate"), known))
         event_type = _deal_event(str(row.get("StageName") or ""), str(_first(row, "Opportunity.Type", "Type") or ""),
-                                 first_version=first[str(opportunity)] == index)
+                                 first_version=is_first)
         yield _touch(row, "CreatedDate", {**_salesforce_deal(row, export), "event_id": row.get("Id"),
                                           "event_type": event_type, "opportunity_id": opportunity}, zone)
 
@@ -408,9 +421,25 @@ def salesforce_lead_history(row: Row, export: Export) -> Iterator[Converted]:
         yield _disposition(row, export, "CreatedDate", row.get("LeadId"), row["NewValue"], verdict)
 
 
+def salesforce_contact_role(row: Row, export: Export) -> Converted:
+    """``OpportunityContactRole``: a person of the deal's buying group, with their role, as an identify that ties
+    the contact to the opportunity's account."""
+    return _touch(row, "CreatedDate", {
+        "event_id": f"contact-role:{row.get('Id')}",
+        "source": export.source,
+        "event_type": EventType.IDENTIFY,
+        "crm_contact_id": row.get("ContactId"),
+        "account_id": _first(row, "AccountId", "Opportunity.AccountId"),
+        "opportunity_id": row.get("OpportunityId"),
+        "role": trimmed(row.get("Role")),
+    }, export.zone)
+
+
 def salesforce_kind(columns: Iterable[str]) -> str | None:
     """Which Salesforce object an export holds, told by its columns (read as :data:`SALESFORCE_COLUMNS`)."""
     names = SALESFORCE_COLUMNS.of(columns)
+    if {"OpportunityId", "ContactId", "Role"} <= names and "StageName" not in names:
+        return "contact_role"
     if "CampaignId" in names:
         return "campaign_member"
     if "StageName" in names:
@@ -429,18 +458,21 @@ def salesforce_kind(columns: Iterable[str]) -> str | None:
     return None
 
 
-def salesforce_rows(rows: list[Row], export: Export) -> Iterator[Numbered]:
-    """Every result of one Salesforce export, whichever object it holds, with the index of its row."""
-    kind = salesforce_kind(rows[0].keys()) if rows else None
+def salesforce_rows(rows: list[Row], export: Export, kind: str | None = None,
+                    earliest: Mapping[str, Any] | None = None) -> Iterator[Numbered]:
+    """Every result of one Salesforce export, whichever object it holds (``kind``, else told by the columns),
+    with the index of its row; ``earliest``: see :func:`salesforce_opportunity_history`."""
+    kind = kind or (salesforce_kind(rows[0].keys()) if rows else None)
     read = [SALESFORCE_COLUMNS.read(row) for row in rows]
     if kind == "opportunity_history":
-        history = salesforce_opportunity_history(read, export.source, export.currency, export.zone)
+        history = salesforce_opportunity_history(read, export.source, export.currency, export.zone, earliest)
         yield from enumerate(history)
         return
     many: dict[str, Callable[[Row, Export], Iterator[Converted]]] = {
         "opportunity": salesforce_opportunity, "contact": salesforce_contact, "lead_history": salesforce_lead_history}
     one: dict[str, Callable[[Row, Export], Converted]] = {
         "campaign_member": lambda row, e: salesforce_campaign_member(row, e.source, e.zone),
+        "contact_role": salesforce_contact_role,
         "task": lambda row, e: salesforce_task(row, e.source, e.zone),
         "event": lambda row, e: salesforce_event(row, e.source, e.zone),
     }
@@ -451,7 +483,8 @@ def salesforce_rows(rows: list[Row], export: Export) -> Iterator[Numbered]:
         yield from ((index, one[kind](row, export)) for index, row in enumerate(read))
     else:
         yield None, [FieldError("$", "unrecognised Salesforce export (expected the columns of a CampaignMember, Task, "
-                                     "Event, Opportunity, OpportunityHistory, Contact, Lead or LeadHistory export)")]
+                                     "Event, Opportunity, OpportunityHistory, OpportunityContactRole, Contact, Lead "
+                                     "or LeadHistory export)")]
 
 
 def convert_salesforce(rows: list[Row], source: str, currency: str | None = None,

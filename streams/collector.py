@@ -27,7 +27,7 @@ import hmac
 import secrets
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +41,7 @@ from streams import topics
 from streams.hubspot_webhooks import HubspotWebhooks, HubspotWebhookSettings
 from streams.librdkafka_clients import produce_waiting
 from streams.records import dead_letter, dumps, touch_key
+from streams.salesforce_outbound import OutboundSettings, SalesforceOutbound
 from streams.settings import Settings
 from transforms.privacy import pseudonymize
 
@@ -121,6 +122,7 @@ class CollectorSettings:
     read_timeout_seconds: float
     salt: str | None
     hubspot: HubspotWebhookSettings | None = None  # POST /hubspot/webhooks, served only with the app's secret
+    salesforce: OutboundSettings = field(default_factory=OutboundSettings)  # POST /salesforce/outbound
 
     @classmethod
     def read(cls, settings: Settings) -> CollectorSettings:
@@ -129,7 +131,8 @@ class CollectorSettings:
         return cls(settings.collector_host, settings.collector_port, parse_write_keys(settings.write_keys),
                    parse_allowed_origins(settings.allowed_origins), EventMap.load(settings.event_map),
                    settings.collector_max_body_bytes, settings.collector_read_timeout_seconds,
-                   settings.lake_settings().salt, HubspotWebhookSettings.read(settings))
+                   settings.lake_settings().salt, HubspotWebhookSettings.read(settings),
+                   salesforce=OutboundSettings.read(settings))
 
 
 class Collector:
@@ -154,6 +157,8 @@ class Collector:
         if self.settings.hubspot is not None:
             self.hubspot = HubspotWebhooks(self.settings.hubspot, self._send, self.settings.read_timeout_seconds)
             self.hubspot.install(application)
+        application.router.add_post("/salesforce/outbound", SalesforceOutbound(
+            self._send, self.settings.salesforce, self.settings.salt, self.settings.read_timeout_seconds).handle)
         return application
 
     async def health(self, request: web.Request) -> web.Response:

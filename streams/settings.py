@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     salesforce_api_version: str = "v60.0"
     hubspot_api_url: str = "https://api.hubapi.com"
     hubspot_token: SecretStr | None = None  # a private app's access token
+    # Salesforce sync and Outbound Messages (touchline sync salesforce, POST /salesforce/outbound)
+    salesforce_client_id: str | None = None  # a connected app's consumer key (client-credentials flow)
+    salesforce_client_secret: SecretStr | None = None  # its consumer secret
+    salesforce_org_id: str | None = None  # the org Outbound Messages must come from (unset: the route answers 404)
+    crm_currency: str | None = None  # the org's currency, for deals without one (import, sync, outbound)
+    salesforce_backoff_seconds: float = 30.0  # first pause on REQUEST_LIMIT_EXCEEDED or a 5xx; doubles, ≤ 15 min
 
     def lake_settings(self, root: str | None = None) -> LakeSettings:
         """The lake's settings; ``root`` (a command's ``--lake``) over ``TOUCHLINE_LAKE``."""
