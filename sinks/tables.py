@@ -22,7 +22,7 @@ TOUCH_FIELDS = [
     ("crm_contact_id", STR), ("account_id", STR), ("account_domain", STR), ("channel", STR),
     ("campaign_id", STR), ("utm", STR), ("team", STR), ("role", STR), ("opportunity_id", STR),
     ("amount", F64), ("currency", STR), ("stage_raw", STR), ("properties", STR),
-    ("content_id", STR), ("disposition_reason", STR), ("disposition_note", STR),
+    ("content_id", STR), ("disposition_reason", STR), ("disposition_note", STR), ("subchannel", STR),
 ]
 JOURNEY_FIELDS = [
     ("event_id", STR), ("source", STR), ("account_id", STR), ("journey_id", STR), ("cycle", I64),
@@ -33,7 +33,7 @@ JOURNEY_FIELDS = [
     ("channel", STR), ("campaign_id", STR), ("team", STR), ("role", STR), ("opportunity_id", STR),
     ("amount", F64), ("currency", STR), ("stage_raw", STR), ("occurred_at_precision", STR),
     ("received_at", TS), ("utm", STR), ("properties", STR), ("content_id", STR), ("disposition_reason", STR),
-    ("disposition_note", STR),
+    ("disposition_note", STR), ("subchannel", STR),
 ]
 DEAD_LETTER_FIELDS = [
     ("reason", STR), ("errors", STR), ("raw_base64", STR), ("raw_text", STR), ("source_topic", STR),
@@ -58,7 +58,7 @@ _NO_DATE = date(1970, 1, 1)
 #: it on ids and free text cost more than half the write time, for larger files).
 FEW_VALUES = frozenset({"source", "event_type", "occurred_at_precision", "channel", "campaign_id", "team", "role",
                         "currency", "account_domain", "stage", "stage_before", "stage_raw", "reason", "source_topic",
-                        "content_id", "disposition_reason"})
+                        "content_id", "disposition_reason", "subchannel"})
 
 
 def schema(fields: list[tuple[str, pa.DataType]]) -> pa.Schema:

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     # Browser origins allowed to send with each source's write keys (CORS): "source=origin origin,...".
     allowed_origins: str = ""  # none by default: pages elsewhere cannot send
     event_map: Path | None = None  # a TOML file of event name -> event type rules over the shipped defaults
+    channel_rules: Path | None = None  # a CSV of channel rules in place of the shipped schemas/channel_rules.csv
     # Dashboard
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8050

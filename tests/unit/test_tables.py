@@ -37,7 +37,8 @@ def test_the_touches_table_has_a_column_per_touch_field():
 def test_a_journey_rows_fields_are_the_tables_columns():
     everything = {"email": "ana@acme.example", "anonymous_id": "anon-1", "user_id": "u1", "crm_contact_id": "c1",
                   "account_id": "acme", "account_domain": "acme.example", "channel": "paid_search",
-                  "campaign_id": "q1", "utm": {"source": "g"}, "team": "marketing", "role": "champion",
+                  "subchannel": "brand", "campaign_id": "q1", "utm": {"source": "g"}, "team": "marketing",
+                  "role": "champion",
                   "content_id": "/pricing", "properties": {"plan": "pro"}, "received_at": "2026-03-02T10:00:01Z"}
     touches = [touch(event_id="visit", event_type="form_fill", **everything),
                touch(event_id="no", event_type="lead_rejected", account_id="acme", disposition_reason="bad_fit",
