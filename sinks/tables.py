@@ -51,6 +51,11 @@ BREACH_FIELDS = [
 #: The source column of a table that retracts rows: a record marked so deletes its key (see Lake.write).
 RETRACTED = "retracted"
 LATE_FIELDS = [("account_id", STR), *TOUCH_FIELDS[:3], ("occurred_at", TS)]
+#: Ad spend (``touchline import spend``): one row per platform, account, campaign and day (00:00 UTC).
+SPEND_FIELDS = [
+    ("platform", STR), ("account_id", STR), ("campaign_id", STR), ("spend_date", TS), ("campaign_name", STR),
+    ("channel", STR), ("subchannel", STR), ("amount", F64), ("currency", STR), ("clicks", I64), ("impressions", I64),
+]
 #: The partition column: in the Delta table's schema and the files' paths, not in the files.
 EVENT_DATE = pa.field("event_date", pa.date32())
 _NO_DATE = date(1970, 1, 1)
@@ -58,7 +63,7 @@ _NO_DATE = date(1970, 1, 1)
 #: it on ids and free text cost more than half the write time, for larger files).
 FEW_VALUES = frozenset({"source", "event_type", "occurred_at_precision", "channel", "campaign_id", "team", "role",
                         "currency", "account_domain", "stage", "stage_before", "stage_raw", "reason", "source_topic",
-                        "content_id", "disposition_reason", "subchannel"})
+                        "content_id", "disposition_reason", "subchannel", "platform"})
 
 
 def schema(fields: list[tuple[str, pa.DataType]]) -> pa.Schema:
@@ -152,4 +157,6 @@ TABLES = {
                           statistics=("account_id", "lead_at")),
     "late_touches": Table("late_touches", LATE_FIELDS, "occurred_at", ("source", "event_id"), _late,
                           statistics=("account_id", "occurred_at")),
+    "spend": Table("spend", SPEND_FIELDS, "spend_date", ("platform", "account_id", "campaign_id", "spend_date"),
+                   updates=True, statistics=("platform", "campaign_id", "channel")),
 }

@@ -13,7 +13,7 @@ from streams.commands.dashboard import dashboard_command
 from streams.commands.demo import demo_command
 from streams.commands.forget import forget_command
 from streams.commands.generate import generate_command
-from streams.commands.import_crm import import_command
+from streams.commands.imports import import_group
 from streams.commands.lake import compact_command, vacuum_command
 from streams.commands.scorecard import scorecard_command
 from streams.commands.sql import sql_command
@@ -31,7 +31,7 @@ def main() -> None:
 
 
 for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command,
-                collector_command, write_key_command, import_command, attribute_command,
+                collector_command, write_key_command, import_group, attribute_command,
                 scorecard_command, backfill_command, replay_command, dashboard_command,
                 forget_command, compact_command, vacuum_command, up_command, channels_command):
     main.add_command(command)
