@@ -7,6 +7,7 @@ import click
 from streams.commands.attribute import attribute_command
 from streams.commands.backfill import backfill_command, replay_command
 from streams.commands.broker import broker
+from streams.commands.catalog import catalog_command
 from streams.commands.channels import activate_channel_rules, channels_command
 from streams.commands.collector import collector_command, write_key_command
 from streams.commands.dashboard import dashboard_command
@@ -33,5 +34,6 @@ def main() -> None:
 for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command,
                 collector_command, write_key_command, import_group, attribute_command,
                 scorecard_command, backfill_command, replay_command, dashboard_command,
-                forget_command, compact_command, vacuum_command, up_command, channels_command):
+                forget_command, compact_command, vacuum_command, up_command, channels_command,
+                catalog_command):
     main.add_command(command)
