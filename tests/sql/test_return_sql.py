@@ -150,3 +150,13 @@ def test_a_reporting_currency_converts_spend_and_return_at_the_days_rate(lake, t
                             reporting_currency="USD", rates=rates)
     assert rows == [("paid_social", "USD", pytest.approx(600.0), pytest.approx(1000 / 3 + 550),
                      pytest.approx((1000 / 3 + 550) / 600))]
+
+
+def test_the_scorecards_spend_section_reads_the_imported_spend(lake):
+    result = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    spend = {(row["metric"], row["segment"]): row["value"] for row in map(json.loads, result.output.splitlines())
+             if row["section"] == "spend"}
+    assert spend[("spend", "111 USD")] == 370 and spend[("attributed revenue", "111 USD")] == pytest.approx(333.3333)
+    assert spend[("ROAS", "238000001 EUR")] == 5 and spend[("cost to revenue", "238000001 EUR")] == 0.2
+    assert spend[("ROAS", "li-retarget USD")] == 0 and spend[("cost to revenue", "li-retarget USD")] is None
