@@ -7,6 +7,9 @@ read the attribution model from the session variable ``touchline_return_model`` 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from sinks.attribution import RULE_BASED, open_lake
 from sinks.storage import LakeRoot
@@ -48,3 +51,21 @@ def influence(lake: LakeRoot, dimension: str = "channel", **settings: object) ->
     _, rows = query_returns(lake, f"select {', '.join(INFLUENCE_COLUMNS)} from influence where dimension = ? "
                                   "order by value, currency", [dimension], **settings)  # type: ignore[arg-type]
     return rows
+
+
+def spend_and_return_by_month(connection: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """(month, channel, currency, spend, credited won revenue) of the channels with spend or revenue, per currency."""
+    return connection.execute(
+        "select month, channel, currency, spend, won_revenue from channel_performance "
+        "where currency is not null and (spend > 0 or won_revenue > 0) order by month, channel, currency").fetchall()
+
+
+def roas_by_campaign(connection: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """(campaign, name, channel, currency, spend, credited won revenue, ROAS, CAC, cost per opportunity) of the
+    campaigns with spend, summed over months, per currency, highest ROAS first."""
+    return connection.execute(
+        "select campaign_id, any_value(campaign_name), any_value(channel), currency, sum(spend) as spend, "
+        "sum(won_revenue) as revenue, sum(won_revenue) / sum(spend) as roas, "
+        "sum(spend) / nullif(sum(new_customers), 0), sum(spend) / nullif(sum(opportunities), 0) "
+        "from campaign_performance where currency is not null group by campaign_id, currency having sum(spend) > 0 "
+        "order by roas desc, campaign_id").fetchall()

@@ -160,3 +160,23 @@ def test_the_scorecards_spend_section_reads_the_imported_spend(lake):
     assert spend[("spend", "111 USD")] == 370 and spend[("attributed revenue", "111 USD")] == pytest.approx(333.3333)
     assert spend[("ROAS", "238000001 EUR")] == 5 and spend[("cost to revenue", "238000001 EUR")] == 0.2
     assert spend[("ROAS", "li-retarget USD")] == 0 and spend[("cost to revenue", "li-retarget USD")] is None
+
+
+def test_the_spend_and_return_page_draws_each_currency_apart(lake):
+    import asyncio
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from dashboard.server import application
+
+    async def fetch() -> str:
+        async with TestClient(TestServer(application(str(lake)))) as client:
+            answer = await client.get("/spend")
+            assert answer.status == 200
+            return await answer.text()
+
+    text = asyncio.run(fetch())
+    charts = sorted(part.split('"')[0] for part in text.split('data-chart="')[1:])
+    assert charts == ["roas-EUR", "roas-USD", "spend-return-EUR", "spend-return-USD"]
+    assert "<td>238000001</td><td>Retargeting</td><td>paid_social</td><td>EUR</td>" in text
+    assert '<a href="/spend" class=current>Spend and return</a>' in text
