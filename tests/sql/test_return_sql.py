@@ -180,3 +180,20 @@ def test_the_spend_and_return_page_draws_each_currency_apart(lake):
     assert charts == ["roas-EUR", "roas-USD", "spend-return-EUR", "spend-return-USD"]
     assert "<td>238000001</td><td>Retargeting</td><td>paid_social</td><td>EUR</td>" in text
     assert '<a href="/spend" class=current>Spend and return</a>' in text
+
+
+def test_cohorts_give_the_share_of_each_first_touch_month_that_reached_each_milestone(lake):
+    # acme (first touch Jan 5) and globex (Jan 8): leads and opportunities in January, wins in February
+    _, rows = query_returns(lake, "select cast(cohort_month as varchar), months_since, accounts, lead_share, "
+                                  "opportunity_share, won_share from cohorts order by 1, 2")
+    assert rows == [("2026-01-01", 0, 2, 1.0, 1.0, 0.0), ("2026-01-01", 1, 2, 1.0, 1.0, 1.0)]
+
+
+def test_time_lag_buckets_each_channels_credit_by_days_before_the_conversion(lake):
+    # the wins: acme's on Feb 10 (a1 36 days before, a2 31, a3 21; 1/3 each), globex's on Feb 20 (g1 43 days, 1/3;
+    # g2 39 days, 2/3)
+    _, rows = query_returns(lake, "select channel, lag, credited_conversions, touches, median_days from time_lag "
+                                  "where conversion_type = 'closed_won' order by 1, 2")
+    assert rows == [("outbound", "8-30 days", pytest.approx(THIRD), 1, 21.0),
+                    ("paid_search", "31-90 days", pytest.approx(THIRD), 1, 36.0),
+                    ("paid_social", "31-90 days", pytest.approx(4 / 3), 3, 39.0)]
