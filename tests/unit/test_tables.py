@@ -55,7 +55,7 @@ def test_a_journey_rows_fields_are_the_tables_columns():
         "lead_response_hours", "is_unresolved", "event_type", "occurred_at", "touch_account_id", "anonymous_id",
         "user_id", "email", "crm_contact_id", "account_domain", "channel", "campaign_id", "team", "role",
         "opportunity_id", "amount", "currency", "stage_raw", "occurred_at_precision", "received_at", "utm",
-        "properties", "content_id", "disposition_reason", "disposition_note"]
+        "properties", "content_id", "disposition_reason", "disposition_note", "subchannel"]  # subchannel: added last
 
 
 def test_a_breach_row_has_the_tables_columns_in_order():
