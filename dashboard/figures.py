@@ -176,3 +176,24 @@ def account_timeline(account_id: str, touches: list[AccountTouch], dormancy_days
                           "stage %{customdata[2]}, cycle %{customdata[3]} %{customdata[4]}<extra>%{fullData.name}"
                           "</extra>"))
     return figure
+
+
+def spend_and_return(rows: Rows, currency: str) -> go.Figure:
+    """Per month and channel, what was spent beside the won revenue its touches were credited with (one currency)."""
+    figure = _figure(f"Spend and credited won revenue by channel and month ({currency})", barmode="group",
+                     yaxis_title=currency)
+    labels = [f"{month:%Y-%m} · {channel}" for month, channel, *_ in rows]
+    figure.add_trace(go.Bar(x=labels, y=[row[3] for row in rows], name="spend", marker_color="#e45756"))
+    figure.add_trace(go.Bar(x=labels, y=[row[4] for row in rows], name="credited won revenue",
+                            marker_color="#54a24b"))
+    return figure
+
+
+def roas_by_campaign(rows: Rows, currency: str) -> go.Figure:
+    """Return on ad spend per campaign (credited won revenue ÷ spend), in one currency."""
+    figure = _figure(f"ROAS by campaign ({currency})", xaxis_title="credited won revenue per unit of spend",
+                     height=120 + 28 * max(len(rows), 1))
+    figure.add_trace(go.Bar(y=[row[1] or row[0] for row in rows], x=[row[6] for row in rows], orientation="h",
+                            name="ROAS", marker_color="#4c78a8"))
+    figure.update_yaxes(autorange="reversed")
+    return figure

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 
 from dashboard import figures
 from sinks import dashboard_queries as queries
+from sinks import returns
 from sinks.attribution import CONVERSIONS, open_lake
 from sinks.storage import LakeRoot
 from transforms.settings import DEFAULT_JOURNEY
@@ -34,7 +35,7 @@ class Page:
 
 
 NAV = (("overview", "Journeys"), ("attribution", "Attribution"), ("scorecard", "Scorecard"),
-       ("sla", "Lead SLA"), ("lead-quality", "Lead quality"), ("accounts", "Accounts"))
+       ("sla", "Lead SLA"), ("lead-quality", "Lead quality"), ("spend", "Spend and return"), ("accounts", "Accounts"))
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
@@ -171,6 +172,27 @@ class Report:
                     + "<h3>Recycled leads that later converted</h3>"
                     + table(["account", "lead at", "channel", "asset", "recycled at", "converted at", "won at"],
                             queries.recycled_conversions(self.connection), links={0: self.account_link}))
+
+    def spend(self) -> Page:
+        """Spend beside the revenue credited to it (w_shaped), per channel and month, and ROAS by campaign: one
+        chart of each per currency, never a sum of two."""
+        monthly = returns.spend_and_return_by_month(self.connection)
+        campaigns = returns.roas_by_campaign(self.connection)
+        currencies = sorted({row[2] for row in monthly} | {row[3] for row in campaigns})
+        if not currencies:
+            return Page("spend", "Spend and return", '<p class="empty" id="spend-empty">No spend in the lake yet: '
+                        "<code>touchline import spend FILE --format google_ads|linkedin_ads|meta_ads|ga4_cost|csv"
+                        "</code> brings the platforms' exports in.</p>")
+        body = ""
+        for currency in currencies:
+            body += chart(figures.spend_and_return([r for r in monthly if r[2] == currency], currency),
+                          f"spend-return-{_slug(currency)}")
+            spent = [r for r in campaigns if r[3] == currency]
+            if spent:
+                body += chart(figures.roas_by_campaign(spent, currency), f"roas-{_slug(currency)}")
+        return Page("spend", "Spend and return", body + "<h3>Campaigns</h3>" + table(
+            ["campaign", "name", "channel", "currency", "spend", "credited won revenue", "ROAS", "CAC",
+             "cost per opportunity"], campaigns))
 
     def accounts(self, limit: int = 200) -> Page:
         """The most engaged accounts, each linking to its journey."""

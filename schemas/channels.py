@@ -1,97 +1,63 @@
-"""Map what trackers and CRMs say about a touch's origin onto the channel taxonomy."""
+"""Map what trackers and CRMs say about a touch's origin onto the channel taxonomy, by the channel rules.
+
+The rules are data (:mod:`schemas.channel_rules`): the shipped ``schemas/channel_rules.csv``, or a
+team's own file (``TOUCHLINE_CHANNEL_RULES``). A process reads its rules once at start and makes
+them the active ones (:func:`use_channel_rules`), as it reads its settings; the converters and the
+``touch/1`` validation (which channels a touch may carry) then follow them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from pathlib import Path
 
-from schemas.vocabulary import Channel
+from schemas.channel_rules import ChannelRules, Match, Origin
 
-_SEARCH_ENGINES = ("google.", "bing.", "duckduckgo.", "yahoo.", "baidu.", "yandex.", "ecosia.")
-_SOCIAL_NETWORKS = ("linkedin", "facebook", "twitter", "x.com", "instagram", "reddit", "youtube", "tiktok")
-
-_MEDIUMS = {
-    "cpc": Channel.PAID_SEARCH,
-    "ppc": Channel.PAID_SEARCH,
-    "paid_search": Channel.PAID_SEARCH,
-    "paidsearch": Channel.PAID_SEARCH,
-    "sem": Channel.PAID_SEARCH,
-    "paid_social": Channel.PAID_SOCIAL,
-    "paidsocial": Channel.PAID_SOCIAL,
-    "social_paid": Channel.PAID_SOCIAL,
-    "display": Channel.PAID_SOCIAL,
-    "email": Channel.EMAIL,
-    "e-mail": Channel.EMAIL,
-    "newsletter": Channel.EMAIL,
-    "webinar": Channel.WEBINAR,
-    "event": Channel.EVENTS,
-    "events": Channel.EVENTS,
-    "tradeshow": Channel.EVENTS,
-    "organic": Channel.ORGANIC_SEARCH,
-    "organic_search": Channel.ORGANIC_SEARCH,
-    "referral": Channel.REFERRAL,
-    "social": Channel.REFERRAL,
-    "partner": Channel.PARTNER,
-    "affiliate": Channel.PARTNER,
-    "outbound": Channel.OUTBOUND,
-    "direct": Channel.DIRECT,
-}
-
-#: CRM "lead source" and campaign-type values, lower-cased.
-_CRM_SOURCES = {
-    "web": Channel.ORGANIC_SEARCH,
-    "organic search": Channel.ORGANIC_SEARCH,
-    "organic_search": Channel.ORGANIC_SEARCH,
-    "seo": Channel.ORGANIC_SEARCH,
-    "paid search": Channel.PAID_SEARCH,
-    "paid_search": Channel.PAID_SEARCH,
-    "advertisement": Channel.PAID_SEARCH,
-    "paid social": Channel.PAID_SOCIAL,
-    "paid_social": Channel.PAID_SOCIAL,
-    "social media": Channel.PAID_SOCIAL,
-    "email": Channel.EMAIL,
-    "direct mail": Channel.EMAIL,
-    "webinar": Channel.WEBINAR,
-    "trade show": Channel.EVENTS,
-    "conference": Channel.EVENTS,
-    "event": Channel.EVENTS,
-    "events": Channel.EVENTS,
-    "seminar / conference": Channel.EVENTS,
-    "partner": Channel.PARTNER,
-    "partner referral": Channel.PARTNER,
-    "referral": Channel.REFERRAL,
-    "employee referral": Channel.REFERRAL,
-    "external referral": Channel.REFERRAL,
-    "word of mouth": Channel.REFERRAL,
-    "outbound": Channel.OUTBOUND,
-    "cold call": Channel.OUTBOUND,
-    "purchased list": Channel.OUTBOUND,
-    "phone inquiry": Channel.DIRECT,
-    "direct": Channel.DIRECT,
-    "other": Channel.DIRECT,
-}
+DEFAULT_CHANNEL_RULES = ChannelRules.load()
+_active = [DEFAULT_CHANNEL_RULES]
 
 
-def channel_from_utm(utm: Mapping[str, str], referrer: str | None = None) -> Channel:
-    """Classify a web touch by its UTM parameters, falling back to the referrer."""
-    medium = utm.get("medium", "").strip().lower()
-    source = utm.get("source", "").strip().lower()
-    if medium in {"cpc", "ppc", "paid"} and any(net in source for net in _SOCIAL_NETWORKS):
-        return Channel.PAID_SOCIAL
-    if medium in _MEDIUMS:
-        return _MEDIUMS[medium]
-    if medium or source:
-        return Channel.REFERRAL
-    host = (urlsplit(referrer).hostname or "") if referrer else ""
-    if not host:
-        return Channel.DIRECT
-    if any(engine in host for engine in _SEARCH_ENGINES):
-        return Channel.ORGANIC_SEARCH
-    return Channel.REFERRAL
+def active_channel_rules() -> ChannelRules:
+    """The rules this process classifies and validates channels by."""
+    return _active[0]
 
 
-def channel_from_crm(value: str | None) -> Channel | None:
-    """Classify a CRM lead source or campaign type; ``None`` when it says nothing known."""
-    if not value:
+def use_channel_rules(rules: ChannelRules | str | Path | None) -> ChannelRules:
+    """Make ``rules`` (or the rules file at that path; ``None``: the defaults) the active ones; return the
+    rules they replace (so a test can put them back)."""
+    previous = _active[0]
+    if not isinstance(rules, ChannelRules):
+        rules = ChannelRules.load(rules) if rules else DEFAULT_CHANNEL_RULES
+    _active[0] = rules
+    return previous
+
+
+def declared_channels() -> frozenset[str]:
+    """The channels the active rules declare: the values a touch's ``channel`` may take."""
+    return _active[0].channels
+
+
+def match_web(utm: Mapping[str, str], referrer: str | None = None, landing_page: str | None = None,
+              rules: ChannelRules | None = None) -> Match | None:
+    """The rule a web touch meets (its UTM parameters, referrer and landing page)."""
+    return (rules or _active[0]).match(Origin.web(utm, referrer, landing_page))
+
+
+def match_crm(value: str | None, column: str = "lead_source", rules: ChannelRules | None = None) -> Match | None:
+    """The rule a CRM lead source (or, with ``column="campaign_type"``, a campaign type) meets."""
+    if not value or not value.strip():
         return None
-    return _CRM_SOURCES.get(value.strip().lower())
+    origin = Origin.crm(value) if column == "lead_source" else Origin.crm(campaign_type=value)
+    return (rules or _active[0]).match(origin)
+
+
+def channel_from_utm(utm: Mapping[str, str], referrer: str | None = None) -> str | None:
+    """Classify a web touch by its UTM parameters, falling back to the referrer."""
+    found = match_web(utm, referrer)
+    return found.channel if found else None
+
+
+def channel_from_crm(value: str | None, column: str = "lead_source") -> str | None:
+    """Classify a CRM lead source or campaign type; ``None`` when no rule knows it."""
+    found = match_crm(value, column)
+    return found.channel if found else None

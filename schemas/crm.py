@@ -25,7 +25,8 @@ from typing import Any
 
 from pydantic_core import PydanticCustomError
 
-from schemas.channels import channel_from_crm
+from schemas.channel_rules import Match
+from schemas.channels import match_crm
 from schemas.lenient import amount, currency_code, trimmed, website_host
 from schemas.lenient import disposition_reason as lenient_reason
 from schemas.touch import FieldError, TouchEvent, parse_timestamp, validate_touch
@@ -200,6 +201,11 @@ def _touch(row: Row, time_field: str, payload: dict[str, Any], zone: tzinfo | No
     return validate_touch({k: v for k, v in payload.items() if v not in (None, "")})
 
 
+def _channel(found: Match | None) -> dict[str, Any]:
+    """The channel and sub-channel fields of a CRM row, by the rule its lead source or campaign type meets."""
+    return {"channel": found.channel, "subchannel": found.subchannel} if found else {}
+
+
 # --- Salesforce ---------------------------------------------------------------------------
 
 _SF_CAMPAIGN_TOUCHES = {
@@ -232,7 +238,7 @@ def salesforce_campaign_member(row: Row, source: str, zone: tzinfo | None = None
         "email": row.get("Email"),
         "account_id": _first(row, "AccountId", "Contact.AccountId"),
         "campaign_id": row.get("CampaignId"),
-        "channel": channel_from_crm(campaign_type),
+        **_channel(match_crm(campaign_type, "campaign_type")),
         "team": Team.MARKETING,
     }, zone)
 
@@ -302,7 +308,7 @@ def _salesforce_deal(row: Row, export: Export) -> dict[str, Any]:
         "amount": amount(row.get("Amount")),
         "currency": currency_code(_first(row, "CurrencyIsoCode") or export.currency),
         "stage_raw": row.get("StageName"),
-        "channel": channel_from_crm(_first(row, "LeadSource", "Opportunity.LeadSource")),
+        **_channel(match_crm(_first(row, "LeadSource", "Opportunity.LeadSource"))),
         "team": Team.SALES,
     }
 

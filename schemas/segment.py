@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from schemas.channels import channel_from_utm
+from schemas.channels import match_web
 from schemas.event_map import DEFAULT_EVENT_MAP, EventMap, EventRule
 from schemas.lenient import amount, currency_code, disposition_reason, trimmed, website_host
 from schemas.touch import FieldError, TouchEvent, validate_touch
@@ -35,8 +35,8 @@ from schemas.vocabulary import EventType, Team
 FUTURE_TOLERANCE = timedelta(minutes=10)
 
 #: touch/1 fields a call may set directly in ``context.touchline``.
-TOUCHLINE_FIELDS = ("channel", "campaign_id", "team", "crm_contact_id", "opportunity_id", "amount", "currency",
-                    "account_domain", "content_id", "disposition_reason", "disposition_note")
+TOUCHLINE_FIELDS = ("channel", "subchannel", "campaign_id", "team", "crm_contact_id", "opportunity_id", "amount",
+                    "currency", "account_domain", "content_id", "disposition_reason", "disposition_note")
 
 _CALL_TYPES = {
     "page": EventType.SITE_VISIT,
@@ -253,7 +253,11 @@ def to_touch_payload(
         if touchline.get(target) is not None:
             payload[target], origin[target] = touchline[target], "context.touchline." + target
     if payload.get("channel") is None:
-        payload["channel"] = channel_from_utm(utm, referrer)
+        landing = page.get("url") if isinstance(page.get("url"), str) else None
+        matched = match_web(utm, referrer, landing)
+        if matched is not None:
+            payload["channel"] = matched.channel
+            payload["subchannel"] = payload.get("subchannel") or matched.subchannel
     if payload.get("content_id") is None:
         payload["content_id"] = _content(kind, properties, page)
     if rule.properties or touchline:  # fields fed by the caller: as leniently as Segment reads them

@@ -27,6 +27,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from schemas.channel_rules import CHANNEL_NAME
+from schemas.channels import DEFAULT_CHANNEL_RULES, declared_channels
 from schemas.vocabulary import (
     ACCOUNT_ID_FIELDS,
     CURRENCIES,
@@ -34,7 +36,6 @@ from schemas.vocabulary import (
     DEAL_EVENTS,
     DISPOSITION_EVENTS,
     PERSON_ID_FIELDS,
-    Channel,
     DispositionReason,
     EventType,
     Team,
@@ -91,6 +92,19 @@ EventKind = Annotated[str, BeforeValidator(known_event_type), Field(max_length=1
     {"type": "string", "pattern": "^custom:.*\\S", "maxLength": 128,
      "description": "a tracker's own event name that no mapping covers: a one-way touch"}]})]
 Id = Annotated[str, Strict(), Field(min_length=1, max_length=256)]
+
+
+def declared_channel(value: object) -> str:
+    """A channel the active channel rules declare (:mod:`schemas.channels`): a team's own are no errors."""
+    if isinstance(value, str) and value in declared_channels():
+        return str(value)
+    raise PydanticCustomError("enum", "unknown value {value}", {"value": repr(value)[:64]})
+
+
+ChannelName = Annotated[str, BeforeValidator(declared_channel), WithJsonSchema({
+    "type": "string", "pattern": CHANNEL_NAME.pattern,
+    "description": "a channel the channel rules declare (TOUCHLINE_CHANNEL_RULES); the shipped rules declare "
+                   + ", ".join(sorted(DEFAULT_CHANNEL_RULES.channels))})]
 Amount = Annotated[float, Strict(), Field(allow_inf_nan=False, ge=0)]
 
 
@@ -133,7 +147,8 @@ class TouchEvent(BaseModel):
     account_id: Id | None = None
     account_domain: Id | None = None
     # marketing
-    channel: Channel | None = None
+    channel: ChannelName | None = None
+    subchannel: Annotated[str, Strict(), Field(min_length=1, max_length=128)] | None = None
     campaign_id: Id | None = None
     utm: dict[str, Annotated[str, Strict()]] | None = None
     team: Team | None = None

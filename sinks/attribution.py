@@ -31,7 +31,7 @@ CONVERSIONS = ("lead", "opportunity", "closed_won", "renewal")
 #: The dimension value of conversions no touch in the lookback window earned credit for.
 UNATTRIBUTED = "(unattributed)"
 #: What credit can be split by; ``content`` is the touch's ``content_id`` (the asset, or the page's path).
-DIMENSIONS = ("channel", "campaign_id", "event_type", "team", "stage", "content")
+DIMENSIONS = ("channel", "subchannel", "campaign_id", "event_type", "team", "stage", "content")
 
 
 @dataclass(frozen=True, slots=True)

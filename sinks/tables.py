@@ -22,7 +22,7 @@ TOUCH_FIELDS = [
     ("crm_contact_id", STR), ("account_id", STR), ("account_domain", STR), ("channel", STR),
     ("campaign_id", STR), ("utm", STR), ("team", STR), ("role", STR), ("opportunity_id", STR),
     ("amount", F64), ("currency", STR), ("stage_raw", STR), ("properties", STR),
-    ("content_id", STR), ("disposition_reason", STR), ("disposition_note", STR),
+    ("content_id", STR), ("disposition_reason", STR), ("disposition_note", STR), ("subchannel", STR),
 ]
 JOURNEY_FIELDS = [
     ("event_id", STR), ("source", STR), ("account_id", STR), ("journey_id", STR), ("cycle", I64),
@@ -33,7 +33,7 @@ JOURNEY_FIELDS = [
     ("channel", STR), ("campaign_id", STR), ("team", STR), ("role", STR), ("opportunity_id", STR),
     ("amount", F64), ("currency", STR), ("stage_raw", STR), ("occurred_at_precision", STR),
     ("received_at", TS), ("utm", STR), ("properties", STR), ("content_id", STR), ("disposition_reason", STR),
-    ("disposition_note", STR),
+    ("disposition_note", STR), ("subchannel", STR),
 ]
 DEAD_LETTER_FIELDS = [
     ("reason", STR), ("errors", STR), ("raw_base64", STR), ("raw_text", STR), ("source_topic", STR),
@@ -57,6 +57,11 @@ ALERT_FIELDS = [
 #: The source column of a table that retracts rows: a record marked so deletes its key (see Lake.write).
 RETRACTED = "retracted"
 LATE_FIELDS = [("account_id", STR), *TOUCH_FIELDS[:3], ("occurred_at", TS)]
+#: Ad spend (``touchline import spend``): one row per platform, account, campaign and day (00:00 UTC).
+SPEND_FIELDS = [
+    ("platform", STR), ("account_id", STR), ("campaign_id", STR), ("spend_date", TS), ("campaign_name", STR),
+    ("channel", STR), ("subchannel", STR), ("amount", F64), ("currency", STR), ("clicks", I64), ("impressions", I64),
+]
 #: The partition column: in the Delta table's schema and the files' paths, not in the files.
 EVENT_DATE = pa.field("event_date", pa.date32())
 _NO_DATE = date(1970, 1, 1)
@@ -65,7 +70,7 @@ _NO_DATE = date(1970, 1, 1)
 FEW_VALUES = frozenset({"source", "event_type", "occurred_at_precision", "channel", "campaign_id", "team", "role",
                         "currency", "account_domain", "stage", "stage_before", "stage_raw", "reason", "source_topic",
                         "content_id", "disposition_reason", "rule", "type", "destination", "destination_kind",
-                        "status"})
+                        "status", "subchannel", "platform"})
 
 
 def schema(fields: list[tuple[str, pa.DataType]]) -> pa.Schema:
@@ -162,4 +167,6 @@ TABLES = {
     # one row per (rule, subject, destination, type): pending, then delivered or failed
     "alerts": Table("alerts", ALERT_FIELDS, "record_at", ("alert_id",), updates=True,
                     statistics=("account_id", "record_at", "status")),
+    "spend": Table("spend", SPEND_FIELDS, "spend_date", ("platform", "account_id", "campaign_id", "spend_date"),
+                   updates=True, statistics=("platform", "campaign_id", "channel")),
 }

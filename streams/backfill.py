@@ -13,6 +13,7 @@ Beam option passes through (``--runner FlinkRunner``…).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -23,6 +24,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from schemas.channel_rules import ChannelRules, Origin
+from schemas.channels import active_channel_rules
 from schemas.event_map import EventMap
 from sinks.lake import Lake, new_run_id
 from sinks.privacy import PERSONAL_TABLES, for_landing, load_suppressions
@@ -90,9 +93,11 @@ def _read_range(split_range: tuple[str, int, int]) -> Iterator[tuple[str, list[b
             yield f"{path}:{start}:{number}", batch
 
 
-def _read_lake_files(paths: list[str], lake: str, event_map: str | None) -> Iterator[bytes]:
+def _read_lake_files(paths: list[str], lake: str, event_map: str | None,
+                     channel_rules: ChannelRules | None = None) -> Iterator[bytes]:
     """Lake ``touches`` files as packed batches (validated when they landed: read as they are), their
-    ``custom:`` event types named anew by the event map (a name mapped since lands as its type)."""
+    ``custom:`` event types named anew by the event map (a name mapped since lands as its type) and, with
+    ``channel_rules``, their web touches' channels by those rules (see :func:`rebucketed`)."""
     names = EventMap.load(event_map)
     for table in Lake(lake).read_files("touches", paths):
         kinds = table["event_type"].to_pylist()
@@ -100,7 +105,26 @@ def _read_lake_files(paths: list[str], lake: str, event_map: str | None) -> Iter
         if remapped != kinds:
             table = table.set_column(table.schema.get_field_index("event_type"), "event_type",
                                      pa.array(remapped, pa.string()))
-        yield pack(table)
+        yield pack(rebucketed(table, channel_rules) if channel_rules is not None else table)
+
+
+def rebucketed(table: pa.Table, rules: ChannelRules) -> pa.Table:
+    """Touches with their web touches' channel and sub-channel as ``rules`` give them: a touch that carries UTMs
+    or a page (``properties.url``, ``properties.referrer``) is classified anew; others (CRM records, whose lead
+    source the lake does not keep) keep theirs."""
+    found = {name: table[name].to_pylist() for name in ("channel", "subchannel", "utm", "properties")}
+    channels, subchannels = list(found["channel"]), list(found["subchannel"])
+    for index, (utm_text, properties_text) in enumerate(zip(found["utm"], found["properties"], strict=True)):
+        utm = json.loads(utm_text) if utm_text else {}
+        properties = json.loads(properties_text) if properties_text else {}
+        page = {key: value for key in ("url", "referrer") if isinstance(value := properties.get(key), str)}
+        if not utm and not page:
+            continue
+        matched = rules.match(Origin.web({k: str(v) for k, v in utm.items()}, page.get("referrer"), page.get("url")))
+        channels[index], subchannels[index] = (matched.channel, matched.subchannel) if matched else (None, None)
+    table = table.set_column(table.schema.get_field_index("channel"), "channel", pa.array(channels, pa.string()))
+    return table.set_column(table.schema.get_field_index("subchannel"), "subchannel",
+                            pa.array(subchannels, pa.string()))
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
@@ -169,13 +193,15 @@ def erased_touch_accounts(lake: Lake) -> dict[tuple[str, str], str]:
 
 
 def run_pipeline(inputs: Sequence[str], landing: LakeSettings, settings: JourneySettings, *, replay: bool = False,
-                 beam_args: Sequence[str] = (), event_map: str | None = None) -> dict[str, int]:
+                 beam_args: Sequence[str] = (), event_map: str | None = None,
+                 channel_rules: ChannelRules | None = None) -> dict[str, int]:
     """Build and run the pipeline, then commit each table it wrote; return the tables' new versions.
 
     Personal data is handled as the streaming pipeline handles it: with the lake's salt, e-mails are
     pseudonymized as touches are parsed; whoever the lake's suppression list names lands
     without their identifiers. A replay names ``custom:`` event types anew with ``event_map`` (a file
-    over the shipped defaults).
+    over the shipped defaults) and, with ``channel_rules``, re-buckets web touches' channels (all history,
+    in the replay's one commit per table). A backfill validates channels by the active channel rules.
     """
     store = Lake(landing.root)
     touch_files = store.files("touches") if replay else []
@@ -190,7 +216,7 @@ def run_pipeline(inputs: Sequence[str], landing: LakeSettings, settings: Journey
     run = new_run_id()
     try:
         _build_and_run(touch_files, ranges, store, run, settings, PipelineOptions(list(beam_args)), landing.salt,
-                       suppressions, event_map)
+                       suppressions, event_map, channel_rules)
     except BaseException:
         for table in tables:  # the tables keep their versions
             store.discard_staged(table, run)
@@ -201,7 +227,8 @@ def run_pipeline(inputs: Sequence[str], landing: LakeSettings, settings: Journey
 
 def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], lake: Lake, run: str,
                    settings: JourneySettings, options: PipelineOptions, salt: str | None,
-                   suppressions: Suppressions, event_map: str | None = None) -> None:
+                   suppressions: Suppressions, event_map: str | None = None,
+                   channel_rules: ChannelRules | None = None) -> None:
     """A replay reads ``touch_files`` (the lake's own); a backfill reads the byte ``ranges`` of raw files."""
     replay = bool(touch_files)
     # Beam's worker processes (``--workers N``) shuffle megabyte batches: glibc keeps their freed memory
@@ -210,13 +237,13 @@ def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], l
         if replay:
             parsed = (pipeline
                       | "LakeTouchFiles" >> beam.Create(_chunks(touch_files, PARALLEL_FILES))
-                      | "ReadLakeTouches" >> beam.FlatMap(_read_lake_files, lake.root, event_map))
+                      | "ReadLakeTouches" >> beam.FlatMap(_read_lake_files, lake.root, event_map, channel_rules))
         else:
             raw = (pipeline
                    | "Ranges" >> beam.Create(ranges)
                    | "Reshuffle" >> beam.Reshuffle()  # spread the ranges over the workers
                    | "ReadLines" >> beam.FlatMap(_read_range))
-            outputs = raw | "ParseTouches" >> ParseTouches(TABLES["touches"].schema, salt)
+            outputs = raw | "ParseTouches" >> ParseTouches(TABLES["touches"].schema, salt, active_channel_rules())
             parsed = outputs.touches
             dead = outputs[DEAD_LETTERS] | "DeadLetterRows" >> beam.Map(_dead_letter_table, salt, suppressions)
             _write(dead, lake.root, "dead_letters", run, suppressions)

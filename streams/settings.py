@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     hubspot_token: SecretStr | None = None  # a private app's access token; with it `touchline worker` runs hubspot
     hubspot_api_url: str = "https://api.hubapi.com"  # the CRM v3 API (tests point it at a local server)
     crm_currency: str | None = None  # the portal's currency, for deals without one (as `import --currency`)
+    channel_rules: Path | None = None  # a CSV of channel rules in place of the shipped schemas/channel_rules.csv
     # Dashboard
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8050

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from schemas.channels import use_channel_rules
 from sinks import catalog
 from sinks.lake import Lake
 from sinks.tables import TABLES
@@ -75,6 +76,7 @@ def _run_stage(name: str, bootstrap: str, settings: Settings, journey: JourneySe
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    use_channel_rules(settings.channel_rules)  # a spawned process reads the rules its parent checked
     worker = Worker(bootstrap, settings, journey, (name,), processes=False)
     worker.runner(name).run(stop)
 

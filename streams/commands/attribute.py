@@ -57,10 +57,16 @@ def checked_money(reporting_currency: str | None, rates: Path | None) -> dict[st
 @click.option("--paths", "paths_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Attribute a path file (path;total_conversions;total_conversion_value;total_null) "
                    "instead of a lake.")
+@click.option("--influence", "show_influence", is_flag=True,
+              help="Opportunities, pipeline and won revenue each source touched within the lookback (uncredited), "
+                   "beside their credit under --model (one rule-based model; default w_shaped).")
 def attribute_command(model_names: str, conversion: str, dimension: str, lookback_days: int,
                       half_life_days: float, fmt: str, reporting_currency: str | None, rates: Path | None,
-                      lake: str | None, paths_file: Path | None) -> None:
+                      lake: str | None, paths_file: Path | None, show_influence: bool) -> None:
     """Credit conversions and revenue to channels, campaigns, event types, teams or stages."""
+    if show_influence:
+        _print_influence(model_names, dimension, lookback_days, fmt, reporting_currency, rates, lake)
+        return
     models = _models(model_names)
     if paths_file is not None:
         with paths_file.open(encoding="utf-8") as handle:
@@ -74,3 +80,19 @@ def attribute_command(model_names: str, conversion: str, dimension: str, lookbac
     print_result(["model", "dimension", "value", "conversions", "revenue", "pipeline", "currency"],
                  [(r.model, r.dimension, r.value, round(r.conversions, 6), round(r.revenue, 2), round(r.pipeline, 2),
                    r.currency) for r in rows], fmt)
+
+
+def _print_influence(model_names: str, dimension: str, lookback_days: int, fmt: str,
+                     reporting_currency: str | None, rates: Path | None, lake: str | None) -> None:
+    from sinks.returns import DEFAULT_MODEL, INFLUENCE_COLUMNS, INFLUENCE_DIMENSIONS, influence
+
+    model = DEFAULT_MODEL if model_names == "all" else model_names.strip()
+    if dimension not in INFLUENCE_DIMENSIONS:
+        raise click.UsageError(f"--influence reports by {', '.join(INFLUENCE_DIMENSIONS)}, not {dimension}")
+    try:
+        rows = influence(chosen_lake(lake).root, dimension, model=model, lookback_days=lookback_days,
+                         **checked_money(reporting_currency, rates))
+    except (ValueError, MissingRate) as error:
+        raise click.UsageError(str(error)) from None
+    print_result(INFLUENCE_COLUMNS, [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows],
+                 fmt)

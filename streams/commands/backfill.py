@@ -68,17 +68,23 @@ def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, wor
 @click.option("--event-map", type=click.Path(dir_okay=False, exists=True),
               help="Event name rules over the shipped defaults [default: TOUCHLINE_EVENT_MAP]: a replay turns the "
                    "custom:<name> touches they name into their event types.")
+@click.option("--channel-rules", type=click.Path(dir_okay=False, exists=True),
+              help="Channel rules to re-bucket the history of web touches by (those with UTMs or a page), in the "
+                   "replay's one commit [default: the channels as they landed].")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def replay_command(lake: str | None, runner: str, workers: int | None, journey: JourneySettings,
-                   event_map: str | None, beam_args: tuple[str, ...]) -> None:
+                   event_map: str | None, channel_rules: str | None, beam_args: tuple[str, ...]) -> None:
     """Re-stitch journey_touches from the lake's own touches (e.g. after changing the rules)."""
     from streams.backfill import run_pipeline
+    from streams.commands.channels import activate_channel_rules
     from streams.settings import Settings
+
+    rules = activate_channel_rules(channel_rules) if channel_rules else None
 
     runtime = Settings()
     landing = runtime.lake_settings(lake)
     names = event_map or (str(runtime.event_map) if runtime.event_map else None)
     store = chosen_lake(landing.root, existing=False)
     _run_with_progress(f"replaying {store} on {runner}", store,
-                       lambda: run_pipeline((), landing, journey, replay=True, event_map=names,
+                       lambda: run_pipeline((), landing, journey, replay=True, event_map=names, channel_rules=rules,
                                             beam_args=_beam_args(runner, workers, beam_args)))

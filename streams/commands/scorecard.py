@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import duckdb
 
-from sinks.attribution import DATA_DRIVEN, MODELS, MissingRate, data_driven, open_lake, paths
+from sinks.attribution import DATA_DRIVEN, MODELS, RULE_BASED, MissingRate, data_driven, open_lake, paths
 from streams.commands.attribute import checked_money, money_options
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.commands.sql import print_result
@@ -60,7 +60,8 @@ def _campaign_revenue(connection: duckdb.DuckDBPyConnection, model: str) -> list
 @click.option("--target-currency", metavar="CODE",
               help="The target's currency (needed when won deals are in several currencies).")
 @click.option("--spend", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="CSV of campaign_id,month,amount,currency: adds cost-to-revenue and ROAS per campaign.")
+              help="CSV of campaign_id,month,amount,currency: adds cost-to-revenue and ROAS per campaign "
+                   "[default: the spend the lake holds (touchline import spend), if any].")
 @click.option("--lookback-days", default=DEFAULT_ATTRIBUTION.lookback_days, show_default=True,
               type=click.IntRange(min=1))
 @money_options
@@ -107,7 +108,21 @@ def scorecard_command(lake: str | None, model: str, lead_sla_hours: float | None
             "                ('ROAS', coalesce(revenue.revenue, 0) / nullif(spend.spend, 0)), "
             "                ('cost to revenue', spend.spend / nullif(revenue.revenue, 0))) as m(metric, value)",
             [str(spend)]).fetchall()
+    elif connection.execute("select count(*) from ad_spend").fetchone()[0]:  # type: ignore[index]
+        rows += _imported_spend(connection, model)
     connection.close()
     rows.sort(key=lambda r: (SECTIONS.index(r[0]), r[1], r[2]))
     print_result(["section", "metric", "segment", "value"],
                  [(s, m, g, None if v is None else round(float(v), 4)) for s, m, g, v in rows], fmt)
+
+
+def _imported_spend(connection: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str, str, float | None]]:
+    """The spend section from the lake's imported spend (campaign_performance, summed over months), per campaign
+    and currency, credited under the scorecard's model (w_shaped for a data-driven one: the marts are SQL)."""
+    connection.execute("set variable touchline_return_model = ?", [model if model in RULE_BASED else "w_shaped"])
+    return connection.execute(
+        "with campaigns as (select campaign_id, currency, sum(spend) as spend, sum(won_revenue) as revenue "
+        "                   from campaign_performance where currency is not null group by 1, 2 having sum(spend) > 0) "
+        "select 'spend', metric, campaign_id || ' ' || currency, value from campaigns, "
+        "lateral (values ('spend', spend), ('attributed revenue', revenue), ('ROAS', revenue / nullif(spend, 0)), "
+        "                ('cost to revenue', spend / nullif(revenue, 0))) as m(metric, value)").fetchall()

@@ -37,7 +37,8 @@ def test_the_touches_table_has_a_column_per_touch_field():
 def test_a_journey_rows_fields_are_the_tables_columns():
     everything = {"email": "ana@acme.example", "anonymous_id": "anon-1", "user_id": "u1", "crm_contact_id": "c1",
                   "account_id": "acme", "account_domain": "acme.example", "channel": "paid_search",
-                  "campaign_id": "q1", "utm": {"source": "g"}, "team": "marketing", "role": "champion",
+                  "subchannel": "brand", "campaign_id": "q1", "utm": {"source": "g"}, "team": "marketing",
+                  "role": "champion",
                   "content_id": "/pricing", "properties": {"plan": "pro"}, "received_at": "2026-03-02T10:00:01Z"}
     touches = [touch(event_id="visit", event_type="form_fill", **everything),
                touch(event_id="no", event_type="lead_rejected", account_id="acme", disposition_reason="bad_fit",
@@ -54,7 +55,7 @@ def test_a_journey_rows_fields_are_the_tables_columns():
         "lead_response_hours", "is_unresolved", "event_type", "occurred_at", "touch_account_id", "anonymous_id",
         "user_id", "email", "crm_contact_id", "account_domain", "channel", "campaign_id", "team", "role",
         "opportunity_id", "amount", "currency", "stage_raw", "occurred_at_precision", "received_at", "utm",
-        "properties", "content_id", "disposition_reason", "disposition_note"]
+        "properties", "content_id", "disposition_reason", "disposition_note", "subchannel"]  # subchannel: added last
 
 
 def test_a_breach_row_has_the_tables_columns_in_order():

@@ -37,6 +37,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam import pvalue
 
+from schemas.channel_rules import ChannelRules
+from schemas.channels import use_channel_rules
 from schemas.touch import TouchEvent, parse_touch
 from schemas.vocabulary import IDENTITY_EVENTS
 from transforms.beam.columns import (
@@ -94,8 +96,13 @@ def shard_of(text: str, shards: int) -> int:
 
 
 class _Parse(beam.DoFn):
-    def __init__(self, schema: pa.Schema, salt: str | None) -> None:
-        self.schema, self.salt = schema, salt
+    def __init__(self, schema: pa.Schema, salt: str | None, rules: ChannelRules | None = None) -> None:
+        self.schema, self.salt, self.rules = schema, salt, rules
+
+    def setup(self) -> None:
+        """A worker process validates channels by the rules the pipeline was given (its parent's)."""
+        if self.rules is not None:
+            use_channel_rules(self.rules)
 
     @paused_gc()
     def process(self, batch: tuple[str, list[bytes]]) -> list[Any]:
@@ -125,16 +132,16 @@ class ParseTouches(beam.PTransform):
     """(name, raw JSON lines) → packed ``touches`` tables; rejects to ``dead_letters`` as (name, dicts).
 
     With a ``salt``, e-mails are pseudonymized before anything downstream sees them, as the
-    streaming resolve stage does.
+    streaming resolve stage does. With ``rules``, channels are valid as those channel rules declare them.
     """
 
-    def __init__(self, schema: pa.Schema, salt: str | None = None) -> None:
+    def __init__(self, schema: pa.Schema, salt: str | None = None, rules: ChannelRules | None = None) -> None:
         super().__init__()
-        self.schema, self.salt = schema, salt
+        self.schema, self.salt, self.rules = schema, salt, rules
 
     def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         """The transform applied to its input (see the class)."""
-        return batches | "Validate" >> beam.ParDo(_Parse(self.schema, self.salt)).with_outputs(DEAD_LETTERS,
+        return batches | "Validate" >> beam.ParDo(_Parse(self.schema, self.salt, self.rules)).with_outputs(DEAD_LETTERS,
                                                                                                main="touches")
 
 

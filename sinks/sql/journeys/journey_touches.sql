@@ -19,6 +19,7 @@ final as (
         event_type, occurred_at, event_date, touch_account_id, anonymous_id, user_id, email, crm_contact_id,
         account_domain, channel, campaign_id, team, role, opportunity_id, amount, currency, stage_raw,
         occurred_at_precision, received_at, utm, properties, content_id, disposition_reason, disposition_note,
+        subchannel,
         -- the person
         person_of.person_id, person_of.person_label
     from journey_touches

@@ -25,7 +25,7 @@ wide as (
         -- ids
         conversion_id, conversion_type, event_id, source, account_id,
         -- the touch
-        occurred_at, channel, campaign_id, event_type, team, stage, content_id, revenue, pipeline, currency,
+        occurred_at, channel, campaign_id, event_type, team, stage, content_id, subchannel, revenue, pipeline, currency,
         -- one column per model
         case when touch_rank = 1 then 1.0 else 0.0 end as first_touch,
         case when touch_rank = touch_count then 1.0 else 0.0 end as last_touch,
@@ -53,7 +53,7 @@ final as (
         -- ids
         conversion_id, conversion_type, model, event_id, source, account_id,
         -- the touch
-        occurred_at, channel, campaign_id, event_type, team, stage, content_id,
+        occurred_at, channel, campaign_id, event_type, team, stage, content_id, subchannel,
         -- credit
         credit,
         credit * revenue as revenue_credit,

@@ -31,7 +31,8 @@ converting_steps as (
         touches.currency,
         touches.touch_rank,
         dimension_value(settings.dimension, touches.channel, touches.campaign_id, touches.event_type,
-                        touches.team, touches.stage, touches.content_id) as step
+                        touches.team, touches.stage, touches.content_id,
+                        subchannel := touches.subchannel) as step
     from touches
     cross join settings
 ),
@@ -64,7 +65,8 @@ other_steps as (
         max(journey_rows.occurred_at) over (partition by journey_rows.account_id, journey_rows.cycle)
             as cycle_ended_at,
         dimension_value(settings.dimension, journey_rows.channel, journey_rows.campaign_id,
-                        journey_rows.event_type, journey_rows.team, journey_rows.stage, journey_rows.content_id) as step
+                        journey_rows.event_type, journey_rows.team, journey_rows.stage, journey_rows.content_id,
+                        subchannel := journey_rows.subchannel) as step
     from journey_rows
     cross join types
     cross join settings

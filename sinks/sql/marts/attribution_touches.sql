@@ -32,7 +32,8 @@ windowed as (
         source_journey_touches.event_type,
         source_journey_touches.team,
         source_journey_touches.stage,
-        source_journey_touches.content_id
+        source_journey_touches.content_id,
+        source_journey_touches.subchannel
     from source_conversions
     cross join settings
     inner join source_journey_touches
