@@ -31,7 +31,8 @@ def _number(value: float, digits: int = 4) -> float | None:
 
 def _rows(found: Evaluation) -> tuple[list[str], list[tuple[object, ...]]]:
     channels = sorted({c.channel for s in found.scores for c in s.channels})
-    rows, rank, group = [], 0, None
+    rows: list[tuple[object, ...]] = []
+    rank, group = 0, None
     for s in found.scores:
         rank = rank + 1 if group == (s.conversion, s.basis, s.currency) else 1
         group = (s.conversion, s.basis, s.currency)
@@ -86,8 +87,9 @@ def evaluate_command(truth_file: Path | None, lake: str | None, model_names: str
     columns, rows = _rows(found)
     print_result(columns if fmt == "csv" else COLUMNS, rows if fmt == "csv" else [r[:len(COLUMNS)] for r in rows],
                  fmt)
-    fits = [(conversion, f.order, round(f.log_likelihood, 2), _number(f.per_journey), _number(f.auc))
-            for conversion, orders in found.fits.items() for f in orders]
+    fits: list[tuple[object, ...]] = [
+        (conversion, f.order, round(f.log_likelihood, 2), _number(f.per_journey), _number(f.auc))
+        for conversion, orders in found.fits.items() for f in orders]
     if fmt == "table":
         print_result(["conversion", "markov_order", "held_out_log_likelihood", "per_journey", "auc"], fits, "table")
     else:
