@@ -3,10 +3,14 @@
 Builds a lake with `stitch` over --base generated touches, then replicates it --copies times
 with distinct account ids (so the models see --base × --copies touches), and prints the time of
 the rule-based models together, of Markov (path extraction + exact solve) and of Shapley.
-Then exact Markov on the 10,000-path Data.csv next to ChannelAttribution's markov_model when that
-package is importable (it is GPL and not a dependency: `pip install ChannelAttribution`).
+Then exact Markov of each order (1 to 4) on those paths and on the 10,000-path Data.csv, next to
+ChannelAttribution's markov_model when that package is importable (it is GPL and not a dependency:
+`pip install ChannelAttribution`); the bootstrap intervals (--resamples, default 200) on Data.csv
+scaled to --journeys journeys (default 1,000,000); and `evaluate` (every model against the truth)
+on a lake of --causal-accounts accounts from `generate --causal`.
 
-    .venv/bin/python benchmarks/attribution.py [--base 1000000] [--copies 10]
+    .venv/bin/python benchmarks/attribution.py [--base 1000000] [--copies 10] [--journeys 1000000]
+        [--resamples 200] [--causal-accounts 20000]
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ import duckdb
 from deltalake import write_deltalake
 
 from sinks.attribution import RULE_BASED, open_lake, paths
+from sinks.evaluation import evaluate
 from sinks.lake import Lake
 from sinks.tables import TABLES
+from transforms.bootstrap import credit_intervals
+from transforms.causal import CausalSettings, simulate
 from transforms.gc_pause import paused_gc
 from transforms.generator import GeneratorSettings, generate
-from transforms.markov import markov
-from transforms.paths import parse_paths
+from transforms.markov import ORDERS, markov
+from transforms.paths import ChannelPath, parse_paths
 from transforms.shapley import shapley
 from transforms.stitching import stitch
 from transforms.types import Touch
@@ -68,10 +75,26 @@ def timed(label: str, work):  # type: ignore[no-untyped-def]
     return result
 
 
+def causal_lake(root: Path, accounts: int) -> None:
+    """`generate --causal`, stitch into a lake, then `evaluate` every model against the truth (timed)."""
+    run = timed(f"setup: causal population of {accounts:,} accounts", lambda: simulate(CausalSettings(accounts)))
+    with paused_gc():
+        rows = [r.to_row() for r in stitch([Touch.from_wire(r) for r in run.records]).rows]
+    Lake(root).replace("journey_touches", rows, description="benchmark")
+    print(f"causal lake: {len(rows):,} journey touches")
+    found = timed("evaluate: every model and Markov order against the truth", lambda: evaluate(root, run.truth))
+    best = [s for s in found.scores if s.conversion == "closed_won" and s.basis == "conversions"]
+    print("closed_won share error, best first: " + ", ".join(f"{s.model} {s.total_absolute_error:.3f}"
+                                                              for s in best))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", type=int, default=1_000_000)
     parser.add_argument("--copies", type=int, default=10)
+    parser.add_argument("--journeys", type=int, default=1_000_000)
+    parser.add_argument("--resamples", type=int, default=200)
+    parser.add_argument("--causal-accounts", type=int, default=20_000)
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,14 +108,25 @@ def main() -> None:
             "where conversion_type = 'closed_won' group by all").fetchall())
         found = timed("paths for the data-driven models (closed_won)",
                       lambda: [path for _, path in paths(connection, "closed_won", "channel")])
-        timed("markov (exact, on those paths)", lambda: markov(found))
+        print(f"paths: {len(found):,} distinct, {sum(p.conversions + p.nulls for p in found):,.0f} journeys")
+        for order in ORDERS:
+            timed(f"markov order {order} (exact, on those paths)", lambda order=order: markov(found, order))
         timed("shapley (exact, on those paths)", lambda: shapley(found))
         connection.close()
+        causal_lake(Path(tmp) / "causal", args.causal_accounts)
 
     source = importlib.resources.files("mta") / "data" / "data.csv.gz"
     with gzip.open(source, "rt") as handle:
         data = parse_paths(handle.read().splitlines())
-    timed("markov on Data.csv (10,000 paths), Touchline exact", lambda: markov(data))
+    for order in ORDERS:
+        timed(f"markov order {order} on Data.csv (10,000 paths), exact", lambda order=order: markov(data, order))
+    scale = args.journeys / sum(p.conversions + p.nulls for p in data)
+    scaled = [(None, ChannelPath(p.channels, round(p.conversions * scale), p.value * scale, round(p.nulls * scale)))
+              for p in data]
+    journeys = sum(p.conversions + p.nulls for _, p in scaled)
+    for model in ("markov", "shapley"):
+        timed(f"{model} intervals: {args.resamples} resamples, {journeys:,.0f} journeys", lambda model=model:
+              credit_intervals(scaled, model, resamples=args.resamples))
     try:
         import pandas as pd
         from ChannelAttribution import markov_model  # type: ignore[import-not-found]

@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 
 from sinks.attribution import MODELS, Row
 from sinks.dashboard_queries import STAGES, AccountTouch, Rows
+from sinks.model_comparison import ChannelSpread
+from transforms.evaluation import Score
 from transforms.timeline import dormant_gaps, reengagements, stage_bands
 
 STAGE_COLOURS = {"find": "#4c78a8", "engage": "#72b7b2", "close": "#f58518", "grow": "#54a24b",
@@ -196,4 +198,38 @@ def roas_by_campaign(rows: Rows, currency: str) -> go.Figure:
     figure.add_trace(go.Bar(y=[row[1] or row[0] for row in rows], x=[row[6] for row in rows], orientation="h",
                             name="ROAS", marker_color="#4c78a8"))
     figure.update_yaxes(autorange="reversed")
+    return figure
+
+
+def model_spread(spreads: list[ChannelSpread], truth: dict[str, float] | None = None) -> go.Figure:
+    """Per channel, each model's credited conversions as a point (Markov and Shapley with their bootstrap bars),
+    and the true increments (scaled to the credited total) when known."""
+    figure = _figure("Credited conversions per channel: where the models disagree", yaxis_title="conversions",
+                     scattermode="group")
+    channels = [s.channel for s in spreads]
+    for model in [m for m in MODELS if any(m in s.credits for s in spreads)]:
+        values = [s.credits.get(model, 0.0) for s in spreads]
+        error = None
+        if any(model in s.low for s in spreads):
+            error = {"type": "data", "symmetric": False,
+                     "array": [s.high.get(model, v) - v for s, v in zip(spreads, values, strict=True)],
+                     "arrayminus": [v - s.low.get(model, v) for s, v in zip(spreads, values, strict=True)]}
+        figure.add_trace(go.Scatter(x=channels, y=values, name=model, mode="markers", error_y=error,
+                                    marker={"size": 9 if error else 7}))
+    if truth:
+        credited = sum(sum(s.credits.values()) / len(s.credits) for s in spreads if s.channel in truth)
+        whole = sum(truth.values())
+        figure.add_trace(go.Scatter(x=channels, y=[credited * truth.get(c, 0.0) / whole if whole else 0.0
+                                                   for c in channels],
+                                    name="truth (scaled)", mode="markers",
+                                    marker={"symbol": "x", "size": 12, "color": "#000"}))
+    return figure
+
+
+def model_errors(scores: list[Score]) -> go.Figure:
+    """Each model's total absolute share error against the truth, best first."""
+    figure = _figure("Error against the truth: total absolute share error (0 is right)", yaxis_title="error")
+    ordered = sorted(scores, key=lambda s: (s.total_absolute_error, s.model))
+    figure.add_trace(go.Bar(x=[s.model for s in ordered], y=[s.total_absolute_error for s in ordered],
+                            marker_color="#4c78a8", text=[f"{s.total_absolute_error:.2f}" for s in ordered]))
     return figure

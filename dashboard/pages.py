@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +21,8 @@ from dashboard import figures
 from sinks import dashboard_queries as queries
 from sinks import returns
 from sinks.attribution import CONVERSIONS, open_lake
+from sinks.evaluation import EVALUATED, Evaluation, evaluate
+from sinks.model_comparison import model_spreads
 from sinks.storage import LakeRoot
 from transforms.settings import DEFAULT_JOURNEY
 
@@ -35,7 +37,8 @@ class Page:
 
 
 NAV = (("overview", "Journeys"), ("attribution", "Attribution"), ("scorecard", "Scorecard"),
-       ("sla", "Lead SLA"), ("lead-quality", "Lead quality"), ("spend", "Spend and return"), ("accounts", "Accounts"))
+       ("sla", "Lead SLA"), ("lead-quality", "Lead quality"), ("spend", "Spend and return"), ("models", "Models"),
+       ("accounts", "Accounts"))
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
@@ -93,8 +96,10 @@ class Report:
 
     def __init__(self, lake: LakeRoot, *, dormancy_days: int = DEFAULT_JOURNEY.dormancy_days,
                  lead_sla_hours: float = DEFAULT_JOURNEY.lead_sla_hours,
-                 account_link: str = "/accounts/") -> None:
+                 account_link: str = "/accounts/", truth: Mapping[str, Any] | None = None) -> None:
         self.lake = lake
+        self.truth = truth
+        self._evaluation: Evaluation | None = None
         self.dormancy_days = dormancy_days
         self.lead_sla_hours = lead_sla_hours
         self.account_link = account_link
@@ -193,6 +198,38 @@ class Report:
         return Page("spend", "Spend and return", body + "<h3>Campaigns</h3>" + table(
             ["campaign", "name", "channel", "currency", "spend", "credited won revenue", "ROAS", "CAC",
              "cost per opportunity"], campaigns))
+
+    def models(self, conversion: str = "closed_won") -> Page:
+        """How far the models disagree per channel (Markov and Shapley with bootstrap bars) and, with a causal
+        truth, how far each is from it."""
+        if conversion not in EVALUATED:
+            raise ValueError(f"conversion must be one of {', '.join(EVALUATED)}, not {conversion!r}")
+        links = " · ".join(f'<a href="?conversion={c}">{c}</a>' if c != conversion else f"<b>{c}</b>"
+                           for c in EVALUATED)
+        spreads = model_spreads(self.connection, conversion)
+        truth = None
+        scored = ""
+        if self.truth is not None:
+            truth = {c: float(s[conversion]["incremental_conversions"]) for c, s in self.truth["channels"].items()}
+            if self._evaluation is None:
+                self._evaluation = evaluate(self.lake, self.truth)
+            scores = [s for s in self._evaluation.scores if s.conversion == conversion and s.basis == "conversions"]
+            fits = self._evaluation.fits.get(conversion, [])
+            scored = (chart(figures.model_errors(scores), "models-error")
+                      + table(["model", "total abs error", "spearman", "worst channel", "its error"],
+                              [(s.model, s.total_absolute_error, s.spearman, s.worst.channel, s.worst.error)
+                               for s in scores])
+                      + "<h3>Markov orders on held-out journeys</h3>"
+                      + table(["order", "log-likelihood per journey", "conversion AUC"],
+                              [(f.order, f.per_journey, f.auc) for f in fits]))
+        else:
+            scored = ('<p class="empty" id="models-no-truth">No truth to score against: start the dashboard with '
+                      "<code>--truth FILE</code> from <code>touchline generate --causal --truth FILE</code>.</p>")
+        spread_table = table(["channel", "lowest model", "its credit", "highest model", "its credit", "spread"],
+                             [(s.channel, *s.lowest, *s.highest, s.spread) for s in spreads])
+        return Page("models", f"Models on {conversion}", f"<p>Conversion: {links}</p>" + scored
+                    + chart(figures.model_spread(spreads, truth), "models-disagreement")
+                    + "<h3>Where the models disagree most</h3>" + spread_table)
 
     def accounts(self, limit: int = 200) -> Page:
         """The most engaged accounts, each linking to its journey."""

@@ -99,6 +99,7 @@ def application(lake: LakeRoot, *, refresh_seconds: float = 3.0, **settings: obj
     app.router.add_get("/sla", page(lambda r, _: r.sla()))
     app.router.add_get("/lead-quality", page(lambda r, _: r.lead_quality()))
     app.router.add_get("/spend", page(lambda r, _: r.spend()))
+    app.router.add_get("/models", page(lambda r, q: r.models(q.query.get("conversion", "closed_won"))))
     app.router.add_get("/accounts", page(lambda r, _: r.accounts()))
     app.router.add_get("/accounts/{account_id}", page(lambda r, q: r.account(q.match_info["account_id"])))
     app.router.add_get("/api/version", version)
@@ -115,7 +116,7 @@ def write_static(lake: LakeRoot, out: Path, *, accounts: int = 10, **settings: o
     report = Report(lake, account_link="#account-", **settings)  # type: ignore[arg-type]
     try:
         pages = [report.overview(), report.attribution(), report.scorecard(), report.sla(), report.lead_quality(),
-                 report.spend(), report.accounts(accounts)]
+                 report.spend(), report.models(), report.accounts(accounts)]
         drilled = [report.account(account_id) for account_id in report.top_account_ids(accounts)]
     finally:
         report.close()

@@ -7,7 +7,7 @@ views answer with the defaults and `touchline attribute` can ask with others.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path as FilePath
 
 import duckdb
@@ -15,7 +15,9 @@ import duckdb
 from sinks import catalog
 from sinks.lake import Lake
 from sinks.storage import LakeRoot
+from transforms.bootstrap import RESAMPLES, Interval, credit_intervals
 from transforms.markov import markov
+from transforms.markov_fit import best_order, fit_orders
 from transforms.paths import ChannelPath, Credit, heuristic
 from transforms.settings import DEFAULT_ATTRIBUTION
 from transforms.shapley import shapley
@@ -47,6 +49,18 @@ class Row:
     revenue: float
     pipeline: float = 0.0
     currency: str | None = None
+    interval: Interval | None = None  # bootstrap bounds of a data-driven credit, when asked for
+
+
+@dataclass(frozen=True, slots=True)
+class Uncertainty:
+    """How the data-driven models run: Markov's order (``auto``: the best held-out likelihood) and, with a
+    ``level``, bootstrap intervals from ``resamples`` resamples drawn with ``seed``."""
+
+    order: int | str = 1
+    level: float | None = None
+    resamples: int = RESAMPLES
+    seed: int = 0
 
 
 class MissingRate(ValueError):
@@ -134,7 +148,40 @@ def paths(connection: duckdb.DuckDBPyConnection, conversion: str, dimension: str
     return [(currency, ChannelPath(tuple(steps), float(c), float(v), float(n))) for currency, steps, c, v, n in found]
 
 
-def data_driven(found: list[CurrencyPath], model: str, dimension: str, conversion: str = "closed_won") -> list[Row]:
+def merged_paths(found: list[CurrencyPath]) -> list[ChannelPath]:
+    """The paths with their currencies merged: Markov's removal effects come from every path."""
+    merged: dict[tuple[str, ...], ChannelPath] = {}
+    for _, path in found:
+        known = merged.get(path.channels)
+        merged[path.channels] = path if known is None else ChannelPath(
+            path.channels, known.conversions + path.conversions, known.value + path.value, known.nulls + path.nulls)
+    return list(merged.values())
+
+
+def chosen_order(found: list[CurrencyPath], order: int | str, seed: int = 0, notes: list[str] | None = None) -> int:
+    """``order``, or for ``auto`` the order of the best held-out log-likelihood (said in ``notes``)."""
+    if order != "auto":
+        return int(order)
+    fits = fit_orders(merged_paths(found), seed=seed)
+    best = best_order(fits)
+    if notes is not None:
+        notes.append(f"markov order auto: {best} (held-out log-likelihood per journey: "
+                     + ", ".join(f"order {f.order} {f.per_journey:.4f}" for f in fits) + ")")
+    return best
+
+
+def with_intervals(rows: list[Row], found: list[CurrencyPath], model: str, uncertainty: Uncertainty,
+                   order: int) -> list[Row]:
+    """The data-driven rows with their bootstrap bounds (rows of other models unchanged)."""
+    if uncertainty.level is None or model not in DATA_DRIVEN:
+        return rows
+    bounds = {(i.channel, i.currency): i for i in credit_intervals(
+        found, model, level=uncertainty.level, resamples=uncertainty.resamples, seed=uncertainty.seed, order=order)}
+    return [replace(row, interval=bounds.get((row.value, row.currency))) for row in rows]
+
+
+def data_driven(found: list[CurrencyPath], model: str, dimension: str, conversion: str = "closed_won",
+                order: int = 1) -> list[Row]:
     """Markov or Shapley credits over aggregated paths, per currency (their value is pipeline for opportunities).
 
     Markov's removal effects come from every path (a path that did not convert has no currency); each
@@ -149,12 +196,7 @@ def data_driven(found: list[CurrencyPath], model: str, dimension: str, conversio
             totals[currency][1] += path.value
     credited: list[tuple[str | None, Credit]] = []
     if model == "markov":
-        merged: dict[tuple[str, ...], ChannelPath] = {}
-        for _, path in found:
-            known = merged.get(path.channels)
-            merged[path.channels] = path if known is None else ChannelPath(
-                path.channels, known.conversions + path.conversions, known.value + path.value, known.nulls + path.nulls)
-        effects = markov(list(merged.values())).credits
+        effects = markov(merged_paths(found), order).credits
         whole = sum(c.conversions for c in effects)
         credited = [(currency, Credit(c.channel, conversions * c.conversions / whole, value * c.conversions / whole))
                     for currency, (conversions, value) in totals.items() for c in effects] if whole else []
@@ -166,12 +208,16 @@ def data_driven(found: list[CurrencyPath], model: str, dimension: str, conversio
     return [Row(model, dimension, c.channel, c.conversions, c.value, 0.0, currency) for currency, c in credited]
 
 
-def from_paths(found: list[ChannelPath], models: Iterable[str]) -> list[Row]:
+def from_paths(found: list[ChannelPath], models: Iterable[str], uncertainty: Uncertainty = Uncertainty(),
+               notes: list[str] | None = None) -> list[Row]:
     """Every requested model over a paths file (no lake): heuristics, Markov, Shapley."""
     rows = []
+    labelled: list[CurrencyPath] = [(None, path) for path in found]
     for model in models:
         if model in DATA_DRIVEN:
-            rows += data_driven([(None, path) for path in found], model, "channel")
+            order = chosen_order(labelled, uncertainty.order, uncertainty.seed, notes) if model == "markov" else 1
+            rows += with_intervals(data_driven(labelled, model, "channel", order=order), labelled, model,
+                                   uncertainty, order)
         elif model in ("first_touch", "last_touch", "linear", "position_based"):
             rows += [Row(model, "channel", c.channel, c.conversions, c.value) for c in heuristic(found, model)]
         else:
@@ -182,8 +228,10 @@ def from_paths(found: list[ChannelPath], models: Iterable[str]) -> list[Row]:
 def attribute(lake: LakeRoot, models: Iterable[str], conversion: str, dimension: str, *,
               lookback_days: int = DEFAULT_ATTRIBUTION.lookback_days,
               half_life_days: float = DEFAULT_ATTRIBUTION.half_life_days, reporting_currency: str | None = None,
-              rates: FilePath | None = None) -> list[Row]:
-    """Every requested model over a lake (amounts in their own currencies, or in ``reporting_currency``)."""
+              rates: FilePath | None = None, uncertainty: Uncertainty = Uncertainty(),
+              notes: list[str] | None = None) -> list[Row]:
+    """Every requested model over a lake (amounts in their own currencies, or in ``reporting_currency``); the
+    data-driven ones as ``uncertainty`` says, what was chosen and used said in ``notes``."""
     connection = open_lake(lake, lookback_days=lookback_days, half_life_days=half_life_days, conversion=conversion,
                            reporting_currency=reporting_currency, rates=rates)
     try:
@@ -194,7 +242,9 @@ def attribute(lake: LakeRoot, models: Iterable[str], conversion: str, dimension:
                 rows += rule_based(connection, model, conversion, dimension)
             else:
                 found = found if found is not None else paths(connection, conversion, dimension)
-                rows += data_driven(found, model, dimension, conversion)
+                order = chosen_order(found, uncertainty.order, uncertainty.seed, notes) if model == "markov" else 1
+                rows += with_intervals(data_driven(found, model, dimension, conversion, order), found, model,
+                                       uncertainty, order)
             rows += unattributed(connection, model, conversion, dimension)
         return rows
     finally:

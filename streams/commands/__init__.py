@@ -12,6 +12,7 @@ from streams.commands.channels import activate_channel_rules, channels_command
 from streams.commands.collector import collector_command, write_key_command
 from streams.commands.dashboard import dashboard_command
 from streams.commands.demo import demo_command
+from streams.commands.evaluate import evaluate_command
 from streams.commands.forget import forget_command
 from streams.commands.generate import generate_command
 from streams.commands.imports import import_group
@@ -34,7 +35,7 @@ def main() -> None:
 
 
 for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command,
-                collector_command, write_key_command, import_group, attribute_command,
+                collector_command, write_key_command, import_group, attribute_command, evaluate_command,
                 scorecard_command, backfill_command, replay_command, dashboard_command,
                 forget_command, compact_command, vacuum_command, up_command, push_command, sync_command,
                 channels_command, catalog_command):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -23,8 +24,11 @@ from transforms.settings import DEFAULT_JOURNEY
               help="Silence drawn as a dormant gap.")
 @click.option("--lead-sla-hours", default=DEFAULT_JOURNEY.lead_sla_hours, show_default=True,
               type=click.FloatRange(min=0, min_open=True), help="The SLA line on the response-time chart.")
+@click.option("--truth", "truth_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A causal truth (touchline generate --causal --truth FILE): the Models page scores every model "
+                   "against it.")
 def dashboard_command(lake: str | None, out: Path | None, host: str | None, port: int | None, accounts: int,
-                      dormancy_days: int, lead_sla_hours: float) -> None:
+                      dormancy_days: int, lead_sla_hours: float, truth_file: Path | None) -> None:
     """Serve the dashboard on 127.0.0.1 (live: pages reload as touches land), or write a static report."""
     from aiohttp import web
 
@@ -33,7 +37,14 @@ def dashboard_command(lake: str | None, out: Path | None, host: str | None, port
     overrides = {k: v for k, v in {"dashboard_host": host, "dashboard_port": port}.items() if v}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     root = chosen_lake(lake).root
-    rules = {"dormancy_days": dormancy_days, "lead_sla_hours": lead_sla_hours}
+    rules: dict[str, object] = {"dormancy_days": dormancy_days, "lead_sla_hours": lead_sla_hours}
+    if truth_file is not None:
+        from sinks.evaluation import BadTruth, check_truth
+
+        try:
+            rules["truth"] = check_truth(json.loads(truth_file.read_text(encoding="utf-8")))
+        except (BadTruth, json.JSONDecodeError) as error:
+            raise click.BadParameter(str(error), param_hint="--truth") from None
     if out is not None:
         size = write_static(root, out, accounts=accounts, **rules)
         click.echo(f"wrote {out} ({size / 1e6:.1f} MB, self-contained)", err=True)

@@ -7,11 +7,14 @@ import random
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import Progress
 
 from streams.outputs import open_output
+from transforms.causal import CausalSettings, effects_from, simulate
 from transforms.generator import Emitted, GeneratorSettings, generate, segment_call
 
 
@@ -68,20 +71,47 @@ def wire_line(event: Emitted) -> bytes:
     return json.dumps(event.record).encode()
 
 
+def _causal(settings: GeneratorSettings, effects_file: Path | None) -> tuple[list[Emitted], dict[str, Any]]:
+    """The causal population's records (no faults: the truth is about the clean touches) and its truth."""
+    if settings.duplicate_rate or settings.late_rate or settings.invalid_rate:
+        raise click.UsageError("--causal simulates clean touches: drop --duplicates, --late and --invalid")
+    base = CausalSettings(accounts=settings.accounts, seed=settings.seed, start=settings.start)
+    if effects_file is not None:
+        try:
+            base = effects_from(json.loads(effects_file.read_text(encoding="utf-8")), base)
+        except (ValueError, TypeError) as error:
+            raise click.BadParameter(str(error), param_hint="--effects") from None
+    run = simulate(base)
+    return [Emitted(datetime.fromisoformat(r["occurred_at"]), r) for r in run.records], run.truth
+
+
 @click.command(name="generate")
 @population_options()
 @click.option("--out", "-o", default="-", show_default=True, help="JSON Lines file, '-' for stdout.")
-@click.option("--truth", type=click.Path(dir_okay=False), help="Also write each touch's true stage here.")
+@click.option("--truth", type=click.Path(dir_okay=False),
+              help="Also write each touch's true stage here (JSON Lines); with --causal, the counterfactual truth "
+                   "(JSON): each channel's true incremental conversions, pipeline and revenue.")
+@click.option("--causal", is_flag=True,
+              help="Simulate channels with known incremental effects (transforms/causal.py) instead of the story "
+                   "generator; --truth then gets what each channel truly caused.")
+@click.option("--effects", "effects_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="--causal: a JSON file of baseline rates and channel effects (default: the built-in population).")
 @click.option("--to-kafka", is_flag=True, help="Produce to touches-raw-v1 instead of writing a file.")
 @click.option("--format", "fmt", type=click.Choice(["touch", "segment"]), default="touch", show_default=True,
               help="touch/1 records, or the Segment calls a tracker would have sent.")
 @click.option("--skew", default=0.0, show_default=True, type=click.FloatRange(0.0, 1.0),
               help="--format segment: share of calls from a device clock off by up to two days.")
-def generate_command(out: str, truth: str | None, to_kafka: bool, fmt: str, skew: float,
-                     **population: object) -> None:
+def generate_command(out: str, truth: str | None, causal: bool, effects_file: Path | None, to_kafka: bool, fmt: str,
+                     skew: float, **population: object) -> None:
     """Simulate accounts, buying groups and their touches over a period of days."""
     settings = settings_from(**population)  # type: ignore[arg-type]
-    events = list(generate(settings))
+    causal_truth = None
+    if effects_file is not None and not causal:
+        raise click.UsageError("--effects describes a --causal population: add --causal")
+    if causal:
+        events, causal_truth = _causal(settings, effects_file)
+    else:
+        events = list(generate(settings))
     if fmt == "segment":
         if to_kafka:
             raise click.UsageError("touches-raw-v1 carries touch/1: use --format touch with --to-kafka")
@@ -103,7 +133,11 @@ def generate_command(out: str, truth: str | None, to_kafka: bool, fmt: str, skew
         with open_output(out) as handle, Progress(transient=True, disable=out == "-") as progress:
             for event in progress.track(events, description="writing touches"):
                 handle.write(wire_line(event).decode() + "\n")
-    if truth:
+    if truth and causal_truth is not None:
+        with open(truth, "w", encoding="utf-8") as handle:
+            json.dump(causal_truth, handle, indent=1)
+            handle.write("\n")
+    elif truth:
         with open(truth, "w", encoding="utf-8") as handle:
             for event in events:
                 if event.truth is not None:

@@ -32,7 +32,8 @@ TOUCHLINE = str(Path(sys.executable).with_name("touchline"))
 # page path → charts it must draw
 # (the attribution pages: a chart of amounts per currency, the demo's deals are in USD, EUR and GBP, and conversions)
 PAGES = {"": 3, "attribution": 4, "attribution?conversion=opportunity": 4, "attribution?conversion=lead": 1,
-         "scorecard": 1, "sla": 2, "lead-quality": 4, "spend": 0, "accounts": 0}  # the demo imports no spend
+         "scorecard": 1, "sla": 2, "lead-quality": 4, "spend": 0,  # the demo imports no spend
+         "models": 1, "models?conversion=lead": 1, "accounts": 0}
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +188,7 @@ def test_static_report_is_self_contained(demo_lake: Path, browser, tmp_path: Pat
     text = out.read_text()
     assert "<script src=" not in text  # nothing fetched: plotly.js is inline
     page, problems = _open(browser, out.as_uri())
-    drawn = _assert_charts_rendered(page, 8 + 3)
+    drawn = _assert_charts_rendered(page, 9 + 3)
     assert drawn == sum(c for p, c in PAGES.items() if "?" not in p) + 3
     page.screenshot(path=str(tmp_path / "report.png"))
     shutil.copy(out, tmp_path / "kept.html")

@@ -113,3 +113,19 @@ def test_exact_markov_agrees_with_channel_attribution_simulation_within_its_nois
     for channel, conversions in simulated.items():
         if conversions >= 1000:  # small channels carry the simulation's noise
             assert ours[channel] == pytest.approx(conversions, rel=0.05), channel
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_higher_order_markov_agrees_with_channel_attribution_simulation(paths, channel_attribution, order):
+    # ChannelAttribution simulates its order-k chain (states: the last k channels); ours is solved exactly. Over
+    # seeds its figures for the large channels spread by about 1% (order 2, measured: sd 8 to 60 conversions on
+    # 1,800 to 5,700): the channels with 1,000 conversions or more agree within 5%.
+    ca, frame = channel_attribution
+    theirs = ca.markov_model(frame, "path", "total_conversions", var_value="total_conversion_value",
+                             var_null="total_null", order=order, seed=1, verbose=0, flg_pro=False)
+    simulated = dict(zip(theirs["channel_name"], theirs["total_conversions"], strict=True))
+    ours = {c.channel: c.conversions for c in markov(paths, order=order).credits}
+    assert sum(ours.values()) == pytest.approx(sum(simulated.values()), rel=1e-6)
+    for channel, conversions in simulated.items():
+        if conversions >= 1000:
+            assert ours[channel] == pytest.approx(conversions, rel=0.05), channel
