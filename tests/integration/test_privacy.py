@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from sinks.lake import Lake
+from streams.broker import free_port
 from streams.producing import produce_raw
 from streams.settings import Settings
 from streams.worker import Worker
@@ -93,3 +96,74 @@ def test_forget_erases_a_person_keeps_the_dollars_and_suppresses_what_comes_next
     assert len(landed) == 3 and all(row == (None, None, None, None, account_id) for row in landed)
     text = "\n".join(lake_strings(settings.lake))
     assert email not in text and anonymous_id not in text
+
+
+# Addresses that look like what a pseudonym once looked like (h.…, 32 hex digits), with plus-tags and upper case.
+TRICKY = ["H.Mueller@acme.de", "h.smith@initech.example", "h.0123456789abcdef0123456789abcdef@hooli.example",
+          "0123456789abcdef0123456789abcdef@acme.de", "Ann+Tag@ACME.example", "h:Bo@initech.example"]
+
+
+def tricky_touches() -> list[dict]:
+    return [{"event_id": f"tricky-{n}", "source": "generator", "event_type": "form_fill", "email": address,
+             "occurred_at": f"2026-02-0{n + 1}T10:00:00Z", "team": "marketing", "account_id": "acme"}
+            for n, address in enumerate(TRICKY)]
+
+
+def assert_in_clear_nowhere(lake):
+    text = "\n".join(lake_strings(lake)).lower()
+    assert [address for address in TRICKY if address.lower() in text] == []
+    assert text.count("h:") >= len(TRICKY)  # their pseudonyms are there instead
+
+
+def test_no_address_of_any_shape_lands_in_clear_on_any_path(fresh_broker, tmp_path):
+    from streams.collector import new_write_key
+    from tests.integration.test_collector import post
+
+    salt = {"TOUCHLINE_EMAIL_HASH_SALT": "pepper"}
+    bad = json.dumps({"event_id": "tricky-bad", "source": "generator", "event_type": "no_such_type",
+                      "email": TRICKY[0], "occurred_at": "2026-02-01T10:00:00Z"})
+    raw = tmp_path / "tricky.jsonl"
+    raw.write_text("\n".join([*map(json.dumps, tricky_touches()), bad]) + "\n")
+    # the stream: touch/1 records, Segment calls through the collector, a CRM export through import
+    key, entry = new_write_key("segment:web")
+    port = free_port()
+    env = {**os.environ, **salt, "TOUCHLINE_KAFKA_BOOTSTRAP": fresh_broker.bootstrap, "TOUCHLINE_WRITE_KEYS": entry,
+           "TOUCHLINE_COLLECTOR_PORT": str(port)}
+    collector = subprocess.Popen([sys.executable, "-m", "streams", "collector"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    export = tmp_path / "leads.csv"
+    export.write_text('"Lead ID","Company","Email","Lead Status","Created Date","Last Modified Date"\n' + "".join(
+        f'"00Q5e00000{n:05d}","Acme","{address}","Open - Not Contacted","2/1/2026","2/2/2026 9:30 AM"\n'
+        for n, address in enumerate(TRICKY)))
+    settings = Settings(lake=tmp_path / "lake", catalog=tmp_path / "touchline.duckdb", email_hash_salt="pepper")
+    worker = Worker(fresh_broker.bootstrap, settings).start()
+    try:
+        produce_raw(raw.read_bytes().splitlines(), fresh_broker.bootstrap)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                status, _ = post(f"http://127.0.0.1:{port}/v1/batch", {"batch": [
+                    {"type": "identify", "messageId": f"c-{n}", "userId": f"u-{n}", "traits": {"email": address},
+                     "timestamp": "2026-02-01T10:00:00Z"} for n, address in enumerate(TRICKY)]}, key=key)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the collector did not start"
+                time.sleep(0.2)
+        assert status == 200
+        imported = subprocess.run([sys.executable, "-m", "streams", "import", "salesforce", str(export),
+                                   "--time-zone", "UTC", "--currency", "USD"],
+                                  env=env, capture_output=True, text=True, check=False)
+        assert imported.returncode == 0, imported.stderr
+        wait_for_lake(settings.lake, len(TRICKY) * 2, 1, 1)
+    finally:
+        worker.close()
+        collector.terminate()
+        collector.wait(10)
+    assert_in_clear_nowhere(settings.lake)
+    # the batch paths
+    for command in (["stitch", str(raw), "--lake", str(tmp_path / "stitched"), "-o", "/dev/null"],
+                    ["backfill", "--input", str(raw), "--lake", str(tmp_path / "backfilled")]):
+        done = subprocess.run([sys.executable, "-m", "streams", *command], env={**os.environ, **salt},
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert_in_clear_nowhere(Path(command[command.index("--lake") + 1]))

@@ -177,3 +177,32 @@ def test_place_sends_touches_older_than_the_lateness_bound_to_the_late_path():
     straggler = t("2026-01-02", "form_fill")
     journey, rows, late = place(journey, straggler, "acme", settings)
     assert rows == [] and late == straggler
+
+
+def test_a_retry_with_an_earlier_clock_does_not_take_the_originals_place_on_the_journey_or_its_sla():
+    from datetime import UTC, datetime
+
+    from transforms.stitching import stream
+
+    def received(at):
+        return {"received_at": at}
+
+    visit = t("2026-03-02T08:59:40+00:00", event_id="v", extra=received("2026-03-02T08:59:41Z"))
+    lead = t("2026-03-02T09:00:00+00:00", "form_fill", event_id="lead", extra=received("2026-03-02T09:00:05Z"))
+    retry = lead._replace(occurred_at=datetime(2026, 3, 2, 8, 59, 20, tzinfo=UTC),
+                          extra=received("2026-03-02T09:10:00Z"))  # re-sent: a new sentAt, so an earlier clock
+    later = [t("2026-03-05", event_id="v2"), t("2026-03-05", event_id="o", account_id="other")]
+    # By hand: the original (received first) is the lead, after the visit; its SLA runs from 09:00:00.
+    expected = [("v", 1, F, True, False), ("lead", 2, E, False, True), ("v2", 3, E, False, False)]
+    due = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    for touches in ([visit, lead, retry, *later], [retry, visit, *later, lead], [*later, retry, lead, visit]):
+        result = stitch(touches)
+        rows = [r for r in result.rows if r.account_id == "acme"]
+        assert [(r.touch.event_id, r.seq, r.stage, r.is_first_touch, r.is_lead_touch) for r in rows] == expected
+        assert rows[1].touch.occurred_at == lead.occurred_at
+        assert [(b.lead_event_id, b.lead_at, b.due_at) for b in result.breaches] == [("lead", lead.occurred_at, due)]
+        streamed = stream(touches, JourneySettings(allowed_lateness_hours=24 * 30))
+        acme = sorted((r for r in streamed.rows.values() if r.account_id == "acme"), key=lambda r: r.seq)
+        assert [(r.touch.event_id, r.seq, r.stage, r.is_first_touch, r.is_lead_touch) for r in acme] == expected
+        breaches = [(b["lead_event_id"], b["due_at"]) for b in streamed.breaches.values()]
+        assert breaches == [("lead", "2026-03-03T09:00:00Z")]
