@@ -184,7 +184,7 @@ class Report:
         monthly = returns.spend_and_return_by_month(self.connection)
         campaigns = returns.roas_by_campaign(self.connection)
         currencies = sorted({row[2] for row in monthly} | {row[3] for row in campaigns})
-        if not currencies:
+        if not any(row[3] for row in monthly):  # credited revenue alone is the Attribution page's
             return Page("spend", "Spend and return", '<p class="empty" id="spend-empty">No spend in the lake yet: '
                         "<code>touchline import spend FILE --format google_ads|linkedin_ads|meta_ads|ga4_cost|csv"
                         "</code> brings the platforms' exports in.</p>")
