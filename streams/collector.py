@@ -41,6 +41,7 @@ from streams import topics
 from streams.hubspot_webhooks import HubspotWebhooks, HubspotWebhookSettings
 from streams.librdkafka_clients import produce_waiting
 from streams.records import dead_letter, dumps, touch_key
+from streams.request_body import BodyProblem, json_problem, read_body
 from streams.salesforce_outbound import OutboundSettings, SalesforceOutbound
 from streams.settings import Settings
 from transforms.privacy import pseudonymize
@@ -229,14 +230,9 @@ class Collector:
         return web.json_response(answer, status=400 if refused else 200)
 
     async def _read(self, request: web.Request) -> tuple[str, bytes, dict[str, Any] | FieldError] | web.Response:
-        try:
-            raw = await asyncio.wait_for(request.read(), self.settings.read_timeout_seconds)
-        except web.HTTPRequestEntityTooLarge:
-            return web.json_response({"error": "body over the size limit"}, status=413)
-        except TimeoutError:
-            response = web.json_response({"error": "body not received in time"}, status=408)
-            response.force_close()
-            return response
+        raw = await read_body(request, self.settings.read_timeout_seconds)
+        if isinstance(raw, BodyProblem):
+            return json_problem(raw)
         payload = decode_json_object(raw)
         source = authenticate(request.headers.get("Authorization"), self.settings.keys)
         if source is None:

@@ -26,6 +26,7 @@ from confluent_kafka import KafkaException
 from schemas.hubspot import signature_problem, webhook_events
 from streams import topics
 from streams.records import dumps
+from streams.request_body import BodyProblem, json_problem, read_body
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,14 +77,9 @@ class HubspotWebhooks:
         return origin + request.raw_path
 
     async def handle(self, request: web.Request) -> web.Response:
-        try:
-            raw = await asyncio.wait_for(request.read(), self.read_timeout_seconds)
-        except web.HTTPRequestEntityTooLarge:
-            return web.json_response({"error": "body over the size limit"}, status=413)
-        except TimeoutError:
-            response = web.json_response({"error": "body not received in time"}, status=408)
-            response.force_close()
-            return response
+        raw = await read_body(request, self.read_timeout_seconds)
+        if isinstance(raw, BodyProblem):
+            return json_problem(raw)
         problem = signature_problem(self.settings.client_secret, request.method, self.uri(request), raw,
                                     request.headers.get("X-HubSpot-Request-Timestamp"),
                                     request.headers.get("X-HubSpot-Signature-v3"), int(time.time() * 1000))

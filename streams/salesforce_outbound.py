@@ -27,6 +27,7 @@ from schemas.salesforce_records import OBJECTS_BY_NAME, convert_records
 from schemas.touch import FieldError, TouchEvent
 from streams import topics
 from streams.records import dead_letter, dumps, touch_key
+from streams.request_body import BodyProblem, read_body
 from streams.settings import Settings
 from transforms.privacy import pseudonymize
 
@@ -69,12 +70,10 @@ class SalesforceOutbound:
     async def handle(self, request: web.Request) -> web.Response:
         if not self.settings.org_id:
             return _fault(404, "Outbound Messages are not taken here: set TOUCHLINE_SALESFORCE_ORG_ID to the org's id")
-        try:
-            raw = await asyncio.wait_for(request.read(), self.read_timeout)
-        except web.HTTPRequestEntityTooLarge:
-            return _fault(413, "body over the size limit (TOUCHLINE_COLLECTOR_MAX_BODY_BYTES)")
-        except TimeoutError:
-            return _fault(408, "body not received in time")
+        raw = await read_body(request, self.read_timeout)
+        if isinstance(raw, BodyProblem):
+            limit = " (TOUCHLINE_COLLECTOR_MAX_BODY_BYTES)" if raw.status == 413 else ""
+            return _fault(raw.status, raw.message + limit)
         try:
             message = parse_outbound(raw)
         except OutboundError as exc:
