@@ -12,17 +12,8 @@ credits as (
     select * from return_credits
 ),
 
-spend_rows as (
-    select * from ad_spend
-),
-
 named_campaigns as (
-    select campaign_name, min(campaign_id) as campaign_id
-    from spend_rows
-    where campaign_name is not null
-        and campaign_name not in (select campaign_id from spend_rows)  -- an id stays the id it is
-    group by campaign_name
-    having count(distinct campaign_id) = 1
+    select * from campaign_names
 ),
 
 touched as (
