@@ -1,6 +1,7 @@
 """The streaming pipeline end to end on the embedded broker."""
 
 import re
+import threading
 import time
 
 import pytest
@@ -63,6 +64,19 @@ def landed_touches(lake) -> int:
     return Lake(lake).connect().execute("select count(*) from read_parquet(?)", [files]).fetchone()[0] if files else 0
 
 
+def produce_paced(records: list[bytes], bootstrap: str, chunk: int = 250, pause: float = 0.2) -> None:
+    for start in range(0, len(records), chunk):
+        produce_raw(records[start:start + chunk], bootstrap)
+        time.sleep(pause)
+
+
+def wait_for_landed_touches(lake, more_than: int, timeout: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout
+    while (landed := landed_touches(lake)) <= more_than and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return landed
+
+
 def test_sigkill_mid_stream_and_restart_leaves_the_same_lake(events, fresh_broker, tmp_path):
     valid, malformed, journey_rows = expected(events)
     lake, catalog, log = tmp_path / "lake", tmp_path / "touchline.duckdb", tmp_path / "worker.log"
@@ -71,11 +85,16 @@ def test_sigkill_mid_stream_and_restart_leaves_the_same_lake(events, fresh_broke
     produced = expected(events[:two_thirds])[0]  # distinct valid touches among them
     worker = start_worker(fresh_broker.bootstrap, lake, catalog, log)
     try:
-        produce_raw(records[:two_thirds], fresh_broker.bootstrap)
-        deadline = time.monotonic() + 60
-        while not landed_touches(lake) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        kill(worker)  # mid-stream: some batches landed, some processed but not committed
+        # A first few touches land (the worker is up and landing); the rest of two thirds arrive over some
+        # seconds, and the kill comes at the next landing while they still arrive: some batches landed, some
+        # processed but not committed, some not yet read.
+        produce_raw(records[:500], fresh_broker.bootstrap)
+        first = wait_for_landed_touches(lake, more_than=0)
+        rest = threading.Thread(target=produce_paced, args=(records[500:two_thirds], fresh_broker.bootstrap))
+        rest.start()
+        wait_for_landed_touches(lake, more_than=first)
+        kill(worker)
+        rest.join()
         at_kill = landed_touches(lake)
         assert 0 < at_kill < produced, (at_kill, produced)  # the kill came while the stream was under way
         produce_raw(records[two_thirds:], fresh_broker.bootstrap)
