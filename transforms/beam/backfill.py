@@ -193,7 +193,7 @@ def _accounts(parts: list[bytes]) -> Identities:
 
 
 @paused_gc()
-def _assign(shard_touches: tuple[int, bytes], accounts: dict[Any, str], shards: int,
+def _assign(shard_touches: tuple[int, bytes], accounts: Identities, shards: int,
             erased: Mapping[tuple[str, str], str]) -> list[tuple[int, bytes]]:
     """A shard's journey touches with their accounts, split by the account's shard."""
     table = unpack(shard_touches[1])
