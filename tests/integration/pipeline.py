@@ -87,6 +87,20 @@ def start_worker(bootstrap: str, lake: Path, catalog: Path, log: Path, **setting
                             stderr=subprocess.STDOUT)
 
 
+def topic_end(bootstrap: str, topic: str) -> int:
+    """The sum of ``topic``'s partitions' end offsets: what has ever been produced to it."""
+    from kafka import TopicPartition
+
+    from streams.kafka_python_clients import make_consumer
+
+    consumer = make_consumer(bootstrap, group_id=None)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()
+
+
 def wait_for_lake(lake: LakeRoot, touches: int, dead_letters: int, journeys: int, timeout: float = 180.0,
                   settle: float = 3.0) -> dict[str, int]:
     """Wait until every table holds what it must, and nothing has changed for ``settle`` seconds."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import threading
 import time
 import urllib.error
@@ -24,7 +25,7 @@ from streams.kafka_python_clients import make_consumer
 from streams.settings import Settings
 from streams.worker import Worker
 from tests.hubspot_server import SECRET, TOKEN, FakeHubspot, body, company, deal, event, signed_headers
-from tests.integration.pipeline import wait_for_lake
+from tests.integration.pipeline import topic_end, wait_for_lake
 
 pytestmark = pytest.mark.integration
 
@@ -102,6 +103,39 @@ def test_signed_webhooks_are_produced_and_bad_ones_refused_with_nothing_produced
     consumer.close()
     assert sorted(key for key, _ in seen) == [b"hubspot|62515|1", b"hubspot|62515|1", b"hubspot|62515|2"]
     assert {value["objectId"] for _, value in seen} == {9001, 201}
+
+
+def test_bad_requests_get_a_clear_4xx_and_produce_nothing(kafka_bootstrap):
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, hubspot_client_secret=SECRET)
+    rng = random.Random(26)
+    with collector(kafka_bootstrap, settings) as base:
+        url = base + "/hubspot/webhooks"
+        good = body(event(40, "deal.creation", 9040))
+        fresh = str(int(time.time() * 1000))
+        signature = signed_headers(url, good)["X-HubSpot-Signature-v3"]
+        # headers go out as latin-1: "1\xc2\xb2" is "1²" in UTF-8, a digit str.isdigit() takes that int() refuses
+        odd_timestamps = ["1\xc2\xb2", "1\xb2", "9" * 40, "-1", "+" + fresh, fresh + "_0", "0x10"]
+        signed_bodies = [b'[{"eventId": ' + b"9" * 5000 + b"}]", b"\xff\xfe[]", b"[" * 50_000, b"[NaN]",
+                         b'[{"eventId": 1e999, "portalId": 1, "occurredAt": 1, "objectId": 1, '
+                         b'"subscriptionType": "deal.creation"}]', b"", b"null"]
+        before = topic_end(kafka_bootstrap, topics.CRM_WEBHOOKS_RAW)
+        answers = [post(url, good, {"Content-Type": "application/json", "X-HubSpot-Request-Timestamp": stamp,
+                                    "X-HubSpot-Signature-v3": signature}) for stamp in odd_timestamps]
+        answers += [post(url, data, signed_headers(url, data)) for data in signed_bodies]
+        assert [status for status, _ in answers] == [401] * len(odd_timestamps) + [400] * len(signed_bodies)
+        assert all(answer.get("error") for _, answer in answers)
+        assert topic_end(kafka_bootstrap, topics.CRM_WEBHOOKS_RAW) == before
+        # random damage to a signed body (signed after the damage): refused or taken, never a 5xx; what is
+        # produced is exactly what was accepted
+        accepted = 0
+        for _ in range(60):
+            data = bytearray(good)
+            for _ in range(rng.randint(1, 4)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            status, answer = post(url, bytes(data), signed_headers(url, bytes(data)))
+            assert status in (200, 400), (bytes(data), status, answer)
+            accepted += answer.get("accepted", 0)
+        assert topic_end(kafka_bootstrap, topics.CRM_WEBHOOKS_RAW) == before + accepted
 
 
 def test_a_deals_webhook_reaches_touches_once_however_often_and_in_whatever_order_it_comes(fresh_broker, tmp_path):

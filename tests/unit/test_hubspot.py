@@ -33,6 +33,14 @@ def test_the_v3_signature_is_base64_hmac_sha256_over_method_uri_body_and_timesta
         "wJ0zQGem6ooBkiok+brfvWn48zyKNOp/fsfJ0uOhl3I="
 
 
+def test_hubspots_published_v3_example_is_reproduced():
+    # The v3 vector of HubSpot's own Python SDK tests (HubSpot/hubspot-api-python,
+    # tests/spec/utils/test_signature.py, test_get_signature__v3); their Ruby SDK's tests hold the same.
+    assert signature_v3("yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy", "POST", "https://www.example.com/webhook_uri",
+                        b"{'example_field':'example_value'}", "15000000") == \
+        "HPW73RUtKmcYoEDADG0s6MmGFWUzWJKAW07r8RDgcQw="
+
+
 def test_only_the_listed_encodings_are_decoded_in_the_signed_uri():
     assert signed_uri("https://h/p?x=%3A%2F%3F%40%21%24%27%28%29%2A%2C%3B") == "https://h/p?x=:/?@!$'()*,;"
     assert signed_uri("https://h/p?x=%20%26%3D%25") == "https://h/p?x=%20%26%3D%25"  # space, &, =, % stay encoded
@@ -46,7 +54,8 @@ def test_a_signature_is_refused_when_missing_stale_from_the_future_or_wrong():
     assert "ahead" in signature_problem(SECRET, "POST", uri, BODY, str(NOW), good, NOW - 300_001)
     assert "missing" in signature_problem(SECRET, "POST", uri, BODY, None, good, NOW)
     assert "missing" in signature_problem(SECRET, "POST", uri, BODY, str(NOW), None, NOW)
-    assert "milliseconds" in signature_problem(SECRET, "POST", uri, BODY, "yesterday", good, NOW)
+    for timestamp in ("yesterday", "1\u00b2", "\u0661\u0665", "-1", " 1", "9" * 16):  # "1²".isdigit() holds
+        assert "milliseconds" in signature_problem(SECRET, "POST", uri, BODY, timestamp, good, NOW)
     assert "does not match" in signature_problem("other-secret", "POST", uri, BODY, str(NOW), good, NOW)
     assert "does not match" in signature_problem(SECRET, "POST", uri, BODY + b" ", str(NOW), good, NOW)
     assert "does not match" in signature_problem(SECRET, "POST", uri + "?x", BODY, str(NOW), good, NOW)
@@ -75,6 +84,9 @@ def test_a_malformed_body_names_its_first_problem():
         return found
 
     assert problem(b"{not json").field == "$"
+    assert problem(b"\xff[]").field == "$"
+    assert problem(b"[" * 100_000).field == "$"
+    assert "4300 digits" in problem(b'[{"eventId": ' + b"9" * 5000 + b"}]").problem
     assert "array" in problem({"eventId": 1}).problem
     assert "at most 100" in problem([{}] * 101).problem
     assert problem([1]).field == "[0]"

@@ -38,6 +38,8 @@ def test_notifications_become_the_touches_of_the_same_records_queried():
      "holds no notifications element"),
     (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
      b"<lolz>&lol2;</lolz>", "refused XML"),
+    (b'<?xml version="1.0" encoding="bogus"?><a/>', "unreadable XML: unknown encoding"),
+    (b'<?xml version="1.0" encoding="shift_jis"?><a/>', "unreadable XML: multi-byte encodings"),
 ])
 def test_a_body_that_is_no_outbound_message_says_why(body, problem):
     with pytest.raises(OutboundError, match=problem):
