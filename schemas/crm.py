@@ -323,7 +323,9 @@ def _same_time(one: Any, other: Any) -> bool:
 def salesforce_opportunity_history(rows: Iterable[Row], source: str, currency: str | None = None,
                                    zone: tzinfo | None = None,
                                    earliest: Mapping[str, Any] | None = None) -> Iterator[Converted]:
-    """``OpportunityHistory``: the first version of an opportunity creates it; closes win or lose. Rows without
+    """``OpportunityHistory``: the first version of an opportunity creates it (``<OpportunityId>:created``); closes
+    win or lose (``<OpportunityId>:closed``: a deal closed, reopened and closed again is closed once, as the
+    Opportunity object says); the other versions are stage changes (the row's ``Id``). Rows without
     ``CurrencyIsoCode`` (a single-currency org's export) are in ``currency``; without one they are invalid.
     ``earliest`` (opportunity id → the ``CreatedDate`` of its first version, as an incremental sync asks the
     org for it) tells first versions of rows whose opportunity's history is not all among ``rows``.
@@ -341,8 +343,24 @@ def salesforce_opportunity_history(rows: Iterable[Row], source: str, currency: s
         is_first = first[str(opportunity)] == index and (known is None or _same_time(row.get("CreatedDate"), known))
         event_type = _deal_event(str(row.get("StageName") or ""), str(_first(row, "Opportunity.Type", "Type") or ""),
                                  first_version=is_first)
-        yield _touch(row, "CreatedDate", {**_salesforce_deal(row, export), "event_id": row.get("Id"),
-                                          "event_type": event_type, "opportunity_id": opportunity}, zone)
+        yield _touch(row, "CreatedDate", {**_salesforce_deal(row, export), "event_type": event_type,
+                                          "event_id": _history_event_id(row, opportunity, event_type),
+                                          "opportunity_id": opportunity}, zone)
+
+
+#: A deal's close, whichever verdict: one per deal, ``<Id>:closed``, as the Opportunity object makes it.
+_CLOSES = {EventType.CLOSED_WON, EventType.CLOSED_LOST, EventType.RENEWAL, EventType.UPSELL}
+
+
+def _history_event_id(row: Row, opportunity: Any, event_type: EventType) -> Any:
+    """A history row's touch id: the deal's creation and close take the Opportunity object's ids
+    (``<OpportunityId>:created``, ``<OpportunityId>:closed``), so the history's export, the sync and an Outbound
+    Message make one touch of each; a stage change keeps the history row's ``Id``."""
+    if opportunity in (None, ""):
+        return row.get("Id")
+    if event_type is EventType.OPPORTUNITY_CREATED:
+        return f"{opportunity}:created"
+    return f"{opportunity}:closed" if event_type in _CLOSES else row.get("Id")
 
 
 def salesforce_opportunity(row: Row, export: Export) -> Iterator[Converted]:

@@ -51,3 +51,27 @@ def test_an_opportunity_contact_role_export_is_told_and_ties_the_contact_to_the_
     ((_, touch),) = salesforce_rows([row], EXPORT)
     assert (touch.event_id, touch.event_type, touch.crm_contact_id, touch.account_id, touch.role) == (
         "contact-role:00K000000000001", "identify", "003000000000001", "001000000000001", "Economic Buyer")
+
+
+def test_an_opportunity_history_export_and_the_sync_key_a_deals_touches_alike():
+    # REST records as "Execute a SOQL Query" answers them; Data Loader exports the same fields flat
+    opportunity = {"Id": "006000000000007", "AccountId": "001000000000001", "StageName": "Closed Won",
+                   "Amount": 9000.0, "CreatedDate": "2026-01-02T09:00:00.000+0000", "CloseDate": "2026-01-20",
+                   "IsClosed": True, "IsWon": True, "Type": "New Business"}
+    versions = [("008000000000071", "Prospecting", "2026-01-02T09:00:00.000+0000"),
+                ("008000000000072", "Negotiation", "2026-01-10T09:00:00.000+0000"),
+                ("008000000000073", "Closed Won", "2026-01-20T09:00:00.000+0000"),
+                ("008000000000074", "Closed Won", "2026-01-22T09:00:00.000+0000")]  # the amount edited after
+    history = [{"Id": id_, "OpportunityId": "006000000000007", "StageName": stage, "Amount": 9000.0,
+                "CreatedDate": at, "Opportunity": {"AccountId": "001000000000001", "Type": "New Business"}}
+               for id_, stage, at in versions]
+
+    def keys(results):
+        return {(r.event_id, r.event_type) for _, r in results if hasattr(r, "event_id")}
+
+    exported = keys(salesforce_rows([flatten(r) for r in history], EXPORT, "opportunity_history"))
+    synced = keys(convert_records(OBJECTS_BY_NAME["Opportunity"], [opportunity], EXPORT)) | keys(
+        convert_records(OBJECTS_BY_NAME["OpportunityHistory"], history, EXPORT))
+    assert exported == synced == {("006000000000007:created", "opportunity_created"),
+                                  ("008000000000072", "opportunity_stage_changed"),
+                                  ("006000000000007:closed", "closed_won")}
