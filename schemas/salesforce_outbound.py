@@ -84,6 +84,8 @@ def parse_outbound(body: bytes) -> OutboundMessage:
         raise OutboundError(f"refused XML: {type(exc).__name__} (DTDs and entities are not accepted)") from exc
     except SafeTree.ParseError as exc:
         raise OutboundError(f"not well-formed XML: {exc}") from exc
+    except (LookupError, ValueError) as exc:  # an encoding declaration Python lacks, or expat cannot read
+        raise OutboundError(f"unreadable XML: {exc}") from exc
     if root.tag != f"{{{SOAP}}}Envelope":
         raise OutboundError(f"expected a SOAP 1.1 Envelope, got <{_local(root.tag)}>")
     notifications = root.find(f"{{{SOAP}}}Body/{{{OUTBOUND}}}notifications")
