@@ -27,6 +27,13 @@ _DECODED_IN_URI = {"%3A": ":", "%2F": "/", "%3F": "?", "%40": "@", "%21": "!", "
                    "%28": "(", "%29": ")", "%2A": "*", "%2C": ",", "%3B": ";"}
 #: An event's object type (the part of ``subscriptionType`` before the dot) → the CRM v3 object path.
 OBJECT_PATHS = {"deal": "deals", "contact": "contacts", "company": "companies"}
+#: Generic webhooks' events (``object.creation``, ``object.propertyChange``, ...: HubSpot's changelog "Generic
+#: Webhook Subscriptions") name the object type by ``objectTypeId`` → the CRM v3 object path.
+OBJECT_TYPE_IDS = {"0-1": "contacts", "0-2": "companies", "0-3": "deals", "0-47": "meetings", "0-48": "calls",
+                   "0-49": "emails"}
+#: The engagements (CRM v3 activity objects) the converters make touches of → their activity type. Notes and
+#: tasks are none (a note is no exchange with the buyer, a task a to-do), as in the file import.
+ENGAGEMENTS = {"calls": "CALL", "meetings": "MEETING", "emails": "EMAIL"}
 #: ``X-HubSpot-Request-Timestamp``: milliseconds since the epoch, ASCII digits only (``str.isdigit`` takes "²").
 _TIMESTAMP = re.compile(r"[0-9]{1,15}")
 #: Events that need no fetch: the object is gone, and what it was stays as it landed.
@@ -104,12 +111,26 @@ def webhook_events(raw: bytes) -> list[dict[str, Any]] | FieldError:
 
 def object_to_fetch(event: Mapping[str, Any]) -> tuple[str, str] | None:
     """(CRM v3 object path, id) an event asks to read again, or None: an object type no converter takes, or an
-    object that is gone (its deletion)."""
+    object that is gone (its deletion). Generic events (``object.*``) name the type by ``objectTypeId``."""
     object_type, _, change = str(event["subscriptionType"]).partition(".")
-    path = OBJECT_PATHS.get(object_type)
+    path = OBJECT_TYPE_IDS.get(str(event.get("objectTypeId"))) if object_type == "object" else \
+        OBJECT_PATHS.get(object_type)
     if path is None or change in _GONE:
         return None
     return path, str(event["objectId"])
+
+
+def with_activity_type(path: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A v3 call, meeting or e-mail read from its object path, with ``hs_activity_type`` saying which (an
+    export's converter guesses it from properties that may be unset); an incoming e-mail is a reply. Records of
+    other paths, and those that say their type, as they are."""
+    kind = ENGAGEMENTS.get(path)
+    properties = record.get("properties")
+    if kind is None or not isinstance(properties, Mapping) or properties.get("hs_activity_type"):
+        return dict(record)
+    if str(properties.get("hs_email_direction") or "").upper() == "INCOMING_EMAIL":
+        kind = "INCOMING_EMAIL"
+    return {**record, "properties": {**properties, "hs_activity_type": kind}}
 
 
 def closed_stages(pipelines: Mapping[str, Any]) -> dict[str, str]:

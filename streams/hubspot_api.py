@@ -25,8 +25,14 @@ PROPERTIES = {
               "closedate", "hs_lastmodifieddate"),
     "contacts": ("email", "firstname", "lastname", "jobtitle", "hs_lead_status", "createdate", "lastmodifieddate"),
     "companies": ("name", "domain", "website", "createdate", "hs_lastmodifieddate"),
+    # engagements ("CRM API | Calls / Meetings / Email"): when, and what tells a call, meeting or e-mail apart
+    "calls": ("hs_timestamp", "hs_call_title", "hs_call_direction", "hs_lastmodifieddate"),
+    "meetings": ("hs_timestamp", "hs_meeting_title", "hs_meeting_start_time", "hs_lastmodifieddate"),
+    "emails": ("hs_timestamp", "hs_email_direction", "hs_email_subject", "hs_lastmodifieddate"),
 }
-ASSOCIATIONS = {"deals": ("companies", "contacts"), "contacts": ("companies",), "companies": ()}
+ASSOCIATIONS = {"deals": ("companies", "contacts"), "contacts": ("companies",), "companies": (),
+                "calls": ("contacts", "companies"), "meetings": ("contacts", "companies"),
+                "emails": ("contacts", "companies")}
 HISTORY = {"deals": ("dealstage",)}
 
 
@@ -78,7 +84,8 @@ class HubspotApi:
         raise HubspotError(answer.status_code, message)
 
     def read_object(self, object_path: str, object_id: str) -> dict[str, Any]:
-        """One deal, contact or company with the properties, associations and history its converter reads."""
+        """One deal, contact, company, call, meeting or e-mail with the properties, associations and history its
+        converter reads."""
         params = {"properties": ",".join(PROPERTIES[object_path]), "archived": "false"}
         if ASSOCIATIONS[object_path]:
             params["associations"] = ",".join(ASSOCIATIONS[object_path])

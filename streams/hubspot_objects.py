@@ -1,6 +1,7 @@
 """HubSpot CRM objects as touches: read one by id, convert it as ``touchline import hubspot`` would.
 
-Shared by the webhook stage (``streams.agents.fetch_hubspot``) and ``touchline sync hubspot``,
+Deals, contacts, companies, and the calls, meetings and e-mails the converters make touches of. Shared by the
+webhook stage (``streams.agents.fetch_hubspot``) and ``touchline sync hubspot``,
 so a record gives the same touches whichever way it was heard of. Deals' closed stages come from
 the portal's pipelines, read once and again when a deal is in a stage they did not list.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas import crm
-from schemas.hubspot import closed_stages
+from schemas.hubspot import closed_stages, with_activity_type
 from schemas.touch import FieldError, TouchEvent
 from streams.hubspot_api import HubspotApi
 
@@ -46,7 +47,7 @@ class HubspotObjects:
         export = crm.Export(f"hubspot:{portal}", self.currency, closed_stages=stages)
         touches: list[TouchEvent] = []
         errors: list[FieldError] = []
-        for _, result in crm.hubspot_rows([record], export):
+        for _, result in crm.hubspot_rows([with_activity_type(path, record)], export):
             if isinstance(result, TouchEvent):
                 touches.append(result)
             elif isinstance(result, list):

@@ -1,17 +1,21 @@
 """``touchline sync hubspot``: deals, contacts and companies changed since a durable cursor, as touches.
 
 Per object type, the CRM search API ("CRM API | Search") lists what changed at or after the
-cursor (``hs_lastmodifieddate``, contacts' ``lastmodifieddate``), oldest first, 100 a page, paged
-with ``after``. The search answers neither associations nor stage history, so each record found
-is read again by id and converted by :class:`streams.hubspot_objects.HubspotObjects`, as the
-webhook stage does: the same record gives the same touches by export file, webhook or sync.
+cursor (``hs_lastmodifieddate``, contacts' ``lastmodifieddate``), oldest first, 100 a page. The
+search answers neither associations nor stage history, so each record found is read again by id
+and converted by :class:`streams.hubspot_objects.HubspotObjects`, as the webhook stage does: the
+same record gives the same touches by export file, webhook or sync. Deals, contacts and companies,
+and the engagements the converters make touches of: calls, meetings and e-mails.
 
-The cursor of each type lives beside the lake (``_state/sync/hubspot-<portal>/<type>.json``,
-replaced whole) and moves to a page's newest change only once the page's touches are
-acknowledged by the broker. A sync killed at any point resumes at its cursor: it reads the records
-of that instant again and their touches are the same keys, which the pipeline de-duplicates.
-A search reaches at most 10,000 results, so a longer backlog is read as several searches, each
-from the cursor the previous one left.
+Each page is a new search from the newest change produced so far (``GTE``: the records of that
+instant come again and those already produced are passed over). Paging one search with ``after``
+(an offset) would lose a record whenever one read earlier changes mid-sync and leaves its place,
+shifting the next page over an unread one; ``after`` is used only through a page whose records all
+changed at one instant. The cursor of each type lives beside the lake
+(``_state/sync/hubspot-<portal>/<type>.json``, replaced whole) and moves to a page's newest change
+only once the page's touches are acknowledged by the broker. A sync killed at any point resumes at
+its cursor: it reads the records of that instant again and their touches are the same keys, which
+the pipeline de-duplicates.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from transforms.privacy import pseudonymize
 
 log = logging.getLogger(__name__)
 #: The property each object type's changes are found by.
-MODIFIED = {"deals": "hs_lastmodifieddate", "contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate"}
+MODIFIED = {"deals": "hs_lastmodifieddate", "contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
+            "calls": "hs_lastmodifieddate", "meetings": "hs_lastmodifieddate", "emails": "hs_lastmodifieddate"}
 SEARCH_RESULTS = 10_000  # HubSpot's search answers no further into one query
 
 
@@ -69,6 +74,7 @@ class HubspotSync:
     flush: Callable[[], None]
     salt: str | None = None
     page_size: int = 100
+    stopped: Callable[[], bool] = lambda: False  # checked between pages: a stop leaves every page acknowledged
     counts: dict[str, int] = field(default_factory=lambda: {"touches": 0, "dead_letters": 0, "records": 0})
 
     def _query(self, object_path: str, since_ms: int, after: str | None) -> dict[str, Any]:
@@ -101,22 +107,33 @@ class HubspotSync:
         self.counts["records"] += 1
 
     def sync(self, object_path: str, since_ms: int = 0) -> None:
-        """Everything of one type changed since its cursor (``since_ms`` when it has none) to now."""
+        """Everything of one type changed since its cursor (``since_ms`` when it has none) to now, a page at a time
+        until ``stopped()``."""
         cursor = self.cursors.get(object_path)
         since = since_ms if cursor is None else cursor
+        produced: set[tuple[str, int]] = set()  # (id, change) of what this pass produced, from ``since`` on
         after: str | None = None
-        while True:
+        while not self.stopped():
             page = self.objects.api.search(object_path, self._query(object_path, since, after))
             results = page.get("results") or []
-            for record in results:
-                self._produce(object_path, record)
-            if results:
-                self.flush()  # acknowledged: only now may the cursor cover them
-                newest = max(_modified_ms(record, object_path) for record in results)
-                self.cursors.put(object_path, newest)
-            after = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if not after or not results:
+            if not results:
                 return
-            if after.isdigit() and int(after) >= SEARCH_RESULTS:
-                # a new search, from where this one got to (records of that instant are read again)
-                since, after = (self.cursors.get(object_path) or since), None
+            changes = [(str(record["id"]), _modified_ms(record, object_path)) for record in results]
+            for record, change in zip(results, changes, strict=True):
+                if change not in produced:
+                    self._produce(object_path, record)
+            self.flush()  # acknowledged: only now may the cursor cover them
+            newest = max(at for _, at in changes)
+            self.cursors.put(object_path, newest)
+            following = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not following:
+                return
+            if min(at for _, at in changes) < newest:  # a new search from the newest change produced
+                since, after = newest, None
+            elif not (following.isdigit() and int(following) >= SEARCH_RESULTS):
+                after = following  # a whole page changed at one instant: on through this search
+            else:
+                log.warning("hubspot %s: over %s records changed at %s ms; the search window ends there and the "
+                            "sync goes on after that instant", object_path, SEARCH_RESULTS, newest)
+                since, after = newest + 1, None
+            produced = {change for change in produced | set(changes) if change[1] >= since}

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     # HubSpot: webhooks on the collector (POST /hubspot/webhooks), and the worker's hubspot stage
     hubspot_client_secret: SecretStr | None = None  # the app's client secret (signs webhooks); unset: the route is 404
     hubspot_public_url: str | None = None  # scheme://host[:port] HubSpot calls (behind a proxy); unset: as requested
-    hubspot_token: SecretStr | None = None  # a private app's access token; with it `touchline worker` runs hubspot
+    hubspot_token: SecretStr | None = None  # a private app's token: hubspot stage, sync, push, alerts
     hubspot_api_url: str = "https://api.hubapi.com"  # the CRM v3 API (tests point it at a local server)
     crm_currency: str | None = None  # the portal's currency, for deals without one (as `import --currency`)
     channel_rules: Path | None = None  # a CSV of channel rules in place of the shipped schemas/channel_rules.csv
@@ -75,12 +75,10 @@ class Settings(BaseSettings):
     alert_timeout_seconds: float = 10.0  # one delivery attempt waits this long for an answer
     alert_max_attempts: int = 5  # then the alert is marked failed
     alert_retry_seconds: float = 1.0  # the first retry's delay, doubled each attempt (Retry-After wins)
-    # CRM APIs (shared with the CRM sync and `touchline push`)
+    # CRM APIs (shared with the CRM sync and `touchline push`; HubSpot's token and API URL are above)
     salesforce_instance_url: str | None = None  # https://MyDomain.my.salesforce.com
     salesforce_access_token: SecretStr | None = None
     salesforce_api_version: str = "v60.0"
-    hubspot_api_url: str = "https://api.hubapi.com"
-    hubspot_token: SecretStr | None = None  # a private app's access token
     # Salesforce sync and Outbound Messages (touchline sync salesforce, POST /salesforce/outbound)
     salesforce_client_id: str | None = None  # a connected app's consumer key (client-credentials flow)
     salesforce_client_secret: SecretStr | None = None  # its consumer secret

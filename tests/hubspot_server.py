@@ -5,7 +5,10 @@ Shapes, from HubSpot's developer docs: "CRM API | Deals / Contacts / Companies" 
 ``propertiesWithHistory``, ``associations.{type}.results[].id``, ``createdAt``, ``archived``); "CRM
 API | Pipelines" (``GET /crm/v3/pipelines/deals``); "API usage guidelines" (429 with ``Retry-After``
 and ``errorType: RATE_LIMIT``); errors as ``{"status": "error", "message", "category", "correlationId"}``;
-"Webhooks API" (the event fields) and "Validating requests" (the v3 signature headers).
+"Webhooks API" (the event fields) and "Validating requests" (the v3 signature headers); "CRM API | Search"
+(``POST /crm/v3/objects/{type}/search``); "CRM API | Calls", "CRM API | Meetings", "CRM API | Email" (the
+engagement objects: ``hs_timestamp``, ``hs_call_title``/``hs_call_direction``, ``hs_meeting_title``/
+``hs_meeting_start_time``, ``hs_email_direction``/``hs_email_subject``, associations to contacts and companies).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class FakeHubspot:
         self.pipeline_reads = 0
         self.searches: list[dict[str, Any]] = []
         self.page_cap = 100  # HubSpot's search pages hold at most this many (the client follows paging anyway)
+        self.before_search: Any = None  # called with the number of searches so far, before each is answered
         self.read_count = 0
         self.reads_seen = threading.Condition()
         self.port = free_port()
@@ -118,6 +122,8 @@ class FakeHubspot:
             return error(401, "Authentication credentials not found.", "INVALID_AUTHENTICATION")
         path, query = request.match_info["path"], await request.json()
         self.searches.append(query)
+        if self.before_search is not None:
+            self.before_search(len(self.searches))
         (condition,) = query["filterGroups"][0]["filters"]
         (order,) = query["sorts"]
         assert condition["operator"] == "GTE" and order["direction"] == "ASCENDING"
@@ -208,6 +214,19 @@ def company(company_id: str, domain: str) -> dict[str, Any]:
             "properties": {"hs_object_id": company_id, "name": domain.split(".")[0].title(), "domain": domain,
                            "website": None, "createdate": "2026-02-01T10:00:00.000Z",
                            "hs_lastmodifieddate": "2026-02-01T10:00:00.000Z"}}
+
+
+def engagement(path: str, engagement_id: str, at: str, *, contact: str | None = "201", company: str | None = "701",
+               **properties: Any) -> dict[str, Any]:
+    """A call, meeting or e-mail as GET /crm/v3/objects/{calls|meetings|emails}/{id} holds it."""
+    singular = {"calls": "call", "meetings": "meeting", "emails": "email"}[path]
+    associations = {kind: {"results": [{"id": found, "type": f"{singular}_to_{other}"}]}
+                    for kind, other, found in (("contacts", "contact", contact), ("companies", "company", company))
+                    if found}
+    return {"id": engagement_id, "createdAt": at, "updatedAt": at, "archived": False,
+            "properties": {"hs_object_id": engagement_id, "hs_timestamp": at, "hs_createdate": at,
+                           "hs_lastmodifieddate": at, **properties},
+            "associations": associations}
 
 
 def event(event_id: int, kind: str, object_id: int, *, attempt: int = 0, **fields: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ def sync_command() -> None:
     """Pull CRM records changed since the last sync (cursors kept beside the lake)."""
 
 
-def _stopper() -> threading.Event:
+def stopper() -> threading.Event:
     """An event set by SIGTERM or SIGINT, so that a sync stops between pages (what it produced is acknowledged and
     its cursor moved: a stop is clean, and a kill at any point safe)."""
     stop = threading.Event()
@@ -88,7 +88,7 @@ def salesforce_command(instance_url: str, follow: bool, every: float, since: str
     lake_settings = settings.lake_settings(lake)
     create_topics(settings.kafka_bootstrap, [topics.TOUCHES_RAW, topics.TOUCHES_DLQ], 1, settings)
     producer = fast_producer(settings.kafka_bootstrap, settings)
-    stop = _stopper()
+    stop = stopper()
     sync = SalesforceSync(client, producer, Storage(lake_settings.root), org, currency=currency, since=since,
                           salt=lake_settings.salt, say=lambda line: click.echo(line, err=True), stopped=stop.is_set)
     while True:

@@ -1,9 +1,8 @@
-"""``touchline sync hubspot``: deals, contacts and companies through the CRM v3 search API."""
+"""``touchline sync hubspot``: deals, contacts, companies, calls, meetings and e-mails through the CRM v3 search
+API."""
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import UTC, datetime
 
 import click
@@ -11,7 +10,8 @@ import click
 from streams.commands.lake_option import lake_option
 from streams.settings import Settings
 
-OBJECTS = ("companies", "contacts", "deals")  # companies first: the accounts the others name
+#: Companies first: the accounts the others name; then who, the deals, and the engagements.
+OBJECTS = ("companies", "contacts", "deals", "calls", "meetings", "emails")
 
 
 def _since(_: object, __: object, value: str | None) -> int:
@@ -33,13 +33,16 @@ def _since(_: object, __: object, value: str | None) -> int:
                    "from their cursors.")
 @lake_option
 def sync_hubspot(follow: bool, every: float, since_ms: int, lake: str | None) -> None:
-    """Produce the touches of HubSpot deals, contacts and companies changed since the last sync.
+    """Produce the touches of HubSpot deals, contacts, companies, calls, meetings and e-mails changed since the
+    last sync.
 
     Needs TOUCHLINE_HUBSPOT_TOKEN (a private app's token) and TOUCHLINE_KAFKA_BOOTSTRAP. Each type's
     cursor moves only after its touches are acknowledged: a sync stopped at any point and started
-    again loses nothing, and what it reads twice the pipeline counts once.
+    again loses nothing, and what it reads twice the pipeline counts once. SIGTERM or Ctrl-C stops it
+    between two pages.
     """
     from streams import topics
+    from streams.commands.sync import stopper
     from streams.hubspot_api import HubspotApi
     from streams.hubspot_objects import HubspotObjects
     from streams.hubspot_sync import Cursors, HubspotSync
@@ -60,20 +63,17 @@ def sync_hubspot(follow: bool, every: float, since_ms: int, lake: str | None) ->
         if producer.flush(60) > 0:
             raise click.ClickException("the broker did not acknowledge the touches within 60 s; the cursor stays")
 
+    stop = stopper()
     sync = HubspotSync(HubspotObjects(api, settings.crm_currency), Cursors(settings.lake, portal), portal,
                        lambda topic, key, value: produce_waiting(producer, topic, value, key), flush,
-                       settings.lake_settings().salt)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+                       settings.lake_settings().salt, stopped=stop.is_set)
     try:
         while True:
             for object_path in OBJECTS:
                 sync.sync(object_path, since_ms)
             click.echo(f"hubspot:{portal}: {sync.counts['records']:,} records read, {sync.counts['touches']:,} "
                        f"touches, {sync.counts['dead_letters']:,} dead letters", err=True)
-            if not follow or stop.wait(every):
+            if not follow or stop.is_set() or stop.wait(every):
                 break
-    except KeyboardInterrupt:
-        pass
     finally:
         producer.flush(10)

@@ -1,6 +1,7 @@
-"""`touchline sync hubspot` against a local CRM v3 API (tests/hubspot_server.py): paging, cursors that move only
-after what they cover is acknowledged, searches past HubSpot's 10,000-result window, the same touches as an
-export file, and a sync SIGKILLed mid-page and restarted that loses nothing."""
+"""`touchline sync hubspot` against a local CRM v3 API (tests/hubspot_server.py): paging by new searches from the
+cursor (a record changed mid-sync loses none), cursors that move only after what they cover is acknowledged, the
+same touches as an export file (engagements included), and a sync SIGKILLed mid-page and restarted that loses
+nothing."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from streams import hubspot_sync, topics
+from streams import topics
 from streams.commands import main
+from streams.commands.sync_hubspot import OBJECTS
 from streams.hubspot_api import HubspotApi
 from streams.hubspot_objects import HubspotObjects
 from streams.hubspot_sync import Cursors, HubspotSync
 from streams.kafka_python_clients import make_consumer
-from tests.hubspot_server import PORTAL, TOKEN, FakeHubspot, company, contact, deal
+from tests.hubspot_server import PORTAL, TOKEN, FakeHubspot, company, contact, deal, engagement
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +42,15 @@ def records() -> dict[str, list[dict]]:
              for n in range(1, 8)]
     for n, record in enumerate(deals):
         record["properties"]["hs_lastmodifieddate"] = at(10 + n)
-    return {"companies": companies, "contacts": contacts, "deals": deals}
+    calls = [engagement("calls", "40101", at(20), hs_call_title="Discovery call", hs_call_direction="OUTBOUND"),
+             engagement("calls", "40102", at(21), contact="202", company=None, hs_call_title="Follow-up")]
+    meetings = [engagement("meetings", "50101", at(22), hs_meeting_title="Demo",
+                           hs_meeting_start_time="2026-03-03T10:22:00.000Z")]
+    emails = [engagement("emails", "60101", at(23), hs_email_direction="EMAIL", hs_email_subject="Pricing"),
+              engagement("emails", "60102", at(24), hs_email_direction="INCOMING_EMAIL",
+                         hs_email_subject="Re: Pricing")]
+    return {"companies": companies, "contacts": contacts, "deals": deals, "calls": calls, "meetings": meetings,
+            "emails": emails}
 
 
 @pytest.fixture
@@ -87,16 +97,22 @@ def test_a_sync_pages_through_each_type_and_gives_the_touches_an_export_gives(hu
     hubspot.page_cap = 3
     sent = Sent()
     sync = syncer(hubspot, tmp_path / "lake", sent)
-    for path in ("companies", "contacts", "deals"):
+    for path in OBJECTS:
         sync.sync(path)
     by_key = {key: value for topic, key, value in sent.records if topic == topics.TOUCHES_RAW}
     expected = imported(tmp_path)
     assert by_key == expected  # every touch, every field: deals in EUR, contacts' verdicts, companies' domains
+    assert {v["event_type"] for v in by_key.values()} >= {"call", "meeting", "email_sent", "email_reply"}
+    assert len(sent.records) == len(by_key)  # none produced twice, though each page's search repeats the last
     assert not [r for r in sent.records if r[0] == topics.TOUCHES_DLQ]
     cursors = Cursors(str(tmp_path / "lake"), PORTAL)
-    assert [cursors.get(p) for p in ("companies", "contacts", "deals")] == [
-        1772532120000, 1772532480000, 1772532960000]  # 10:02, 10:08, 10:16
-    assert len([q for q in hubspot.searches if "after" in q]) == 0 + 3 + 2  # pages of 3: 3, 10 and 7 records
+    assert [cursors.get(p) for p in ("companies", "contacts", "deals", "emails")] == [
+        1772532120000, 1772532480000, 1772532960000, 1772533440000]  # 10:02, 10:08, 10:16, 10:24
+    # pages of 3, each a new search from the newest change produced (10 contacts: 0-2, 2-4, 4-6, 6-8, 8)
+    contact_starts = [q["filterGroups"][0]["filters"][0]["value"] for q in hubspot.searches
+                      if q["filterGroups"][0]["filters"][0]["propertyName"] == "lastmodifieddate"]
+    assert contact_starts == ["0", "1772532120000", "1772532240000", "1772532360000", "1772532480000"]
+    assert not [q for q in hubspot.searches if "after" in q]  # no page had all its records at one instant
 
     again = Sent()
     syncer(hubspot, tmp_path / "lake", again).sync("contacts")  # nothing changed: the cursor's instant again
@@ -121,14 +137,41 @@ def test_the_cursor_moves_only_after_a_page_is_acknowledged(hubspot, tmp_path):
     assert {v["crm_contact_id"] for _, _, v in resumed.records} == {str(200 + n) for n in range(4, 11)}
 
 
-def test_a_backlog_past_the_search_window_is_read_as_several_searches(hubspot, tmp_path, monkeypatch):
-    monkeypatch.setattr(hubspot_sync, "SEARCH_RESULTS", 6)  # HubSpot's 10,000, scaled to the fixture
+def test_a_record_changed_mid_sync_shifts_no_other_out_of_reach(hubspot, tmp_path):
     hubspot.page_cap = 3
+
+    def edit(searches: int) -> None:
+        if searches == 2:  # after the first page: 202, read on it, is changed and moves to the end
+            hubspot.records["contacts"]["202"]["properties"] |= {"lastmodifieddate": at(40),
+                                                                 "hs_lead_status": "UNQUALIFIED"}
+
+    hubspot.before_search = edit
     sent = Sent()
     syncer(hubspot, tmp_path / "lake", sent).sync("contacts")
-    starts = [q["filterGroups"][0]["filters"][0]["value"] for q in hubspot.searches if "after" not in q]
-    assert starts == ["0", "1772532300000"]  # the second from where the first got to (10:05)
-    assert {v["crm_contact_id"] for _, _, v in sent.records} == {str(200 + n) for n in range(1, 11)}
+    read = [v["crm_contact_id"] for _, _, v in sent.records if v["event_type"] == "identify"]
+    assert sorted(read) == sorted([str(200 + n) for n in range(1, 11)] + ["202"])  # every one; 202 twice
+    assert b"hubspot:62515|lead:202:status:unqualified" in {key for _, key, _ in sent.records}
+
+
+def test_records_changed_at_one_instant_are_paged_through_that_search(hubspot, tmp_path):
+    hubspot.page_cap = 3
+    for n in range(2, 11):  # 201 at 10:00, the nine others at 10:05
+        hubspot.records["contacts"][str(200 + n)]["properties"]["lastmodifieddate"] = at(5)
+    sent = Sent()
+    syncer(hubspot, tmp_path / "lake", sent).sync("contacts")
+    read = [v["crm_contact_id"] for _, _, v in sent.records if v["event_type"] == "identify"]
+    assert sorted(read) == [str(200 + n) for n in range(1, 11)]  # each once
+    assert [(q["filterGroups"][0]["filters"][0]["value"], q.get("after")) for q in hubspot.searches] == [
+        ("0", None), ("1772532300000", None), ("1772532300000", "3"), ("1772532300000", "6")]
+
+
+def test_a_stop_is_noticed_between_pages(hubspot, tmp_path):
+    hubspot.page_cap = 3
+    sent = Sent()
+    sync = syncer(hubspot, tmp_path / "lake", sent)
+    sync.stopped = lambda: sent.flushes >= 1
+    sync.sync("contacts")
+    assert len(hubspot.searches) == 1 and Cursors(str(tmp_path / "lake"), PORTAL).get("contacts") == 1772532120000
 
 
 def test_a_sync_killed_mid_page_and_restarted_loses_nothing(hubspot, kafka_bootstrap, tmp_path):

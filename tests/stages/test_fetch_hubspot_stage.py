@@ -13,7 +13,7 @@ from streams.agents.fetch_hubspot import FetchHubspot
 from streams.commands import main
 from streams.hubspot_api import HubspotApi, HubspotError
 from streams.state import StateStore
-from tests.hubspot_server import PORTAL, TOKEN, FakeHubspot, company, contact, deal, event
+from tests.hubspot_server import PORTAL, TOKEN, FakeHubspot, company, contact, deal, engagement, event
 from tests.stages.fakes import Emitted, FakeMessage
 
 
@@ -73,6 +73,24 @@ def test_the_same_records_by_export_file_and_by_webhook_are_the_same_touches(hub
     assert by_webhook == by_file  # every field, not only the keys
     assert {t["source"] for t in by_webhook} == {"hubspot:62515"}
     assert all(key.startswith(b"hubspot:62515|") for key, _ in emitted.by_topic[topics.TOUCHES_RAW])
+    assert not emitted.by_topic[topics.TOUCHES_DLQ]
+
+
+def test_generic_webhooks_of_calls_meetings_and_emails_are_read_and_converted(hubspot, tmp_path):
+    # HubSpot's "Generic Webhook Subscriptions": object.creation with objectTypeId 0-48 (call), 0-47 (meeting),
+    # 0-49 (email); a call without a title or direction is a call all the same, told by its object type
+    hubspot.add("calls", engagement("calls", "40101", "2026-03-02T15:00:00.000Z"))
+    hubspot.add("meetings", engagement("meetings", "50101", "2026-03-03T10:00:00.000Z", hs_meeting_title="Demo"))
+    hubspot.add("emails", engagement("emails", "60102", "2026-03-04T10:00:00.000Z",
+                                     hs_email_direction="INCOMING_EMAIL"))
+    emitted = run(stage(hubspot, tmp_path), webhook(0, *(
+        event(n, "object.creation", object_id, objectTypeId=type_id)
+        for n, (object_id, type_id) in enumerate([(40101, "0-48"), (50101, "0-47"), (60102, "0-49"),
+                                                  (70101, "0-46")]))))  # a note: no touch, not read
+    assert sorted((t["event_id"], t["event_type"], t["account_id"], t["crm_contact_id"])
+                  for t in emitted.values(topics.TOUCHES_RAW)) == [
+        ("40101", "call", "701", "201"), ("50101", "meeting", "701", "201"), ("60102", "email_reply", "701", "201")]
+    assert sorted(path for path, _, _ in hubspot.reads) == ["calls", "emails", "meetings"]
     assert not emitted.by_topic[topics.TOUCHES_DLQ]
 
 

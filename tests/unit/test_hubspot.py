@@ -12,6 +12,7 @@ from schemas.hubspot import (
     signature_v3,
     signed_uri,
     webhook_events,
+    with_activity_type,
 )
 from schemas.touch import FieldError, TouchEvent
 
@@ -107,6 +108,27 @@ def test_only_deals_contacts_and_companies_that_still_exist_are_read_again():
     assert object_to_fetch(event("deal.deletion")) is None
     assert object_to_fetch(event("contact.privacyDeletion")) is None
     assert object_to_fetch(event("ticket.creation")) is None
+    # generic subscriptions ("Generic Webhook Subscriptions"): the type is objectTypeId's
+    assert object_to_fetch({**event("object.creation"), "objectTypeId": "0-48"}) == ("calls", "9")
+    assert object_to_fetch({**event("object.propertyChange"), "objectTypeId": "0-3"}) == ("deals", "9")
+    assert object_to_fetch({**event("object.deletion"), "objectTypeId": "0-48"}) is None
+    assert object_to_fetch({**event("object.creation"), "objectTypeId": "0-46"}) is None  # a note: no touch
+    assert object_to_fetch(event("object.creation")) is None
+
+
+def test_an_engagement_read_from_its_object_path_says_its_type():
+    def kind(path: str, **properties: object) -> object:
+        return with_activity_type(path, {"id": "1", "properties": properties})["properties"].get("hs_activity_type")
+
+    assert kind("calls", hs_call_title=None) == "CALL" and kind("meetings") == "MEETING"
+    assert kind("emails", hs_email_direction="EMAIL") == "EMAIL"
+    assert kind("emails", hs_email_direction="INCOMING_EMAIL") == "INCOMING_EMAIL"
+    assert kind("calls", hs_activity_type="MEETING") == "MEETING"  # what the record says stands
+    assert kind("deals", dealstage="closedwon") is None
+    call = crm.convert_hubspot([with_activity_type("calls", {"id": "7", "properties": {
+        "hs_timestamp": "2026-03-02T15:00:00.000Z", "hs_call_title": None},
+        "associations": {"contacts": {"results": [{"id": "201", "type": "call_to_contact"}]}}})], "hubspot:1")
+    assert [t.event_type for t in call] == ["call"]  # without the object type: no field says it is a call
 
 
 # "Pipelines API" (GET /crm/v3/pipelines/deals): stages carry metadata.isClosed and metadata.probability as strings.
