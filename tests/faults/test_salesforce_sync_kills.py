@@ -21,7 +21,7 @@ from tests.integration.salesforce_org import SalesforceOrg, Serving, expected_ke
 
 pytestmark = pytest.mark.integration
 
-KILLS = 5
+KILLS = 10
 
 
 def test_a_sync_killed_mid_run_and_restarted_lands_every_record_once(fresh_broker, tmp_path, report):
