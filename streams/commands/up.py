@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import subprocess
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -28,7 +31,9 @@ if TYPE_CHECKING:
 def up_command(lake: str | None, catalog: str | None, collector_port: int | None, dashboard_port: int | None,
                journey: JourneySettings) -> None:
     """Run the broker (embedded unless TOUCHLINE_KAFKA_BOOTSTRAP is set), the worker, the collector and the
-    dashboard together until interrupted: trackers send to the collector, the dashboard shows what lands."""
+    dashboard together until interrupted: trackers send to the collector, the dashboard shows what lands. The CRM
+    syncs that are configured follow too: `sync salesforce --follow` with TOUCHLINE_SALESFORCE_INSTANCE_URL and a
+    token or client credentials, `sync hubspot --follow` with TOUCHLINE_HUBSPOT_TOKEN."""
     from streams.broker import open_broker
     from streams.collector import new_write_key
     from streams.worker import Worker
@@ -45,10 +50,32 @@ def up_command(lake: str | None, catalog: str | None, collector_port: int | None
     collector = collector_settings(settings)
     with open_broker(settings.kafka_bootstrap) as broker:
         worker = Worker(broker.bootstrap, settings, journey).start()
+        syncs = [subprocess.Popen([sys.executable, "-m", "streams", *arguments],
+                                  env={**os.environ, "TOUCHLINE_KAFKA_BOOTSTRAP": broker.bootstrap})
+                 for arguments in followers(settings)]
         try:
             asyncio.run(_serve(broker.bootstrap, settings, collector, journey))
         finally:
+            for process in syncs:  # each stops between two pages: what it produced is behind its cursor
+                process.terminate()
+            for process in syncs:
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
             worker.close()
+
+
+def followers(settings: Settings) -> list[list[str]]:
+    """The ``touchline sync ... --follow`` commands ``up`` starts: those whose CRM is configured."""
+    lake = ["--lake", str(settings.lake)]
+    commands = []
+    if settings.salesforce_instance_url and (settings.salesforce_access_token or (
+            settings.salesforce_client_id and settings.salesforce_client_secret)):
+        commands.append(["sync", "salesforce", "--follow", "--instance-url", settings.salesforce_instance_url, *lake])
+    if settings.hubspot_token:
+        commands.append(["sync", "hubspot", "--follow", *lake])
+    return commands
 
 
 async def _serve(bootstrap: str, settings: Settings, collector: CollectorSettings, journey: JourneySettings) -> None:
