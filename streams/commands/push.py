@@ -33,7 +33,7 @@ def push_command(crm: str, models: list[str], lake: str | None) -> None:
     store = chosen_lake(lake)
     connection = open_lake(store.root)
     try:
-        credits = opportunity_credits(connection, models)
+        credits = opportunity_credits(connection, models, crm)
     finally:
         connection.close()
     ledger = read_ledger(store.storage, crm)

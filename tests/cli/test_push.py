@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import zlib
+from collections.abc import Callable
 
 from aiohttp import web
 from click.testing import CliRunner
@@ -77,9 +79,23 @@ class HubSpot:
         return {"status": "COMPLETE", "results": [{"id": u["id"]} for u in payload["inputs"]]}
 
 
-def build_lake(root, seed: int) -> None:
+SOURCES = {"salesforce": "salesforce:00D000000000001", "hubspot": "hubspot:4242"}
+
+
+def only(crm: str) -> Callable[[str], str]:
+    return lambda _opportunity: crm
+
+
+def halves(opportunity_id: str) -> str:
+    return ("salesforce", "hubspot")[zlib.crc32(opportunity_id.encode()) % 2]
+
+
+def build_lake(root, seed: int, crm_of: Callable[[str], str] | None = None) -> None:
+    """A stitched lake of generated accounts whose deals' events come from the CRM ``crm_of`` names."""
     emitted = generate(GeneratorSettings(accounts=60, days=300, seed=seed, free_mail_rate=0.0))
     touches = [Touch.from_wire(e.record) for e in emitted if e.record is not None and not e.malformed]
+    crm_of = crm_of or only("salesforce")
+    touches = [t._replace(source=SOURCES[crm_of(t.opportunity_id)]) if t.opportunity_id else t for t in touches]
     result = stitch(touches)
     write_lake(Lake(str(root)), touches, [row.to_row() for row in result.rows], result.breaches)
 
@@ -121,7 +137,7 @@ def test_salesforce_push_upserts_once_reruns_change_nothing_and_vanished_credit_
 def test_hubspot_push_creates_its_properties_updates_deals_once_and_clears_vanished_ones(tmp_path):
     portal = HubSpot()
     lake = tmp_path / "lake"
-    build_lake(lake, seed=3)
+    build_lake(lake, seed=3, crm_of=only("hubspot"))
     env = {"TOUCHLINE_HUBSPOT_API_URL": portal.server.url, "TOUCHLINE_HUBSPOT_TOKEN": "tok"}
     push("hubspot", lake, env)
     assert "touchline_w_shaped_top_channel" in portal.properties
@@ -130,9 +146,23 @@ def test_hubspot_push_creates_its_properties_updates_deals_once_and_clears_vanis
     requests = len(portal.server.requests)
     assert "0 written, 0 removed" in push("hubspot", lake, env)
     assert [r[0] for r in portal.server.requests[requests:]] == ["GET"]  # only the property check
-    build_lake(lake, seed=4)  # a replay: other deals
+    build_lake(lake, seed=4, crm_of=only("hubspot"))  # a replay: other deals
     before = set(portal.deals)
     push("hubspot", lake, env)
     gone = before - {d for d, props in portal.deals.items() if props["touchline_touches"]}
     assert gone and all(portal.deals[d]["touchline_touches"] == "" for d in gone)
+    portal.server.close()
+
+
+def test_each_crm_is_pushed_only_the_deals_that_came_from_it(tmp_path):
+    org, portal = Salesforce(), HubSpot()
+    lake = tmp_path / "lake"
+    build_lake(lake, seed=3, crm_of=halves)
+    push("salesforce", lake, {"TOUCHLINE_SALESFORCE_INSTANCE_URL": org.server.url,
+                              "TOUCHLINE_SALESFORCE_ACCESS_TOKEN": "tok"})
+    push("hubspot", lake, {"TOUCHLINE_HUBSPOT_API_URL": portal.server.url, "TOUCHLINE_HUBSPOT_TOKEN": "tok"})
+    in_salesforce = {r["Opportunity__c"] for r in org.records.values()}
+    assert in_salesforce and all(halves(o) == "salesforce" for o in in_salesforce)
+    assert portal.deals and all(halves(deal) == "hubspot" for deal in portal.deals)
+    org.server.close()
     portal.server.close()
