@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from typing import Any
-
 import click
 
 from streams.commands.lake_option import lake_option
+from streams.commands.stopping import stopper
 from streams.commands.sync_hubspot import sync_hubspot
 from streams.settings import Settings
 
@@ -16,19 +13,6 @@ from streams.settings import Settings
 @click.group(name="sync")
 def sync_command() -> None:
     """Pull CRM records changed since the last sync (cursors kept beside the lake)."""
-
-
-def _stopper() -> threading.Event:
-    """An event set by SIGTERM or SIGINT, so that a sync stops between pages (what it produced is acknowledged and
-    its cursor moved: a stop is clean, and a kill at any point safe)."""
-    stop = threading.Event()
-
-    def handler(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stop
 
 
 @sync_command.command(name="salesforce")
@@ -88,7 +72,7 @@ def salesforce_command(instance_url: str, follow: bool, every: float, since: str
     lake_settings = settings.lake_settings(lake)
     create_topics(settings.kafka_bootstrap, [topics.TOUCHES_RAW, topics.TOUCHES_DLQ], 1, settings)
     producer = fast_producer(settings.kafka_bootstrap, settings)
-    stop = _stopper()
+    stop = stopper()
     sync = SalesforceSync(client, producer, Storage(lake_settings.root), org, currency=currency, since=since,
                           salt=lake_settings.salt, say=lambda line: click.echo(line, err=True), stopped=stop.is_set)
     while True:

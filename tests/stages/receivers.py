@@ -57,6 +57,8 @@ class Receiver:
             await asyncio.sleep(self.delay)
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
         payload = self.answer(request, body) if self.answer and status < 300 else {"ok": status < 300}
+        if isinstance(payload, web.StreamResponse):  # an answer that chose its own status and headers
+            return payload
         return web.json_response(payload, status=status, headers=self.extra_headers if status >= 300 else None)
 
     def bodies(self) -> list[dict[str, Any]]:
