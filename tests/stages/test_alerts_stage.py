@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
 from schemas.alert_rules import parse_rules
@@ -16,7 +17,14 @@ from streams.alert_delivery import Deliveries
 from streams.settings import Settings
 from streams.state import StateStore
 from tests.stages.fakes import Emitted, FakeMessage
-from tests.stages.receivers import Receiver, hubspot_answer, salesforce_answer, wait_for
+from tests.stages.receivers import (
+    HUBSPOT_OWNER,
+    SALESFORCE_OWNER,
+    Receiver,
+    hubspot_answer,
+    salesforce_answer,
+    wait_for,
+)
 from transforms.generator import GeneratorSettings, generate
 from transforms.stitching import stitch
 from transforms.types import Touch
@@ -309,11 +317,57 @@ def test_slack_and_crm_destinations_get_their_documented_fields(tmp_path, receiv
     assert method == "PATCH" and path.startswith("/services/data/v60.0/sobjects/Task/Touchline_Alert_Id__c/msg_")
     assert headers["Authorization"] == "Bearer sf-token"
     assert task["WhatId"] == "0015g00000AbCdEAAV" and task["Status"] == "Not Started"
+    assert task["OwnerId"] == SALESFORCE_OWNER  # the account's owner
     assert "lead-1" in task["Description"]
     method, path, headers, body = next(r for r in hs.requests if b"lead-2" in r[3])
     created = json.loads(body)
     assert (method, path, headers["Authorization"]) == ("POST", "/crm/v3/objects/tasks", "Bearer hs-token")
     assert created["properties"]["hs_task_status"] == "NOT_STARTED"
+    assert created["properties"]["hubspot_owner_id"] == HUBSPOT_OWNER  # the company's owner
     assert created["associations"] == [{"to": {"id": "9876543"}, "types": [
         {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 192}]}]
+    harness.stop()
+
+
+def test_crm_tasks_go_to_the_account_owner_looked_up_once_per_account(tmp_path, receivers):
+    sf, hs = receivers((200,), answer=salesforce_answer), receivers((200,), answer=hubspot_answer)
+    harness = Harness(tmp_path, rules_for(sf=sf.url, hs=hs.url), salesforce_access_token="sf-token",
+                      hubspot_token="hs-token")
+    for n in range(3):  # three leads of one Salesforce account, three of one HubSpot company
+        harness.send({**BREACH, "lead_event_id": f"sf-lead-{n}", "account_id": "0015g00000AbCdEAAV"})
+        harness.send({**BREACH, "lead_event_id": f"hs-lead-{n}", "account_id": "9876543"})
+    harness.send({**BREACH, "lead_event_id": "domain-lead", "account_id": "acme.example"})  # neither CRM's id
+    harness.settle(14)
+    lookups = [(m, p, h["Authorization"]) for m, p, h, _ in sf.requests + hs.requests if m == "GET"]
+    assert sorted(lookups) == [("GET", "/crm/v3/objects/companies/9876543", "Bearer hs-token"),
+                               ("GET", "/services/data/v60.0/sobjects/Account/0015g00000AbCdEAAV", "Bearer sf-token")]
+    tasks = [json.loads(body) for m, _, _, body in sf.requests if m == "PATCH"]
+    assert len(tasks) == 7
+    assert [t.get("OwnerId") for t in tasks if t.get("WhatId") == "0015g00000AbCdEAAV"] == [SALESFORCE_OWNER] * 3
+    assert [t.get("OwnerId") for t in tasks if "WhatId" not in t] == [None] * 4  # no owner to look up
+    created = [json.loads(body)["properties"] for m, _, _, body in hs.requests if m == "POST"]
+    assert sorted(str(p.get("hubspot_owner_id")) for p in created) == sorted([HUBSPOT_OWNER] * 3 + ["None"] * 4)
+    harness.stop()
+
+
+def test_an_owner_lookup_that_fails_leaves_the_task_unassigned_and_is_tried_again(tmp_path, receivers):
+    calls = {"GET": 0}
+
+    def flaky(request, body):
+        if request.method == "GET":
+            calls["GET"] += 1
+            if calls["GET"] == 1:
+                return web.json_response([{"errorCode": "SERVER_UNAVAILABLE", "message": "down"}], status=503)
+        return salesforce_answer(request, body)
+
+    sf = receivers((200,), answer=flaky)
+    harness = Harness(tmp_path, rules_for(sf=sf.url), salesforce_access_token="sf-token")
+    harness.send({**BREACH, "lead_event_id": "lead-1", "account_id": "0015g00000AbCdEAAV"})
+    harness.settle(1)
+    harness.send({**BREACH, "lead_event_id": "lead-2", "account_id": "0015g00000AbCdEAAV"})
+    rows = harness.settle(2)
+    assert {r["status"] for r in rows.values()} == {"delivered"}
+    tasks = [json.loads(body) for m, _, _, body in sf.requests if m == "PATCH"]
+    assert [t.get("OwnerId") for t in tasks] == [None, SALESFORCE_OWNER]
+    assert calls["GET"] == 2
     harness.stop()
