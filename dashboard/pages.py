@@ -74,6 +74,11 @@ def _cell(value: Any) -> str:
     return f"<td>{html.escape('' if value is None else str(value))}</td>"
 
 
+#: The Lead SLA page's alerts table (sinks.dashboard_queries.recent_alerts): the subject is the lead, or the touch.
+ALERT_COLUMNS = ("account", "alert", "rule", "subject", "destination", "status", "tries", "first try", "last try",
+                 "latency (s)")
+
+
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, links: dict[int, str] | None = None) -> str:
     """An HTML table; ``links`` maps a column index to a URL prefix for its values."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
@@ -162,8 +167,7 @@ class Report:
                     + table(["account", "lead at", "due at", "channel", "team", "lead event"],
                             queries.recent_sla_breaches(self.connection), links={0: self.account_link})
                     + "<h3>Latest alerts</h3>"
-                    + table(["account", "alert", "destination", "status", "tries", "latency (s)", "lead event",
-                             "last try"], queries.recent_alerts(self.connection), links={0: self.account_link}))
+                    + table(list(ALERT_COLUMNS), queries.recent_alerts(self.connection), links={0: self.account_link}))
 
     def lead_quality(self) -> Page:
         """Sales' verdicts on the leads: acceptance and rejection reasons per channel, the assets behind accepted

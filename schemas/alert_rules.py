@@ -29,8 +29,9 @@ from schemas.vocabulary import Stage
 
 Kind = Literal["webhook", "slack", "salesforce_task", "hubspot_task"]
 On = Literal["sla_breach", "lead", "stage_change", "re_engagement", "lead_verdict"]
-#: Filters an ``sla_breach`` rule may use: breach records carry the lead's ids, not its channel or amount.
-BREACH_FILTERS = frozenset({"account_ids"})
+#: Filters an ``sla_breach`` rule may use: breach records carry the lead touch's channel, campaign and team, but
+#: a lead has no amount.
+BREACH_FILTERS = frozenset({"channel", "team", "campaign", "account_ids"})
 TOUCH_FILTERS = frozenset({"channel", "team", "campaign", "account_ids", "min_amount"})
 
 
@@ -103,8 +104,8 @@ class Rule(BaseModel):
         if self.on == "sla_breach":
             used = {name for name in TOUCH_FILTERS if getattr(self, name) is not None}
             if used - BREACH_FILTERS:
-                raise ValueError(f"an sla_breach rule filters on account_ids only (breach records carry no "
-                                 f"{', '.join(sorted(used - BREACH_FILTERS))})")
+                raise ValueError(f"an sla_breach rule filters on {', '.join(sorted(BREACH_FILTERS))} only (breach "
+                                 f"records carry no {', '.join(sorted(used - BREACH_FILTERS))})")
         return self
 
     @property

@@ -17,12 +17,16 @@ from sinks.storage import Storage
 from transforms.crm_push import Credit
 
 
-def opportunity_credits(connection: duckdb.DuckDBPyConnection, models: Iterable[str]) -> list[Credit]:
-    """Every touch's credit for the opportunity and closed_won conversions of deals with an opportunity id.
+def opportunity_credits(connection: duckdb.DuckDBPyConnection, models: Iterable[str], crm: str) -> list[Credit]:
+    """Every touch's credit for the opportunity and closed_won conversions of ``crm``'s deals.
+
+    A deal is ``crm``'s when its conversion came from that CRM (source ``salesforce:<org>`` or
+    ``hubspot:<portal>``): a Salesforce opportunity id means nothing to HubSpot, and the reverse.
 
     Args:
         connection: a session from :func:`sinks.attribution.open_lake`.
         models: the rule-based models to read.
+        crm: ``salesforce`` or ``hubspot``.
     """
     rows = connection.execute("""
         select conversions.opportunity_id, credits.conversion_type, credits.model, credits.source, credits.event_id,
@@ -41,8 +45,10 @@ def opportunity_credits(connection: duckdb.DuckDBPyConnection, models: Iterable[
         where conversions.opportunity_id is not null
           and credits.conversion_type in ('opportunity', 'closed_won')
           and list_contains(?, credits.model)
+          -- conversion_id is <conversion_type>:<source>:<event_id>: the conversion's own source
+          and starts_with(conversions.conversion_id, conversions.conversion_type || ':' || ? || ':')
         order by 1, 2, 3, 4, 5
-    """, [list(models)]).fetchall()
+    """, [list(models), crm]).fetchall()
     return [Credit(*row) for row in rows]
 
 

@@ -107,9 +107,11 @@ def recent_sla_breaches(connection: duckdb.DuckDBPyConnection, limit: int = 50) 
 
 
 def recent_alerts(connection: duckdb.DuckDBPyConnection, limit: int = 50) -> Rows:
-    """The latest alerts: account, what, where, how it went, tries and seconds from record to delivery."""
+    """The latest alerts: account, what (type, rule, subject: the lead or the touch), where, how it went, tries,
+    first and last try and seconds from record to delivery."""
     return _fetch(connection, """
-        select account_id, type, destination, status, attempts, latency_seconds, lead_event_id, last_try_at
+        select account_id, type, rule, subject, destination, status, attempts, first_try_at, last_try_at,
+               latency_seconds
         from alerts
         order by record_at desc nulls last, alert_id limit ?
     """, [limit])

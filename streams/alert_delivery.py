@@ -4,12 +4,15 @@ hangs holds up nobody else, and the stage's consumer loop never waits on the net
 Each try has ``alert_timeout_seconds``; timeouts, refused connections, 408/425/429 and 5xx are tried
 again after :func:`transforms.alert_messages.retry_delay` (``Retry-After`` honoured), up to
 ``alert_max_attempts``; any other answer, or the last try, ends the alert. Outcomes queue up for
-the stage to take (:meth:`Deliveries.take`).
+the stage to take (:meth:`Deliveries.take`). A CRM task is assigned to the account's owner, looked up
+once per (CRM, account) and kept (a lookup that fails leaves the task unassigned and is tried again
+by the next alert).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import queue
 import threading
@@ -45,10 +48,32 @@ def _secret(value: object) -> str:
     return str(getter() if getter else value or "")
 
 
-def request_builder(settings: Settings) -> Callable[[Alert, Destination, datetime], messages.Request]:
-    """How an alert becomes a request for its destination's kind, with the CRM settings filled in."""
+def _crm_url(settings: Settings, destination: Destination) -> str | None:
+    url = str(destination.url) if destination.url else None
+    if destination.kind == "salesforce_task":
+        return url or settings.salesforce_instance_url
+    return url or settings.hubspot_api_url
 
-    def build(alert: Alert, destination: Destination, now: datetime) -> messages.Request:
+
+def owner_lookup(settings: Settings) -> Callable[[Alert, Destination], messages.Request | None]:
+    """The call that names the owner of an alert's account, for a CRM task destination (None: no call)."""
+
+    def build(alert: Alert, destination: Destination) -> messages.Request | None:
+        base = _crm_url(settings, destination) if destination.kind in ("salesforce_task", "hubspot_task") else None
+        if not base:
+            return None
+        token = settings.salesforce_access_token if destination.kind == "salesforce_task" else settings.hubspot_token
+        return messages.owner_request(destination.kind, alert.account_id, base, settings.salesforce_api_version,
+                                      _secret(token))
+
+    return build
+
+
+def request_builder(settings: Settings) -> Callable[[Alert, Destination, datetime, str | None], messages.Request]:
+    """How an alert becomes a request for its destination's kind (a CRM task: for the account's owner), with the
+    CRM settings filled in."""
+
+    def build(alert: Alert, destination: Destination, now: datetime, owner: str | None = None) -> messages.Request:
         url = str(destination.url) if destination.url else None
         if destination.kind == "webhook":
             return messages.webhook_request(alert, url or "", destination.secret or "", int(now.timestamp()))
@@ -59,8 +84,9 @@ def request_builder(settings: Settings) -> Callable[[Alert, Destination, datetim
             if not instance:
                 raise ValueError("salesforce_task needs TOUCHLINE_SALESFORCE_INSTANCE_URL or the destination's url")
             return messages.salesforce_task_request(alert, instance, settings.salesforce_api_version,
-                                                    _secret(settings.salesforce_access_token))
-        return messages.hubspot_task_request(alert, url or settings.hubspot_api_url, _secret(settings.hubspot_token))
+                                                    _secret(settings.salesforce_access_token), owner)
+        return messages.hubspot_task_request(alert, url or settings.hubspot_api_url, _secret(settings.hubspot_token),
+                                             owner)
 
     return build
 
@@ -71,6 +97,9 @@ class Deliveries:
     def __init__(self, settings: Settings, rules: AlertRules) -> None:
         self.destinations = rules.destinations()
         self.build = request_builder(settings)
+        self.owner_call = owner_lookup(settings)
+        #: (destination kind, account id) -> the lookup of its owner (shared by the alerts that wait for it)
+        self.owners: dict[tuple[str, str], asyncio.Future[tuple[str | None, bool]]] = {}
         self.timeout = settings.alert_timeout_seconds
         self.max_attempts = max(settings.alert_max_attempts, 1)
         self.retry_seconds = settings.alert_retry_seconds
@@ -125,8 +154,41 @@ class Deliveries:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return None, None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
+    async def _look_up(self, request: messages.Request, kind: str) -> tuple[str | None, bool]:
+        """(owner id, whether to keep the answer): a 404 is kept (no such record), a failure is not."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        try:
+            async with self._session.request(request.method, request.url, headers=request.headers,
+                                             timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
+                text = await response.read()
+                if response.status == 404:
+                    return None, True
+                if response.status >= 300:
+                    log.warning("owner lookup %s answered %d", request.url.split("?")[0], response.status)
+                    return None, False
+                return messages.owner_of(kind, json.loads(text)), True
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+            log.warning("owner lookup %s failed: %r", request.url.split("?")[0], exc)
+            return None, False
+
+    async def _owner(self, alert: Alert, destination: Destination) -> str | None:
+        """The account's owner in the destination's CRM (None for other kinds, or when it cannot be known)."""
+        request = self.owner_call(alert, destination)
+        if request is None:
+            return None
+        key = (destination.kind, alert.account_id)
+        lookup = self.owners.get(key)
+        if lookup is None:
+            lookup = self.owners[key] = asyncio.ensure_future(self._look_up(request, destination.kind))
+        owner, keep = await asyncio.shield(lookup)
+        if not keep and self.owners.get(key) is lookup:
+            del self.owners[key]
+        return owner
+
     async def _deliver(self, alert: Alert) -> None:
         destination = self.destinations[alert.destination]
+        owner = await self._owner(alert, destination)
         first = None
         status: int | None = None
         error: str | None = None
@@ -137,7 +199,7 @@ class Deliveries:
             now = datetime.now(UTC)
             first = first or now
             try:
-                request = self.build(alert, destination, now)
+                request = self.build(alert, destination, now, owner)
             except ValueError as exc:
                 status, error = None, str(exc)
                 break

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     salesforce_instance_url: str | None = None  # https://MyDomain.my.salesforce.com
     salesforce_access_token: SecretStr | None = None
     salesforce_api_version: str = "v60.0"
+    push_timeout_seconds: float = 60.0  # touchline push: one call waits this long for the CRM's answer
+    push_retry_seconds: float = 1.0  # push: first pause on 429 / REQUEST_LIMIT_EXCEEDED, doubled (Retry-After wins)
     # Salesforce sync and Outbound Messages (touchline sync salesforce, POST /salesforce/outbound)
     salesforce_client_id: str | None = None  # a connected app's consumer key (client-credentials flow)
     salesforce_client_secret: SecretStr | None = None  # its consumer secret

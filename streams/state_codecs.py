@@ -16,7 +16,7 @@ from streams import state
 from transforms.identity import Component
 from transforms.lead_sla import Breach, Watched
 from transforms.stitching import Journey
-from transforms.types import Cursor, Touch
+from transforms.types import Cursor, LeadOrigin, Touch
 
 _TIME = Touch._fields.index("occurred_at")
 
@@ -47,16 +47,17 @@ def touch_from_state(state: tuple[Any, ...]) -> Touch:
 
 def cursor_state(cursor: Cursor) -> tuple[Any, ...]:
     """A journey cursor as plain values."""
-    stage, cycle, seq, last_at, has_lead, cycle_ended, lead_event_id, lead_at = cursor
+    stage, cycle, seq, last_at, has_lead, cycle_ended, lead_event_id, lead_at, origin = cursor
     return (None if stage is None else stage.value, cycle, seq, micros(last_at), has_lead, cycle_ended,
-            lead_event_id, micros(lead_at))
+            lead_event_id, micros(lead_at), None if origin is None else tuple(origin))
 
 
 def cursor_from_state(state: tuple[Any, ...]) -> Cursor:
     """The cursor back from :func:`cursor_state`."""
-    stage, cycle, seq, last_at, has_lead, cycle_ended, lead_event_id, lead_at = state
+    stage, cycle, seq, last_at, has_lead, cycle_ended, lead_event_id, lead_at, *more = state
+    origin = more[0] if more else None  # a store of an older release kept no lead origin
     return Cursor(None if stage is None else Stage(stage), cycle, seq, moment(last_at), has_lead, cycle_ended,
-                  lead_event_id, moment(lead_at))
+                  lead_event_id, moment(lead_at), None if origin is None else LeadOrigin(*origin))
 
 
 def _order_state(order: tuple[datetime, int, str, str] | None) -> tuple[Any, ...] | None:
@@ -78,15 +79,16 @@ def _breach_state(breach: Breach | None) -> tuple[Any, ...] | None:
     if breach is None:
         return None
     return (*breach[:3], micros(breach.lead_at), micros(breach.due_at), breach.lead_sla_hours,
-            micros(breach.answered_at), breach.answer_event_id)
+            micros(breach.answered_at), breach.answer_event_id, None if breach.origin is None else tuple(breach.origin))
 
 
 def _breach_from_state(state: tuple[Any, ...] | None) -> Breach | None:
     if state is None:
         return None
-    lead, account, journey, lead_at, due_at, hours, answered_at, answer = state
+    lead, account, journey, lead_at, due_at, hours, answered_at, answer, *more = state
+    origin = more[0] if more else None  # a store of an older release kept no lead origin
     return Breach(lead, account, journey, moment(lead_at), moment(due_at), hours,  # type: ignore[arg-type]
-                  moment(answered_at), answer)
+                  moment(answered_at), answer, None if origin is None else LeadOrigin(*origin))
 
 
 def _journey_state(value: tuple[Journey, tuple[Watched, ...]]) -> tuple[Any, ...]:

@@ -11,6 +11,11 @@
   repeat updates the same task.
 - hubspot_task: a task created through the CRM v3 objects API, associated with the contact and
   the company (HubSpot: "Activities | Tasks"; association types 204 task→contact, 192 task→company).
+
+A CRM task goes to the account's owner: ``Account.OwnerId`` (Salesforce REST API, "Get Field
+Values from a Standard Object Record": ``GET .../sobjects/Account/<id>?fields=OwnerId``) becomes
+the Task's ``OwnerId``; the company's ``hubspot_owner_id`` (CRM v3 companies, ``GET
+/crm/v3/objects/companies/<id>?properties=hubspot_owner_id``) the task's ``hubspot_owner_id``.
 """
 
 from __future__ import annotations
@@ -100,8 +105,31 @@ def _description(alert: Alert) -> str:
     return f"{alert.summary}\n{alert.link}\nTouchline alert {alert.alert_id} (rule {alert.rule_id})"
 
 
-def salesforce_task_request(alert: Alert, instance_url: str, version: str, token: str) -> Request:
-    """A ``Task`` upserted by the alert id: a repeat updates the task it made."""
+def owner_request(kind: str, account_id: str, base_url: str, version: str, token: str) -> Request | None:
+    """The CRM call that names the owner of an account (see the module docstring), or None where the account id
+    is not one of that CRM's ids (then the task is the integration user's)."""
+    headers = {"accept": "application/json", "authorization": f"Bearer {token}"}
+    if kind == "salesforce_task" and _SALESFORCE_ID.match(account_id):
+        return Request("GET", f"{base_url.rstrip('/')}/services/data/{version}/sobjects/Account/{account_id}"
+                              "?fields=OwnerId", headers, b"")
+    if kind == "hubspot_task" and account_id.isdigit():
+        return Request("GET", f"{base_url.rstrip('/')}/crm/v3/objects/companies/{account_id}"
+                              "?properties=hubspot_owner_id", headers, b"")
+    return None
+
+
+def owner_of(kind: str, answer: Any) -> str | None:
+    """The owner id in the answer to :func:`owner_request` (None when the record has none)."""
+    if not isinstance(answer, dict):
+        return None
+    owner = answer.get("OwnerId") if kind == "salesforce_task" else (answer.get("properties") or {}).get(
+        "hubspot_owner_id")
+    return str(owner) if owner else None
+
+
+def salesforce_task_request(alert: Alert, instance_url: str, version: str, token: str,
+                            owner_id: str | None = None) -> Request:
+    """A ``Task`` upserted by the alert id, assigned to ``owner_id``: a repeat updates the task it made."""
     fields: dict[str, Any] = {"Subject": f"Touchline: {alert.type} {alert.account_id}"[:255],
                               "Description": _description(alert), "Status": "Not Started",
                               "Priority": "High", "ActivityDate": event_time(alert)[:10] or None}
@@ -110,6 +138,8 @@ def salesforce_task_request(alert: Alert, instance_url: str, version: str, token
     contact = alert.happened.get("crm_contact_id")
     if isinstance(contact, str) and _SALESFORCE_ID.match(contact):
         fields["WhoId"] = contact
+    if owner_id:
+        fields["OwnerId"] = owner_id
     url = (f"{instance_url.rstrip('/')}/services/data/{version}/sobjects/Task/"
            f"{SALESFORCE_EXTERNAL_ID}/{alert.alert_id}")
     return Request("PATCH", url, {"content-type": "application/json", "authorization": f"Bearer {token}"},
@@ -120,8 +150,9 @@ def _hubspot_time(text: str) -> str:
     return text.replace("Z", "+00:00") if text else "1970-01-01T00:00:00+00:00"
 
 
-def hubspot_task_request(alert: Alert, api_url: str, token: str) -> Request:
-    """A HubSpot task associated with the contact (when the record names one) and the company."""
+def hubspot_task_request(alert: Alert, api_url: str, token: str, owner_id: str | None = None) -> Request:
+    """A HubSpot task associated with the contact (when the record names one) and the company, assigned to
+    ``owner_id``."""
     associations = []
     for object_id, type_id in ((alert.happened.get("crm_contact_id"), HUBSPOT_TASK_TO_CONTACT),
                                (alert.account_id, HUBSPOT_TASK_TO_COMPANY)):
@@ -131,7 +162,8 @@ def hubspot_task_request(alert: Alert, api_url: str, token: str) -> Request:
     body = {"properties": {"hs_timestamp": _hubspot_time(event_time(alert)),
                            "hs_task_subject": f"Touchline: {alert.type} {alert.account_id}",
                            "hs_task_body": _description(alert), "hs_task_status": "NOT_STARTED",
-                           "hs_task_priority": "HIGH", "hs_task_type": "TODO"},
+                           "hs_task_priority": "HIGH", "hs_task_type": "TODO",
+                           **({"hubspot_owner_id": owner_id} if owner_id else {})},
             "associations": associations}
     return Request("POST", f"{api_url.rstrip('/')}/crm/v3/objects/tasks",
                    {"content-type": "application/json", "authorization": f"Bearer {token}"}, _json(body))

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from transforms.settings import JourneySettings
-from transforms.types import Cursor, Touch, iso, journey_id_of
+from transforms.types import Cursor, LeadOrigin, Touch, iso, journey_id_of
 
 Step = tuple[Touch, Cursor]  # a touch and the journey's state after it
 
@@ -30,10 +30,12 @@ class Lead(NamedTuple):
     at: datetime
     answered_at: datetime | None = None
     answer_event_id: str | None = None
+    origin: LeadOrigin | None = None  # what the lead's touch said
 
 
 class Breach(NamedTuple):
-    """An ``sla_breaches`` row: a lead that waited past the SLA."""
+    """An ``sla_breaches`` row: a lead that waited past the SLA; its record also carries what the lead's touch
+    said (channel, campaign, team, CRM contact: what alert rules filter on), which the table leaves out."""
 
     lead_event_id: str
     account_id: str
@@ -43,6 +45,7 @@ class Breach(NamedTuple):
     lead_sla_hours: float
     answered_at: datetime | None
     answer_event_id: str | None
+    origin: LeadOrigin | None = None
 
     def columns(self) -> dict[str, Any]:
         """The table row (``detected_at`` is the deadline: when, on event time, the lead was in breach)."""
@@ -55,8 +58,14 @@ class Breach(NamedTuple):
         }
 
     def to_row(self) -> dict[str, Any]:
-        """The wire record: :meth:`columns` with times as RFC 3339 text."""
-        return {name: iso(value) if isinstance(value, datetime) else value for name, value in self.columns().items()}
+        """The wire record: :meth:`columns` with times as RFC 3339 text, and the lead's touch (origin_fields)."""
+        row = {name: iso(value) if isinstance(value, datetime) else value for name, value in self.columns().items()}
+        return {**row, **origin_fields(self.origin)}
+
+
+def origin_fields(origin: LeadOrigin | None) -> dict[str, str | None]:
+    """A breach record's fields from the lead's touch: ``channel``, ``campaign_id``, ``team``, ``crm_contact_id``."""
+    return (origin or LeadOrigin())._asdict()
 
 
 def leads(start: Cursor, steps: Iterable[Step]) -> Iterator[Lead]:
@@ -66,10 +75,11 @@ def leads(start: Cursor, steps: Iterable[Step]) -> Iterator[Lead]:
         if before.lead_event_id is not None and after.lead_event_id != before.lead_event_id:
             answered = after.cycle == before.cycle  # a new cycle drops a lead unanswered
             yield Lead(before.lead_event_id, before.lead_at,  # type: ignore[arg-type]
-                       touch.occurred_at if answered else None, touch.event_id if answered else None)
+                       touch.occurred_at if answered else None, touch.event_id if answered else None,
+                       before.lead_origin)
         before = after
     if before.lead_event_id is not None:
-        yield Lead(before.lead_event_id, before.lead_at)  # type: ignore[arg-type]
+        yield Lead(before.lead_event_id, before.lead_at, origin=before.lead_origin)  # type: ignore[arg-type]
 
 
 def judge(lead: Lead, account_id: str, journey_id: str, clock: datetime | None,
@@ -80,7 +90,7 @@ def judge(lead: Lead, account_id: str, journey_id: str, clock: datetime | None,
     if not late:
         return None
     return Breach(lead.event_id, account_id, journey_id, lead.at, due, settings.lead_sla_hours,
-                  lead.answered_at, lead.answer_event_id)
+                  lead.answered_at, lead.answer_event_id, lead.origin)
 
 
 def judge_all(account_leads: Iterable[Lead], account_id: str, clock: datetime | None,
@@ -138,5 +148,7 @@ def review(account_id: str, journey_id: str, settled: Cursor, window: tuple[Step
 
 
 def _retraction(account_id: str, watched: Watched) -> dict[str, Any]:
+    # with the lead's touch, as the row it retracts had it: the alert rules that matched the breach match this
+    origin = watched.emitted.origin if watched.emitted else None
     return {"lead_event_id": watched.lead_event_id, "account_id": account_id, "lead_at": iso(watched.lead_at),
-            "retracted": True}
+            **origin_fields(origin), "retracted": True}

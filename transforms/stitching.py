@@ -26,7 +26,7 @@ from transforms.identity import Merge, Resolver, resolve_all
 from transforms.lead_sla import Breach, Lead, Watched, judge_all, leads, review
 from transforms.settings import DEFAULT_JOURNEY, JourneySettings
 from transforms.stages import TRANSITIONS, ends_cycle
-from transforms.types import Cursor, JourneyTouch, OrderKey, Touch, journey_id_of
+from transforms.types import Cursor, JourneyTouch, LeadOrigin, OrderKey, Touch, journey_id_of
 
 FIND, CLOSE, GROW = Stage.FIND, Stage.CLOSE, Stage.GROW
 _OPPORTUNITY_CREATED, _CLOSED_WON = EventType.OPPORTUNITY_CREATED, EventType.CLOSED_WON
@@ -49,17 +49,20 @@ def step(cursor: Cursor, touch: Touch, account_id: str, journey_id: str,
     is_lead = not has_lead and event in ENGAGED_EVENTS and base is not CLOSE and base is not GROW
 
     # Lead SLA: a marketing lead waits for the first sales/SDR touch or disposition; a new cycle drops it.
-    lead_event_id, lead_at = (None, None) if new_cycle else (cursor.lead_event_id, cursor.lead_at)
+    lead_event_id, lead_at, origin = (None, None, None) if new_cycle else \
+        (cursor.lead_event_id, cursor.lead_at, cursor.lead_origin)
     response_hours = None
     responding = touch.team in RESPONDING_TEAMS or event in DISPOSITION_EVENTS
     if lead_at is not None and responding:
         response_hours = (at - lead_at).total_seconds() / 3600
-        lead_event_id = lead_at = None
+        lead_event_id = lead_at = origin = None
     if is_lead and not responding:
         lead_event_id, lead_at = touch.event_id, at
+        origin = LeadOrigin(touch.channel, touch.campaign_id, touch.team, touch.crm_contact_id)
 
     seq = cursor.seq + 1
-    after = Cursor(stage, cycle, seq, at, has_lead or is_lead, ends_cycle(base, event, stage), lead_event_id, lead_at)
+    after = Cursor(stage, cycle, seq, at, has_lead or is_lead, ends_cycle(base, event, stage), lead_event_id, lead_at,
+                   origin)
     row = JourneyTouch(touch, account_id, journey_id, cycle, seq, stage, before, new_cycle, is_lead,
                        event == _OPPORTUNITY_CREATED, event == _CLOSED_WON, reengaged, response_hours)
     return after, row

@@ -124,6 +124,15 @@ def journey_id_of(account_id: str) -> str:
     return "jrn_" + hashlib.blake2b(account_id.encode(), digest_size=8).hexdigest()
 
 
+class LeadOrigin(NamedTuple):
+    """What a marketing lead's touch said: what a breach alert's rule filters on and its CRM task attaches to."""
+
+    channel: str | None = None
+    campaign_id: str | None = None
+    team: str | None = None
+    crm_contact_id: str | None = None
+
+
 class Cursor(NamedTuple):
     """The fold's state after a touch."""
 
@@ -135,6 +144,7 @@ class Cursor(NamedTuple):
     cycle_ended: bool = False  # the last touch ended its cycle (closed_lost, churn)
     lead_event_id: str | None = None  # a marketing lead still waiting for sales/SDR
     lead_at: datetime | None = None
+    lead_origin: LeadOrigin | None = None  # that lead's touch
 
 
 class JourneyTouch(NamedTuple):

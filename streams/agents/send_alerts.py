@@ -130,8 +130,9 @@ class SendAlerts:
         for alert in alerts:
             if alert.follows is not None:
                 original = announced[alert.follows]
-                if original is None or (alert.needs_open and not original.get("open")):
-                    continue  # never announced, or announced with its answer: nothing to resolve
+                if original is None or original["status"] == "failed" or \
+                        (alert.needs_open and not original.get("open")):
+                    continue  # never announced (or never got there), or announced with its answer: nothing to resolve
             known = ledger.status(alert.alert_id)
             if known is not None:
                 if known["status"] != "pending":

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from typing import Any
-
 import click
 
 from streams.commands.lake_option import lake_option
+from streams.commands.stopping import stopper
 from streams.commands.sync_hubspot import sync_hubspot
 from streams.settings import Settings
 
@@ -16,19 +13,6 @@ from streams.settings import Settings
 @click.group(name="sync")
 def sync_command() -> None:
     """Pull CRM records changed since the last sync (cursors kept beside the lake)."""
-
-
-def stopper() -> threading.Event:
-    """An event set by SIGTERM or SIGINT, so that a sync stops between pages (what it produced is acknowledged and
-    its cursor moved: a stop is clean, and a kill at any point safe)."""
-    stop = threading.Event()
-
-    def handler(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stop
 
 
 @sync_command.command(name="salesforce")

@@ -42,7 +42,7 @@ def sync_hubspot(follow: bool, every: float, since_ms: int, lake: str | None) ->
     between two pages.
     """
     from streams import topics
-    from streams.commands.sync import stopper
+    from streams.commands.stopping import stopper
     from streams.hubspot_api import HubspotApi
     from streams.hubspot_objects import HubspotObjects
     from streams.hubspot_sync import Cursors, HubspotSync

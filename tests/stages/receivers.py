@@ -5,7 +5,10 @@ Shapes: Standard Webhooks (https://www.standardwebhooks.com/, verified with the 
 incoming webhooks": a JSON body with ``text`` and ``blocks``, answered ``ok``); Salesforce REST
 "Insert or Update (Upsert) a Record Using an External ID" (PATCH .../sobjects/Task/<field>/<value>,
 201 with ``{id, success, errors, created}``); HubSpot "Activities | Tasks" (POST /crm/v3/objects/tasks,
-201 with the task's ``id`` and ``properties``).
+201 with the task's ``id`` and ``properties``); the account owner lookups: Salesforce "Get Field Values from a
+Standard Object Record" (GET .../sobjects/Account/<id>?fields=OwnerId, 200 with ``attributes``, ``Id`` and the
+fields asked), HubSpot CRM v3 "Companies" (GET /crm/v3/objects/companies/<id>?properties=hubspot_owner_id, 200
+with ``id`` and ``properties``).
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class Receiver:
             await asyncio.sleep(self.delay)
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
         payload = self.answer(request, body) if self.answer and status < 300 else {"ok": status < 300}
+        if isinstance(payload, web.StreamResponse):  # an answer that chose its own status and headers
+            return payload
         return web.json_response(payload, status=status, headers=self.extra_headers if status >= 300 else None)
 
     def bodies(self) -> list[dict[str, Any]]:
@@ -67,11 +72,21 @@ class Receiver:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
+SALESFORCE_OWNER, HUBSPOT_OWNER = "0055g00000OwNeRAAA", "77"
+
+
 def salesforce_answer(request: web.Request, body: bytes) -> dict[str, Any]:
+    if request.method == "GET":  # the account's owner
+        account = request.path.rsplit("/", 1)[-1]
+        return {"attributes": {"type": "Account", "url": request.path}, "Id": account, "OwnerId": SALESFORCE_OWNER}
     return {"id": "00T000000000001AAA", "success": True, "errors": [], "created": True}
 
 
 def hubspot_answer(request: web.Request, body: bytes) -> dict[str, Any]:
+    if request.method == "GET":  # the company's owner
+        company = request.path.rsplit("/", 1)[-1]
+        return {"id": company, "properties": {"hs_object_id": company, "hubspot_owner_id": HUBSPOT_OWNER},
+                "archived": False}
     return {"id": "512", "properties": json.loads(body)["properties"], "archived": False}
 
 

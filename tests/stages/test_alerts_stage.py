@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from aiohttp import web
 from standardwebhooks.webhooks import Webhook
 
 from schemas.alert_rules import parse_rules
@@ -16,7 +17,14 @@ from streams.alert_delivery import Deliveries
 from streams.settings import Settings
 from streams.state import StateStore
 from tests.stages.fakes import Emitted, FakeMessage
-from tests.stages.receivers import Receiver, hubspot_answer, salesforce_answer, wait_for
+from tests.stages.receivers import (
+    HUBSPOT_OWNER,
+    SALESFORCE_OWNER,
+    Receiver,
+    hubspot_answer,
+    salesforce_answer,
+    wait_for,
+)
 from transforms.generator import GeneratorSettings, generate
 from transforms.stitching import stitch
 from transforms.types import Touch
@@ -37,8 +45,8 @@ def rules_for(**urls: str) -> str:
 
 
 class Harness:
-    def __init__(self, tmp_path, rules_text: str, **settings) -> None:
-        self.path = tmp_path / "db"
+    def __init__(self, tmp_path, rules_text: str, topic: str = topics.SLA_BREACHES, **settings) -> None:
+        self.path, self.topic = tmp_path / "db", topic
         self.rules = parse_rules(rules_text)
         self.settings = Settings(lake=str(tmp_path / "lake"), alert_retry_seconds=0.05, alert_max_attempts=3,
                                  alert_timeout_seconds=settings.pop("timeout", 5.0), dashboard_url="http://dash",
@@ -50,7 +58,7 @@ class Harness:
     def start(self) -> None:
         self.store = StateStore(self.path)
         self.deliveries = Deliveries(self.settings, self.rules)
-        self.stage = SendAlerts(topics.SLA_BREACHES, self.rules, self.deliveries, self.settings.dashboard_url)
+        self.stage = SendAlerts(self.topic, self.rules, self.deliveries, self.settings.dashboard_url)
         self.stage.open(0, self.store)
 
     def stop(self) -> None:
@@ -60,7 +68,7 @@ class Harness:
 
     def send(self, record: dict) -> None:
         self.offset += 1
-        self.stage.apply(0, FakeMessage(record, topic=topics.SLA_BREACHES, offset=self.offset,
+        self.stage.apply(0, FakeMessage(record, topic=self.topic, offset=self.offset,
                                         timestamp_ms=int(time.time() * 1000)), self.emitted)
 
     def statuses(self) -> dict[str, dict]:
@@ -86,10 +94,18 @@ def receivers():
         receiver.close()
 
 
-def generated_breaches() -> list[dict]:
+def generated_population():
     emitted = generate(GeneratorSettings(accounts=40, days=200, seed=11, free_mail_rate=0.0))
-    touches = [Touch.from_wire(e.record) for e in emitted if e.record is not None and not e.malformed]
-    return [breach.to_row() for breach in stitch(touches).breaches]
+    return stitch([Touch.from_wire(e.record) for e in emitted if e.record is not None and not e.malformed])
+
+
+def generated_breaches() -> list[dict]:
+    return [breach.to_row() for breach in generated_population().breaches]
+
+
+def generated_transitions() -> list[dict]:
+    """The journey-transitions-v1 records the stitch stage emits for the population (its milestones)."""
+    return [row.transition_row() for row in generated_population().rows if row.is_milestone]
 
 
 def test_every_breach_row_of_a_generated_population_gets_exactly_one_signed_alert(tmp_path, receivers):
@@ -193,6 +209,96 @@ def test_an_answered_breach_resolves_where_the_breach_alert_went_and_a_retractio
     harness.stop()
 
 
+def test_a_delivered_breach_alert_then_retracted_gets_a_resolved_follow_up_with_the_reason(tmp_path, receivers):
+    hook = receivers()
+    harness = Harness(tmp_path, rules_for(hook=hook.url))
+    harness.send(BREACH)
+    (breach_row,) = harness.settle(1).values()
+    assert breach_row["status"] == "delivered"
+    # the stream's retraction: a touch placed late showed the lead was answered in time
+    harness.send({"lead_event_id": "lead-1", "account_id": "acme", "lead_at": BREACH["lead_at"], "retracted": True})
+    rows = harness.settle(2)
+    verifier = Webhook(SECRET)
+    first, resolved = (verifier.verify(body, headers) for _, _, headers, body in hook.requests)
+    assert (first["type"], resolved["type"]) == ("sla_breach", "resolved")
+    assert {k: resolved["data"][k] for k in ("lead_event_id", "account_id")} == {"lead_event_id": "lead-1",
+                                                                                 "account_id": "acme"}
+    assert resolved["data"]["reason"].startswith("retracted") and resolved["data"]["follows"] == breach_row["alert_id"]
+    follow_up = next(r for r in rows.values() if r["type"] == "resolved")
+    assert (follow_up["status"], follow_up["follows"]) == ("delivered", breach_row["alert_id"])
+    harness.send({"lead_event_id": "lead-1", "account_id": "acme", "retracted": True})  # a redelivery
+    harness.settle(2)
+    assert len(hook.requests) == 2
+    harness.stop()
+
+
+def test_a_resolved_follow_up_goes_only_where_the_breach_alert_was_delivered(tmp_path, receivers):
+    up, down = receivers(), receivers((503,))
+    harness = Harness(tmp_path, rules_for(hook=up.url, slack=down.url))
+    harness.send(BREACH)
+    rows = {r["destination"]: r for r in harness.settle(2).values()}
+    assert (rows["hook"]["status"], rows["slack"]["status"]) == ("delivered", "failed")
+    slack_tries = len(down.requests)
+    harness.send({"lead_event_id": "lead-1", "account_id": "acme", "retracted": True})
+    rows = harness.settle(3)
+    resolved = [r for r in rows.values() if r["type"] == "resolved"]
+    assert [r["destination"] for r in resolved] == ["hook"]
+    assert [b["type"] for b in up.bodies()] == ["sla_breach", "resolved"]
+    assert len(down.requests) == slack_tries  # the destination that never got the breach hears nothing of it
+    harness.stop()
+
+
+def test_breach_rules_filtered_by_team_and_channel_send_crm_tasks_tied_to_the_leads_contact(tmp_path, receivers):
+    sf, hs = receivers((201,), answer=salesforce_answer), receivers((201,), answer=hubspot_answer)
+    text = (f'[[destination]]\nname = "sf"\nkind = "salesforce_task"\nurl = "{sf.url}"\n\n'
+            f'[[destination]]\nname = "hs"\nkind = "hubspot_task"\nurl = "{hs.url}"\n\n'
+            '[[rule]]\non = "sla_breach"\nteam = "emea-marketing"\nchannel = ["webinar", "events"]\n'
+            'to = ["sf", "hs"]\n')
+    harness = Harness(tmp_path, text, salesforce_access_token="sf-token", hubspot_token="hs-token")
+    lead = {"channel": "webinar", "campaign_id": "cmp-7", "team": "emea-marketing"}
+    harness.send({**BREACH, **lead, "account_id": "0015g00000AbCdEAAV", "crm_contact_id": "0035g00000XyZaBAAV"})
+    harness.send({**BREACH, **lead, "lead_event_id": "lead-2", "account_id": "9876543", "crm_contact_id": "51"})
+    harness.send({**BREACH, **lead, "lead_event_id": "lead-3", "team": "us-marketing"})  # another team's lead
+    harness.send({**BREACH, **lead, "lead_event_id": "lead-4", "channel": "paid_search"})  # another channel
+    rows = harness.settle(4)
+    assert sorted({r["lead_event_id"] for r in rows.values()}) == ["lead-1", "lead-2"]
+    salesforce = {json.loads(body)["WhatId"]: json.loads(body) for _, _, _, body in sf.requests
+                  if b"0015g00000AbCdEAAV" in body}
+    assert salesforce["0015g00000AbCdEAAV"]["WhoId"] == "0035g00000XyZaBAAV"
+    hubspot = next(json.loads(body) for _, _, _, body in hs.requests if b"lead-2" in body)
+    assert {"to": {"id": "51"}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 204}]} \
+        in hubspot["associations"]
+    harness.stop()
+
+
+def test_transition_rules_alert_on_the_generated_populations_milestones_they_name(tmp_path, receivers):
+    hook = receivers()
+    records = generated_transitions()
+    text = (f'[[destination]]\nname = "hook"\nkind = "webhook"\nurl = "{hook.url}"\nsecret = "{SECRET}"\n\n'
+            '[[rule]]\non = "lead"\nchannel = "webinar"\nto = ["hook"]\n\n'
+            '[[rule]]\non = "stage_change"\nto_stage = "close"\nmin_amount = 30000\nto = ["hook"]\n\n'
+            '[[rule]]\non = "re_engagement"\nto = ["hook"]\n\n'
+            '[[rule]]\non = "lead_verdict"\nteam = "sdr"\nto = ["hook"]\n')
+    harness = Harness(tmp_path, text, topic=topics.JOURNEY_TRANSITIONS)
+    for record in records + records:  # every record read twice: a redelivery
+        harness.send(record)
+    expected = sorted(
+        [("lead", r["event_id"]) for r in records if r["is_lead_touch"] and r["channel"] == "webinar"]
+        + [("stage_change", r["event_id"]) for r in records
+           if r["to_stage"] == "close" and r["from_stage"] != "close" and (r["amount"] or 0) >= 30000]
+        + [("re_engagement", r["event_id"]) for r in records if r["is_reengagement"]]
+        + [("lead_verdict", r["event_id"]) for r in records
+           if r["cause"] in ("lead_accepted", "lead_rejected", "lead_recycled", "lead_disqualified")
+           and r["team"] == "sdr"])
+    assert {kind for kind, _ in expected} == {"lead", "stage_change", "re_engagement", "lead_verdict"}
+    rows = harness.settle(len(expected))
+    verifier = Webhook(SECRET)
+    verified = [verifier.verify(body, headers) for _, _, headers, body in hook.requests]
+    assert sorted((b["type"], b["data"]["event_id"]) for b in verified) == expected
+    assert {r["status"] for r in rows.values()} == {"delivered"} and len(rows) == len(expected)
+    harness.stop()
+
+
 def test_slack_and_crm_destinations_get_their_documented_fields(tmp_path, receivers):
     slack, sf, hs = receivers(), receivers((201,), answer=salesforce_answer), receivers((201,), answer=hubspot_answer)
     harness = Harness(tmp_path, rules_for(slack=slack.url, sf=sf.url, hs=hs.url),
@@ -211,11 +317,57 @@ def test_slack_and_crm_destinations_get_their_documented_fields(tmp_path, receiv
     assert method == "PATCH" and path.startswith("/services/data/v60.0/sobjects/Task/Touchline_Alert_Id__c/msg_")
     assert headers["Authorization"] == "Bearer sf-token"
     assert task["WhatId"] == "0015g00000AbCdEAAV" and task["Status"] == "Not Started"
+    assert task["OwnerId"] == SALESFORCE_OWNER  # the account's owner
     assert "lead-1" in task["Description"]
     method, path, headers, body = next(r for r in hs.requests if b"lead-2" in r[3])
     created = json.loads(body)
     assert (method, path, headers["Authorization"]) == ("POST", "/crm/v3/objects/tasks", "Bearer hs-token")
     assert created["properties"]["hs_task_status"] == "NOT_STARTED"
+    assert created["properties"]["hubspot_owner_id"] == HUBSPOT_OWNER  # the company's owner
     assert created["associations"] == [{"to": {"id": "9876543"}, "types": [
         {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 192}]}]
+    harness.stop()
+
+
+def test_crm_tasks_go_to_the_account_owner_looked_up_once_per_account(tmp_path, receivers):
+    sf, hs = receivers((200,), answer=salesforce_answer), receivers((200,), answer=hubspot_answer)
+    harness = Harness(tmp_path, rules_for(sf=sf.url, hs=hs.url), salesforce_access_token="sf-token",
+                      hubspot_token="hs-token")
+    for n in range(3):  # three leads of one Salesforce account, three of one HubSpot company
+        harness.send({**BREACH, "lead_event_id": f"sf-lead-{n}", "account_id": "0015g00000AbCdEAAV"})
+        harness.send({**BREACH, "lead_event_id": f"hs-lead-{n}", "account_id": "9876543"})
+    harness.send({**BREACH, "lead_event_id": "domain-lead", "account_id": "acme.example"})  # neither CRM's id
+    harness.settle(14)
+    lookups = [(m, p, h["Authorization"]) for m, p, h, _ in sf.requests + hs.requests if m == "GET"]
+    assert sorted(lookups) == [("GET", "/crm/v3/objects/companies/9876543", "Bearer hs-token"),
+                               ("GET", "/services/data/v60.0/sobjects/Account/0015g00000AbCdEAAV", "Bearer sf-token")]
+    tasks = [json.loads(body) for m, _, _, body in sf.requests if m == "PATCH"]
+    assert len(tasks) == 7
+    assert [t.get("OwnerId") for t in tasks if t.get("WhatId") == "0015g00000AbCdEAAV"] == [SALESFORCE_OWNER] * 3
+    assert [t.get("OwnerId") for t in tasks if "WhatId" not in t] == [None] * 4  # no owner to look up
+    created = [json.loads(body)["properties"] for m, _, _, body in hs.requests if m == "POST"]
+    assert sorted(str(p.get("hubspot_owner_id")) for p in created) == sorted([HUBSPOT_OWNER] * 3 + ["None"] * 4)
+    harness.stop()
+
+
+def test_an_owner_lookup_that_fails_leaves_the_task_unassigned_and_is_tried_again(tmp_path, receivers):
+    calls = {"GET": 0}
+
+    def flaky(request, body):
+        if request.method == "GET":
+            calls["GET"] += 1
+            if calls["GET"] == 1:
+                return web.json_response([{"errorCode": "SERVER_UNAVAILABLE", "message": "down"}], status=503)
+        return salesforce_answer(request, body)
+
+    sf = receivers((200,), answer=flaky)
+    harness = Harness(tmp_path, rules_for(sf=sf.url), salesforce_access_token="sf-token")
+    harness.send({**BREACH, "lead_event_id": "lead-1", "account_id": "0015g00000AbCdEAAV"})
+    harness.settle(1)
+    harness.send({**BREACH, "lead_event_id": "lead-2", "account_id": "0015g00000AbCdEAAV"})
+    rows = harness.settle(2)
+    assert {r["status"] for r in rows.values()} == {"delivered"}
+    tasks = [json.loads(body) for m, _, _, body in sf.requests if m == "PATCH"]
+    assert [t.get("OwnerId") for t in tasks] == [None, SALESFORCE_OWNER]
+    assert calls["GET"] == 2
     harness.stop()

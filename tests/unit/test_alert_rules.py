@@ -58,8 +58,9 @@ def test_a_bad_url_and_a_bad_secret_are_refused_on_their_lines():
 
 
 def test_a_breach_rule_cannot_filter_on_what_breaches_do_not_carry():
-    message = refused(GOOD.replace('on = "sla_breach"', 'on = "sla_breach"\nchannel = "webinar"'))
-    assert message.startswith("rules.toml:13: rule.0:") and "carry no channel" in message
+    message = refused(GOOD.replace('on = "sla_breach"', 'on = "sla_breach"\nmin_amount = 1000'))
+    assert message.startswith("rules.toml:13: rule.0:") and "carry no min_amount" in message
+    parse_rules(GOOD.replace('on = "sla_breach"', 'on = "sla_breach"\nchannel = "webinar"\nteam = "marketing"'))
 
 
 def test_a_breach_raises_one_alert_per_destination_with_ids_stable_across_reads():

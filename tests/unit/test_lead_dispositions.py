@@ -131,3 +131,41 @@ def test_the_stream_retracts_a_breach_of_a_touch_that_stopped_being_the_lead():
                t(at(1), "call", team="sdr", event_id="answer")]
     streamed = stream(touches, SLA)
     assert streamed.breaches == {} == {b.lead_event_id: b for b in stitch(touches, SLA).breaches}
+
+
+LEAD_TOUCH = {"channel": "webinar", "campaign_id": "cmp-7", "team": "marketing", "crm_contact_id": "003C000001"}
+
+
+def placed_records(touches, settings=SLA):
+    """Every sla-breaches-v1 record the stream emits, retractions included (stream() keeps only the latest)."""
+    from transforms.stitching import LeadWatch, place
+
+    journeys, watch, records = {}, LeadWatch(settings), []
+    for touch in touches:
+        records += watch.advance(journeys, touch.account_id, touch.occurred_at)
+        before, watched = journeys.get(touch.account_id) or (None, ())
+        journey, placed, _ = place(before, touch, touch.account_id, settings, False)
+        records += watch.judge(journeys, journey, watched, placed)
+    return records
+
+
+def test_a_breach_record_carries_its_lead_touchs_channel_campaign_team_and_contact():
+    touches = [t(at(0), "form_fill", event_id="lead", **LEAD_TOUCH), t(at(2), "site_visit", channel="direct"),
+               *other_account_reaches(30)]
+    (batch,) = stitch(touches, SLA).breaches
+    assert {k: batch.to_row()[k] for k in LEAD_TOUCH} == LEAD_TOUCH
+    assert set(batch.columns()).isdisjoint(LEAD_TOUCH)  # the sla_breaches table's columns stay as they were
+    assert stream(touches, SLA).breaches == {"lead": batch.to_row()}
+    # long after the lead touch settled out of the stream's window, its answer still finds what it said
+    late = [*touches, *other_account_reaches(24 * 30), t(at(24 * 30 + 1), "call", team="sdr", event_id="call")]
+    (answered,) = stitch(late, SLA).breaches
+    assert answered.answer_event_id == "call" and answered.to_row()["channel"] == "webinar"
+    assert stream(late, SLA).breaches == {"lead": answered.to_row()}
+
+
+def test_a_retraction_carries_the_lead_touch_of_the_breach_it_retracts():
+    lead = t(at(0), "form_fill", event_id="lead", **LEAD_TOUCH)
+    records = placed_records([lead, *other_account_reaches(48), t(at(10), "call", team="sdr", event_id="call")])
+    breach, retraction = [r for r in records if r["lead_event_id"] == "lead"]
+    assert retraction["retracted"] and not breach.get("retracted")
+    assert {k: retraction[k] for k in LEAD_TOUCH} == LEAD_TOUCH == {k: breach[k] for k in LEAD_TOUCH}
