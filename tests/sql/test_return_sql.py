@@ -8,6 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from sinks.attribution import MissingRate
 from sinks.returns import influence, query_returns
 from streams.commands import main
 from tests.conftest import touch_payload
@@ -150,6 +151,16 @@ def test_a_reporting_currency_converts_spend_and_return_at_the_days_rate(lake, t
                             reporting_currency="USD", rates=rates)
     assert rows == [("paid_social", "USD", pytest.approx(600.0), pytest.approx(1000 / 3 + 550),
                      pytest.approx((1000 / 3 + 550) / 600))]
+
+
+def test_spend_with_no_rate_for_its_day_is_refused_not_dropped(lake, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,valid_from,rate\nEUR,2026-01-20,1.1\n")  # the EUR deal's days, not the spend's
+    with pytest.raises(MissingRate, match=r"^no rate into USD for spend in EUR from 2026-01-07: add it"):
+        query_returns(lake, "select * from channel_performance", reporting_currency="USD", rates=rates)
+    result = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--reporting-currency", "USD", "--rates",
+                                       str(rates)])
+    assert result.exit_code != 0 and "spend in EUR from 2026-01-07" in result.output
 
 
 def test_the_scorecards_spend_section_reads_the_imported_spend(lake):
