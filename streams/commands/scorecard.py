@@ -9,8 +9,8 @@ import click
 import duckdb
 
 from sinks.attribution import DATA_DRIVEN, MODELS, RULE_BASED, MissingRate, data_driven, open_lake, paths
-from streams.commands.attribute import checked_money, money_options
 from streams.commands.lake_option import chosen_lake, lake_option
+from streams.commands.money import checked_money, money_options
 from streams.commands.sql import print_result
 from transforms.settings import DEFAULT_ATTRIBUTION
 
