@@ -74,9 +74,8 @@ FIGURES = ("spend, leads, opportunities, pipeline, new_customers, won_revenue, c
            "cac, roas, pipeline_per_spend")
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory):
-    root = tmp_path_factory.mktemp("returns")
+def return_lake(root):
+    """The hand-built lake: the journeys above stitched, the spend above imported."""
     touches = root / "touches.jsonl"
     touches.write_text("\n".join(json.dumps(touch_payload(
         event_id=event_id, occurred_at=at, event_type=kind, account_id=account, anonymous_id=None, **fields))
@@ -89,6 +88,11 @@ def lake(tmp_path_factory):
                                   str(root / "lake")])
     assert result.exit_code == 0, result.output
     return root / "lake"
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    return return_lake(tmp_path_factory.mktemp("returns"))
 
 
 def table(lake, mart, key):
@@ -188,7 +192,7 @@ def test_the_spend_and_return_page_draws_each_currency_apart(lake):
 
     text = asyncio.run(fetch())
     charts = sorted(part.split('"')[0] for part in text.split('data-chart="')[1:])
-    assert charts == ["roas-EUR", "roas-USD", "spend-return-EUR", "spend-return-USD"]
+    assert charts == ["cohorts", "roas-EUR", "roas-USD", "spend-return-EUR", "spend-return-USD", "time-lag"]
     assert "<td>238000001</td><td>Retargeting</td><td>paid_social</td><td>EUR</td>" in text
     assert '<a href="/spend" class=current>Spend and return</a>' in text
 
