@@ -177,6 +177,17 @@ def test_the_scorecards_spend_section_reads_the_imported_spend(lake):
     assert spend[("ROAS", "li-retarget USD")] == 0 and spend[("cost to revenue", "li-retarget USD")] is None
 
 
+def test_a_data_driven_scorecard_says_its_spend_section_is_w_shaped(lake):
+    result = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--model", "markov", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "the spend section credits revenue under w_shaped, not markov" in result.stderr
+    spend = {(row["metric"], row["segment"]): row["value"] for row in map(json.loads, result.stdout.splitlines())
+             if row["section"] == "spend"}
+    assert spend[("ROAS", "238000001 EUR")] == 5  # w_shaped's figure
+    plain = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--model", "linear", "--format", "json"])
+    assert plain.exit_code == 0 and "note:" not in plain.stderr
+
+
 def test_the_spend_and_return_page_draws_each_currency_apart(lake):
     import asyncio
 
