@@ -269,7 +269,8 @@ def to_touch_payload(
             payload.get("disposition_reason"), payload.get("disposition_note"))
     if when.clamped_from is not None:
         extra["touchline_clamped_from"] = when.clamped_from.isoformat()
-    payload["properties"] = {**properties, **extra} or None
+    kept = {key: value for key, value in properties.items() if key != CHANNEL_FROM}  # the door's to write
+    payload["properties"] = {**kept, **extra} or None
     return {key: value for key, value in payload.items() if value is not None}, origin
 
 

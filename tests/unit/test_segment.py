@@ -143,6 +143,14 @@ def test_event_names_match_whatever_their_case():
         assert isinstance(touch, TouchEvent) and touch.event_type == "trial_signup", name
 
 
+def test_a_named_channel_keeps_no_rule_inputs_for_a_replay_to_reclassify():
+    named = {**TRACK, "context": {**TRACK["context"], "touchline": {"channel": "partner"}},
+             "properties": {"touchline_channel_from": {"referrer": "https://www.google.com/"}}}
+    touch = segment.convert(named)
+    assert isinstance(touch, TouchEvent), touch
+    assert touch.channel == "partner" and touch.properties == {"url": "https://touchline.dev/demo"}
+
+
 def test_ordinary_properties_stay_properties():
     properties = {"channel": "web", "team": "growth", "email": "x", "campaign_id": 7, "amount": "lots",
                   "currency": "dollars"}
