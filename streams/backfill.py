@@ -114,7 +114,8 @@ def rebucketed(table: pa.Table, rules: ChannelRules) -> pa.Table:
     (a channel the caller gave, CRM records) keep theirs."""
     channels, subchannels = table["channel"].to_pylist(), table["subchannel"].to_pylist()
     for index, properties_text in enumerate(table["properties"].to_pylist()):
-        inputs = json.loads(properties_text).get(CHANNEL_FROM) if properties_text else None
+        properties = json.loads(properties_text) if properties_text else None
+        inputs = properties.get(CHANNEL_FROM) if isinstance(properties, dict) else None
         if isinstance(inputs, dict):
             channels[index], subchannels[index] = reclassify(inputs, rules)
     table = table.set_column(table.schema.get_field_index("channel"), "channel", pa.array(channels, pa.string()))
