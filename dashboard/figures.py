@@ -201,6 +201,39 @@ def roas_by_campaign(rows: Rows, currency: str) -> go.Figure:
     return figure
 
 
+def cohorts(rows: Rows) -> go.Figure:
+    """Per first-touch month (rows) and months since (columns), the share of the cohort's accounts that had
+    reached a lead, an opportunity and a won deal: a heatmap per milestone."""
+    from plotly.subplots import make_subplots
+
+    milestones = ("lead", "opportunity", "won")
+    figure = make_subplots(rows=1, cols=3, shared_yaxes=True, subplot_titles=[f"reached {m}" for m in milestones],
+                           horizontal_spacing=0.04)
+    figure.update_layout(title="Account cohorts by first-touch month: share that reached each milestone",
+                         **{**LAYOUT, "height": 220 + 26 * len({row[0] for row in rows})})
+    sizes = {row[0]: row[2] for row in rows}
+    label = {month: f"{month:%Y-%m} ({sizes[month]:,})" for month in sizes}
+    for column, milestone in enumerate(milestones, start=1):
+        figure.add_trace(go.Heatmap(
+            x=[row[1] for row in rows], y=[label[row[0]] for row in rows], z=[row[3 + column - 1] for row in rows],
+            zmin=0, zmax=1, colorscale="Blues", showscale=column == 3, name=milestone,
+            hovertemplate="%{y}, month %{x}: %{z:.0%} " + milestone + "<extra></extra>"), row=1, col=column)
+        figure.update_xaxes(title_text="months since first touch", dtick=1, row=1, col=column)
+    figure.update_yaxes(autorange="reversed", type="category")
+    return figure
+
+
+def time_lag(rows: Rows, conversion: str) -> go.Figure:
+    """Per channel, the credit its touches earned by days from touch to conversion (one conversion type)."""
+    figure = _figure(f"Time lag: credited {conversion} conversions by days from touch to conversion",
+                     barmode="stack", xaxis_title="days before the conversion", yaxis_title="credited conversions")
+    buckets = list(dict.fromkeys(row[1] for row in rows))
+    for channel in sorted({row[0] for row in rows}):
+        credit = {row[1]: row[2] for row in rows if row[0] == channel}
+        figure.add_trace(go.Bar(x=buckets, y=[credit.get(bucket, 0) for bucket in buckets], name=channel))
+    return figure
+
+
 def model_spread(spreads: list[ChannelSpread], truth: dict[str, float] | None = None) -> go.Figure:
     """Per channel, each model's credited conversions as a point (Markov and Shapley with their bootstrap bars),
     and the true increments (scaled to the credited total) when known."""

@@ -184,14 +184,18 @@ class Report:
 
     def spend(self) -> Page:
         """Spend beside the revenue credited to it (w_shaped), per channel and month, and ROAS by campaign: one
-        chart of each per currency, never a sum of two."""
+        chart of each per currency, never a sum of two; then how long returns take: account cohorts by
+        first-touch month, and the time lag from each channel's touches to the deals they were credited with."""
+        return Page("spend", "Spend and return", self._spend_and_return() + self._lag_and_cohorts())
+
+    def _spend_and_return(self) -> str:
         monthly = returns.spend_and_return_by_month(self.connection)
         campaigns = returns.roas_by_campaign(self.connection)
         currencies = sorted({row[2] for row in monthly} | {row[3] for row in campaigns})
         if not any(row[3] for row in monthly):  # credited revenue alone is the Attribution page's
-            return Page("spend", "Spend and return", '<p class="empty" id="spend-empty">No spend in the lake yet: '
-                        "<code>touchline import spend FILE --format google_ads|linkedin_ads|meta_ads|ga4_cost|csv"
-                        "</code> brings the platforms' exports in.</p>")
+            return ('<p class="empty" id="spend-empty">No spend in the lake yet: <code>touchline import spend FILE '
+                    "--format google_ads|linkedin_ads|meta_ads|ga4_cost|csv</code> brings the platforms' exports "
+                    "in.</p>")
         body = ""
         for currency in currencies:
             body += chart(figures.spend_and_return([r for r in monthly if r[2] == currency], currency),
@@ -199,9 +203,25 @@ class Report:
             spent = [r for r in campaigns if r[3] == currency]
             if spent:
                 body += chart(figures.roas_by_campaign(spent, currency), f"roas-{_slug(currency)}")
-        return Page("spend", "Spend and return", body + "<h3>Campaigns</h3>" + table(
+        return body + "<h3>Campaigns</h3>" + table(
             ["campaign", "name", "channel", "currency", "spend", "credited won revenue", "ROAS", "CAC",
-             "cost per opportunity"], campaigns))
+             "cost per opportunity"], campaigns)
+
+    def _lag_and_cohorts(self) -> str:
+        lag = returns.time_lag(self.connection, "closed_won")
+        cohorts = returns.cohorts(self.connection)
+        body = "<h3>How long returns take</h3>"
+        if lag:
+            medians = sorted({(row[0], row[4]) for row in lag})
+            body += (chart(figures.time_lag(lag, "closed_won"), "time-lag")
+                     + table(["channel", "median days from touch to won deal"], medians))
+        else:
+            body += '<p class="empty" id="time-lag-empty">No won deal credited to a touch yet.</p>'
+        if cohorts:
+            body += chart(figures.cohorts(cohorts), "cohorts")
+        else:
+            body += '<p class="empty" id="cohorts-empty">No account journeys yet.</p>'
+        return body
 
     def models(self, conversion: str = "closed_won") -> Page:
         """How far the models disagree per channel (Markov and Shapley with bootstrap bars) and, with a causal

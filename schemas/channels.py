@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from schemas.channel_rules import ChannelRules, Match, Origin
 
@@ -41,6 +42,31 @@ def match_web(utm: Mapping[str, str], referrer: str | None = None, landing_page:
               rules: ChannelRules | None = None) -> Match | None:
     """The rule a web touch meets (its UTM parameters, referrer and landing page)."""
     return (rules or _active[0]).match(Origin.web(utm, referrer, landing_page))
+
+
+CHANNEL_FROM = "touchline_channel_from"
+"""The ``properties`` key a touch keeps the rule inputs in when the door classified it: ``utm``, ``referrer``,
+``landing_page`` (the ones present) and a ``subchannel`` the caller gave. A touch without it had its channel
+given, or none classified; a replay with channel rules re-buckets only the touches that carry it."""
+
+
+def classify_web(utm: Mapping[str, str], referrer: str | None = None, landing_page: str | None = None,
+                 subchannel: Any = None, rules: ChannelRules | None = None) -> tuple[Any, Any, dict[str, Any]]:
+    """A web touch's channel and sub-channel by the rules (a given ``subchannel`` is kept), and the inputs
+    to keep in :data:`CHANNEL_FROM` so that :func:`reclassify` sees exactly what the door saw."""
+    inputs = {key: value for key, value in (("utm", dict(utm)), ("referrer", referrer),
+                                            ("landing_page", landing_page), ("subchannel", subchannel)) if value}
+    return (*reclassify(inputs, rules), inputs)
+
+
+def reclassify(inputs: Mapping[str, Any], rules: ChannelRules | None = None) -> tuple[str | None, Any]:
+    """The channel and sub-channel that the inputs a touch kept in :data:`CHANNEL_FROM` meet under ``rules``."""
+    utm = inputs.get("utm")
+    utm = {str(key): str(value) for key, value in utm.items()} if isinstance(utm, Mapping) else {}
+    page = [value if isinstance(value := inputs.get(key), str) else None for key in ("referrer", "landing_page")]
+    matched = match_web(utm, page[0], page[1], rules)
+    given = inputs.get("subchannel")
+    return (matched.channel, given or matched.subchannel) if matched else (None, given)
 
 
 def match_crm(value: str | None, column: str = "lead_source", rules: ChannelRules | None = None) -> Match | None:

@@ -9,7 +9,9 @@ Time as Segment does it: the device's ``originalTimestamp`` (or ``timestamp``) i
 device clock's offset, ``sentAt`` against the collector's receive time:
 ``occurred_at = received - (sentAt - originalTimestamp)``. A client's ``receivedAt`` is never
 trusted. An event time still further in the future than :data:`FUTURE_TOLERANCE` is clamped to the
-receive time and flagged in ``properties.touchline_clamped_from``.
+receive time and flagged in ``properties.touchline_clamped_from``. A call that names no channel is
+classified by the channel rules, and what they read is kept in ``properties.touchline_channel_from``
+(so ``replay --channel-rules`` re-buckets it from the same inputs).
 
 Event names map to event types through an :class:`~schemas.event_map.EventMap`; properties stay
 properties unless its rule for the name says which feeds which touch field. Fields meant for
@@ -25,7 +27,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from schemas.channels import match_web
+from schemas.channels import CHANNEL_FROM, classify_web
 from schemas.event_map import DEFAULT_EVENT_MAP, EventMap, EventRule
 from schemas.lenient import amount, currency_code, disposition_reason, trimmed, website_host
 from schemas.touch import FieldError, TouchEvent, validate_touch
@@ -252,12 +254,10 @@ def to_touch_payload(
     for target in TOUCHLINE_FIELDS if touchline else ():
         if touchline.get(target) is not None:
             payload[target], origin[target] = touchline[target], "context.touchline." + target
-    if payload.get("channel") is None:
-        landing = page.get("url") if isinstance(page.get("url"), str) else None
-        matched = match_web(utm, referrer, landing)
-        if matched is not None:
-            payload["channel"] = matched.channel
-            payload["subchannel"] = payload.get("subchannel") or matched.subchannel
+    extra: dict[str, Any] = {"url": page["url"]} if isinstance(page.get("url"), str) else {}
+    if payload.get("channel") is None:  # classified by the rules, which a replay may change: keep what they read
+        payload["channel"], payload["subchannel"], extra[CHANNEL_FROM] = classify_web(
+            utm, referrer, extra.get("url"), payload.get("subchannel"))
     if payload.get("content_id") is None:
         payload["content_id"] = _content(kind, properties, page)
     if rule.properties or touchline:  # fields fed by the caller: as leniently as Segment reads them
@@ -267,10 +267,10 @@ def to_touch_payload(
         payload["currency"] = currency_code(payload.get("currency"))
         payload["disposition_reason"], payload["disposition_note"] = disposition_reason(
             payload.get("disposition_reason"), payload.get("disposition_note"))
-    extra = {"url": page["url"]} if isinstance(page.get("url"), str) else {}
     if when.clamped_from is not None:
         extra["touchline_clamped_from"] = when.clamped_from.isoformat()
-    payload["properties"] = {**properties, **extra} or None
+    kept = {key: value for key, value in properties.items() if key != CHANNEL_FROM}  # the door's to write
+    payload["properties"] = {**kept, **extra} or None
     return {key: value for key, value in payload.items() if value is not None}, origin
 
 

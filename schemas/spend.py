@@ -217,3 +217,39 @@ def spend_row(row: Row, header: Header, export: Export, declared: frozenset[str]
                                    f"{channel!r} is not a channel the channel rules declare"))
     record.update(channel=channel or None, subchannel=subchannel)
     return problems or record
+
+
+#: A spend row's key: the table holds one row per platform, account, campaign and day.
+SPEND_KEY = ("platform", "account_id", "campaign_id", "spend_date")
+#: What rows of one key must agree on to be added up.
+_SAME = ("currency", "channel", "subchannel")
+
+
+def summed(records: list[tuple[int, dict[str, Any]]], header: Header) -> tuple[list[dict[str, Any]],
+                                                                               list[tuple[int, FieldError]]]:
+    """One file's records with the rows of each key added up (amount, clicks, impressions): an export broken
+    down further than campaign and day (by device, ad set, ad, placement) splits a campaign's day over rows.
+
+    Rows of a key that disagree on currency, channel or sub-channel cannot be added: each such row is a
+    problem (with its row number), and the key keeps the rows before it.
+    """
+    combined: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
+    problems: list[tuple[int, FieldError]] = []
+    for number, record in records:
+        key = tuple(record[name] for name in SPEND_KEY)
+        if key not in combined:
+            combined[key] = number, dict(record)
+            continue
+        first, total = combined[key]
+        clash = next((name for name in _SAME if record[name] != total[name]), None)
+        if clash is not None:
+            problems.append((number, FieldError(header.columns.get(clash, clash), (
+                f"{record[clash]!r}, but row {first} of the same campaign and day has {total[clash]!r}: "
+                "rows of one campaign and day are added up, so they must agree"))))
+            continue
+        total["amount"] += record["amount"]
+        for name in ("clicks", "impressions"):
+            if record[name] is not None:
+                total[name] = (total[name] or 0) + record[name]
+        total["campaign_name"] = total["campaign_name"] or record["campaign_name"]
+    return [total for _, total in combined.values()], problems

@@ -64,7 +64,7 @@ class Uncertainty:
 
 
 class MissingRate(ValueError):
-    """A conversion's amount cannot be reported in the reporting currency: no rate for its day."""
+    """A conversion's amount or a day's spend cannot be reported in the reporting currency: no rate for its day."""
 
 
 def open_lake(lake: LakeRoot, *, lookback_days: int = DEFAULT_ATTRIBUTION.lookback_days,
@@ -76,8 +76,8 @@ def open_lake(lake: LakeRoot, *, lookback_days: int = DEFAULT_ATTRIBUTION.lookba
     With ``conversion``, the attribution marts compute that conversion type only. With
     ``reporting_currency``, every amount is converted into it at the ``rates`` file's rate in
     effect on the conversion's day (CSV ``currency,valid_from,rate``: one unit of ``currency``
-    is ``rate`` units of the reporting currency from ``valid_from`` on); a conversion with no rate
-    raises :class:`MissingRate`.
+    is ``rate`` units of the reporting currency from ``valid_from`` on); a conversion or a day's spend with
+    no rate raises :class:`MissingRate`.
     """
     store = Lake(lake)
     connection = store.connect()
@@ -98,12 +98,14 @@ def open_lake(lake: LakeRoot, *, lookback_days: int = DEFAULT_ATTRIBUTION.lookba
     for view in ("journey_touches", "conversions"):
         connection.execute(f"create temp table session_{view} as select * from {view}")
         connection.execute(f"create or replace temp view {view} as select * from session_{view}")
-    missing = connection.execute("select original_currency, min(converted_at) from conversions "
-                                 "where exchange_rate is null group by 1 order by 1").fetchall()
+    missing = connection.execute(
+        "select '', original_currency, min(converted_at) from conversions where exchange_rate is null group by 2 "
+        "union all select 'spend in ', original_currency, min(spend_date) from ad_spend "
+        "where exchange_rate is null group by 2 order by 1, 2").fetchall()
     if missing:
         connection.close()
         raise MissingRate(f"no rate into {reporting_currency} for " + ", ".join(
-            f"{currency} from {at:%Y-%m-%d}" for currency, at in missing) + ": add it to the rates file")
+            f"{what}{currency} from {at:%Y-%m-%d}" for what, currency, at in missing) + ": add it to the rates file")
     return connection
 
 

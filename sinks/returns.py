@@ -69,3 +69,18 @@ def roas_by_campaign(connection: duckdb.DuckDBPyConnection) -> list[tuple[Any, .
         "sum(spend) / nullif(sum(new_customers), 0), sum(spend) / nullif(sum(opportunities), 0) "
         "from campaign_performance where currency is not null group by campaign_id, currency having sum(spend) > 0 "
         "order by roas desc, campaign_id").fetchall()
+
+
+def cohorts(connection: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """(first-touch month, months since, accounts, lead share, opportunity share, won share), oldest first."""
+    return connection.execute(
+        "select cohort_month, months_since, accounts, lead_share, opportunity_share, won_share from cohorts "
+        "order by cohort_month, months_since").fetchall()
+
+
+def time_lag(connection: duckdb.DuckDBPyConnection, conversion: str) -> list[tuple[Any, ...]]:
+    """(channel, lag bucket, credited conversions, touches, the channel's median days) of one conversion type,
+    buckets shortest first."""
+    return connection.execute(
+        "select coalesce(channel, 'unknown'), lag, credited_conversions, touches, median_days from time_lag "
+        "where conversion_type = ? order by bucket_order, 1", [conversion]).fetchall()

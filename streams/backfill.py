@@ -3,11 +3,11 @@
 Reads raw touch JSON Lines (paths or globs) or a lake's ``touches`` table, runs the same
 pure transforms as the streaming stages (``transforms/beam``), and replaces the lake's
 ``touches``, ``journey_touches``, ``sla_breaches`` and ``dead_letters`` (a backfill) or
-``journey_touches`` and ``sla_breaches`` (a replay). Beam's workers write Parquet files into
-each Delta table's folder; when the pipeline has finished, one commit per table adds them in
-place of the table's rows, so readers never see half a table and a failed run leaves every
-table at its version. DirectRunner by default; with ``--workers N`` it runs N processes; any
-Beam option passes through (``--runner FlinkRunner``…).
+``journey_touches`` and ``sla_breaches`` (a replay; with channel rules, ``touches`` re-bucketed too).
+Beam's workers write Parquet files into each Delta table's folder; when the pipeline has finished,
+one commit per table adds them in place of the table's rows, so readers never see half a table
+and a failed run leaves every table at its version. DirectRunner by default; with ``--workers N``
+it runs N processes; any Beam option passes through (``--runner FlinkRunner``…).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from schemas.channel_rules import ChannelRules, Origin
-from schemas.channels import active_channel_rules
+from schemas.channel_rules import ChannelRules
+from schemas.channels import CHANNEL_FROM, active_channel_rules, reclassify
 from schemas.event_map import EventMap
 from sinks.lake import Lake, new_run_id
 from sinks.privacy import PERSONAL_TABLES, for_landing, load_suppressions
@@ -109,19 +109,15 @@ def _read_lake_files(paths: list[str], lake: str, event_map: str | None,
 
 
 def rebucketed(table: pa.Table, rules: ChannelRules) -> pa.Table:
-    """Touches with their web touches' channel and sub-channel as ``rules`` give them: a touch that carries UTMs
-    or a page (``properties.url``, ``properties.referrer``) is classified anew; others (CRM records, whose lead
-    source the lake does not keep) keep theirs."""
-    found = {name: table[name].to_pylist() for name in ("channel", "subchannel", "utm", "properties")}
-    channels, subchannels = list(found["channel"]), list(found["subchannel"])
-    for index, (utm_text, properties_text) in enumerate(zip(found["utm"], found["properties"], strict=True)):
-        utm = json.loads(utm_text) if utm_text else {}
-        properties = json.loads(properties_text) if properties_text else {}
-        page = {key: value for key in ("url", "referrer") if isinstance(value := properties.get(key), str)}
-        if not utm and not page:
-            continue
-        matched = rules.match(Origin.web({k: str(v) for k, v in utm.items()}, page.get("referrer"), page.get("url")))
-        channels[index], subchannels[index] = (matched.channel, matched.subchannel) if matched else (None, None)
+    """Touches with the channel and sub-channel ``rules`` give them: a touch the door classified is classified
+    anew from the inputs it kept (``properties.touchline_channel_from``: what the door's rules read); others
+    (a channel the caller gave, CRM records) keep theirs."""
+    channels, subchannels = table["channel"].to_pylist(), table["subchannel"].to_pylist()
+    for index, properties_text in enumerate(table["properties"].to_pylist()):
+        properties = json.loads(properties_text) if properties_text else None
+        inputs = properties.get(CHANNEL_FROM) if isinstance(properties, dict) else None
+        if isinstance(inputs, dict):
+            channels[index], subchannels[index] = reclassify(inputs, rules)
     table = table.set_column(table.schema.get_field_index("channel"), "channel", pa.array(channels, pa.string()))
     return table.set_column(table.schema.get_field_index("subchannel"), "subchannel",
                             pa.array(subchannels, pa.string()))
@@ -200,16 +196,16 @@ def run_pipeline(inputs: Sequence[str], landing: LakeSettings, settings: Journey
     Personal data is handled as the streaming pipeline handles it: with the lake's salt, e-mails are
     pseudonymized as touches are parsed; whoever the lake's suppression list names lands
     without their identifiers. A replay names ``custom:`` event types anew with ``event_map`` (a file
-    over the shipped defaults) and, with ``channel_rules``, re-buckets web touches' channels (all history,
-    in the replay's one commit per table). A backfill validates channels by the active channel rules.
+    over the shipped defaults) and, with ``channel_rules``, re-buckets the channels the door classified (all history,
+    ``touches`` too, in the replay's one commit per table). A backfill validates channels by the active channel rules.
     """
     store = Lake(landing.root)
     touch_files = store.files("touches") if replay else []
     if replay and not touch_files:
         raise FileNotFoundError(f"{store} has no touches to replay")
     ranges = [] if replay else input_ranges(inputs)
-    tables = ["journey_touches", "sla_breaches"] if replay else ["touches", "journey_touches", "sla_breaches",
-                                                                  "dead_letters"]
+    tables = (["journey_touches", "sla_breaches"] + (["touches"] if channel_rules is not None else []) if replay
+              else ["touches", "journey_touches", "sla_breaches", "dead_letters"])
     for table in tables:
         store.create(table)
     suppressions = load_suppressions(store, landing.suppression_key)
@@ -257,6 +253,8 @@ def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], l
         if not replay:
             _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), lake.root, "touches", run,
                    suppressions)
+        elif channel_rules is not None:  # the same rows, re-bucketed: touches and journeys agree
+            _write(parsed, lake.root, "touches", run, suppressions)
 
 
 def run(argv: Sequence[str] | None = None) -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from sinks.attribution import CONVERSIONS, DIMENSIONS, MODELS, MissingRate, Row, Uncertainty, attribute, from_paths
 from streams.commands.lake_option import chosen_lake, lake_option
+from streams.commands.money import checked_money, money_options
 from streams.commands.sql import print_result
 from transforms.bootstrap import RESAMPLES
 from transforms.markov import ORDERS
@@ -22,23 +22,6 @@ def _models(value: str) -> list[str]:
     if unknown:
         raise click.BadParameter(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(MODELS)} or all")
     return chosen
-
-
-def money_options(command: click.decorators.FC) -> click.decorators.FC:
-    """--reporting-currency and --rates: amounts converted into one currency (shared with the scorecard)."""
-    command = click.option("--rates", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                           help="CSV currency,valid_from,rate: one unit of currency is rate units of the reporting "
-                                "currency from valid_from on (until its next row).")(command)
-    return click.option("--reporting-currency", metavar="CODE",
-                        help="Report every amount in this currency, at the rate of the conversion's day "
-                             "(default: each amount in its own currency).")(command)
-
-
-def checked_money(reporting_currency: str | None, rates: Path | None) -> dict[str, Any]:
-    """The money options as open_lake's keywords, or a usage error."""
-    if rates is not None and reporting_currency is None:
-        raise click.UsageError("--rates needs --reporting-currency (the currency the rates convert into)")
-    return {"reporting_currency": reporting_currency.upper() if reporting_currency else None, "rates": rates}
 
 
 def uncertainty_options(command: click.decorators.FC) -> click.decorators.FC:

@@ -69,8 +69,9 @@ def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, wor
               help="Event name rules over the shipped defaults [default: TOUCHLINE_EVENT_MAP]: a replay turns the "
                    "custom:<name> touches they name into their event types.")
 @click.option("--channel-rules", type=click.Path(dir_okay=False, exists=True),
-              help="Channel rules to re-bucket the history of web touches by (those with UTMs or a page), in the "
-                   "replay's one commit [default: the channels as they landed].")
+              help="Channel rules to re-bucket the touches the rules classified by (touches and journeys, from "
+                   "the inputs the rules read when they landed), in the replay's one commit per table "
+                   "[default: the channels as they landed].")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def replay_command(lake: str | None, runner: str, workers: int | None, journey: JourneySettings,
                    event_map: str | None, channel_rules: str | None, beam_args: tuple[str, ...]) -> None:

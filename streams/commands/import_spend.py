@@ -102,9 +102,10 @@ def import_spend_command(paths: tuple[Path, ...], fmt: str, currency: str | None
                          lake: str | None, partial: bool) -> None:
     """Import ad spend exports into the lake's spend table, one row per platform, account, campaign and day.
 
-    Re-importing a range replaces its rows (the table holds each key once), so overlapping exports never
-    add up. An invalid row is reported as FILE:ROW: field: problem; then nothing is imported (exit 1),
-    unless --partial.
+    Rows of one campaign and day in a file (an export broken down by device or ad set) are added up;
+    re-importing a range replaces its rows (the table holds each key once, a later file's over an earlier
+    one's), so overlapping exports never add up. An invalid row is reported as FILE:ROW: field: problem;
+    then nothing is imported (exit 1), unless --partial.
     """
     console = Console(stderr=True)
     rules = active_channel_rules()
@@ -114,14 +115,17 @@ def import_spend_command(paths: tuple[Path, ...], fmt: str, currency: str | None
     unassigned: Counter[str] = Counter()
     for path in paths:
         header, rows = read_rows(path, fmt)
+        numbered: list[tuple[int, dict[str, Any]]] = []
         for number, row in rows:
             result = spend.spend_row(row, header, export, rules.channels)
             if isinstance(result, list):
                 where.append(f"{path}:{number}: " + "; ".join(str(problem) for problem in result))
             else:
-                records.append(result)
-                if result["channel"] is None:
-                    unassigned[result["campaign_name"] or result["campaign_id"]] += 1
+                numbered.append((number, result))
+        added, clashes = spend.summed(numbered, header)
+        where += [f"{path}:{number}: {problem}" for number, problem in clashes]
+        records += added
+        unassigned.update(r["campaign_name"] or r["campaign_id"] for r in added if r["channel"] is None)
     for line in where:
         click.echo(line, err=True)
     if where and not partial:

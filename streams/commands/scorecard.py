@@ -9,8 +9,8 @@ import click
 import duckdb
 
 from sinks.attribution import DATA_DRIVEN, MODELS, RULE_BASED, MissingRate, data_driven, open_lake, paths
-from streams.commands.attribute import checked_money, money_options
 from streams.commands.lake_option import chosen_lake, lake_option
+from streams.commands.money import checked_money, money_options
 from streams.commands.sql import print_result
 from transforms.settings import DEFAULT_ATTRIBUTION
 
@@ -52,7 +52,8 @@ def _campaign_revenue(connection: duckdb.DuckDBPyConnection, model: str) -> list
 @click.command(name="scorecard")
 @lake_option
 @click.option("--model", type=click.Choice(MODELS), default="w_shaped", show_default=True,
-              help="The attribution model behind the revenue and pipeline shares and ROAS.")
+              help="The attribution model behind the revenue and pipeline shares and ROAS (ROAS from imported "
+                   "spend: a rule-based model; a data-driven one's is w_shaped's, as a note says).")
 @click.option("--lead-sla-hours", type=click.FloatRange(min=0, min_open=True),
               help="Check that the lake's SLA breaches were judged with this SLA (they are judged when the lake "
                    "is stitched: `replay --lead-sla-hours` judges them anew).")
@@ -109,6 +110,9 @@ def scorecard_command(lake: str | None, model: str, lead_sla_hours: float | None
             "                ('cost to revenue', spend.spend / nullif(revenue.revenue, 0))) as m(metric, value)",
             [str(spend)]).fetchall()
     elif connection.execute("select count(*) from ad_spend").fetchone()[0]:  # type: ignore[index]
+        if model not in RULE_BASED:
+            click.echo(f"note: the spend section credits revenue under w_shaped, not {model}: the return marts "
+                       "(campaign_performance) take a rule-based model", err=True)
         rows += _imported_spend(connection, model)
     connection.close()
     rows.sort(key=lambda r: (SECTIONS.index(r[0]), r[1], r[2]))

@@ -11,10 +11,13 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
+from sinks.attribution import RULE_BASED, MissingRate
 from sinks.catalog import build as build_views
 from sinks.lake import Lake
 from sinks.query import query
+from sinks.returns import DEFAULT_MODEL, query_returns
 from streams.commands.lake_option import chosen_lake
+from streams.commands.money import checked_money, money_options
 from streams.settings import Settings
 
 
@@ -46,23 +49,37 @@ def print_result(columns: list[str], rows: list[tuple[object, ...]], fmt: str) -
               help="The DuckDB catalog (default TOUCHLINE_CATALOG, else touchline.duckdb).")
 @click.option("--format", "fmt", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True, help="auto: a table in a terminal, CSV when piped.")
-def sql_command(statement: str, lake: str | None, catalog: str | None, fmt: str) -> None:
+@click.option("--model", type=click.Choice(RULE_BASED),
+              help=f"The model the return marts (channel_performance, campaign_performance, influence) credit "
+                   f"under: the session variable touchline_return_model [default: {DEFAULT_MODEL}]. Over a lake.")
+@money_options
+def sql_command(statement: str, lake: str | None, catalog: str | None, fmt: str, model: str | None,
+                reporting_currency: str | None, rates: Path | None) -> None:
     """Run STATEMENT against the DuckDB catalog (read-only), or against the views of a lake (--lake).
 
     Without --lake, the catalog file is read; with none there, the views are built over TOUCHLINE_LAKE
-    (else ./lake) when it exists.
+    (else ./lake) when it exists. --model, --reporting-currency and --rates set the session's settings,
+    so they build the views over a lake (--lake, else TOUCHLINE_LAKE).
     """
     settings = Settings()
+    money = checked_money(reporting_currency, rates)
+    session = model is not None or money["reporting_currency"] is not None
+    if session and catalog and not lake:
+        raise click.UsageError("--model, --reporting-currency and --rates set a lake's session: pass --lake, "
+                               "not --catalog")
     catalog = catalog or str(settings.catalog)
     try:
-        if lake or (not Path(catalog).exists() and Lake(settings.lake).storage.exists()):
+        if session:
+            columns, rows = query_returns(chosen_lake(lake or settings.lake).root, statement,
+                                          model=model or DEFAULT_MODEL, **money)
+        elif lake or (not Path(catalog).exists() and Lake(settings.lake).storage.exists()):
             columns, rows = _over_lake(lake or settings.lake, statement)
         elif not Path(catalog).exists():
             raise click.UsageError(f"no catalog at {catalog} and no lake at {settings.lake}: run `touchline demo` "
                                    "or a worker first, or pass --catalog or --lake")
         else:
             columns, rows = query(catalog, statement)
-    except duckdb.Error as error:
+    except (duckdb.Error, MissingRate) as error:
         raise click.ClickException(str(error)) from error
     print_result(columns, rows, fmt)
 

@@ -72,6 +72,33 @@ def test_an_overlapping_reimport_replaces_the_days_it_covers_and_changes_no_tota
     assert spend_rows(lake) == once
 
 
+def test_rows_of_one_campaign_and_day_in_a_file_are_added_up(tmp_path):
+    imported(tmp_path / "lake", str(DATA / "meta_ads_by_ad_set.csv"), "--format", "meta_ads")
+    assert spend_rows(tmp_path / "lake") == [  # Jan 1: two ad sets' rows (one without link clicks)
+        ("meta_ads", "act_777", "238000001", "2026-01-01", "paid_social", None, 50.25, "EUR", 15, 3000),
+        ("meta_ads", "act_777", "238000001", "2026-01-02", "paid_social", None, 49.75, "EUR", 22, 2900)]
+
+
+def test_rows_of_one_campaign_and_day_that_cannot_be_added_are_named(tmp_path):
+    bad = tmp_path / "split.csv"
+    bad.write_text("date,campaign_id,campaign_name,channel,subchannel,amount,currency,clicks,impressions\n"
+                   "2026-01-10,c1,One,events,,100,EUR,,\n"
+                   "2026-01-10,c1,One,events,,40,USD,,\n"
+                   "2026-01-10,c1,One,partner,,5,EUR,,\n"
+                   "2026-01-10,c1,One,events,,1,EUR,,\n")
+    result = CliRunner().invoke(main, ["import", "spend", str(bad), "--format", "csv", "--lake",
+                                       str(tmp_path / "lake")])
+    assert result.exit_code == 1
+    assert [line for line in result.output.splitlines() if line.startswith(str(bad))] == [
+        f"{bad}:3: currency: 'USD', but row 2 of the same campaign and day has 'EUR': rows of one campaign and day "
+        "are added up, so they must agree",
+        f"{bad}:4: channel: 'partner', but row 2 of the same campaign and day has 'events': rows of one campaign and "
+        "day are added up, so they must agree"]
+    assert not Lake(str(tmp_path / "lake")).files("spend")
+    imported(tmp_path / "lake", str(bad), "--format", "csv", "--partial")
+    assert [row[6] for row in spend_rows(tmp_path / "lake")] == [101.0]
+
+
 def test_campaigns_map_to_channels_by_the_rules_on_their_id_or_name(tmp_path):
     rules = tmp_path / "rules.csv"
     rules.write_text("channel,subchannel,utm_source,utm_medium,utm_campaign,referrer,landing_page,lead_source,"

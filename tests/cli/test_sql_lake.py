@@ -50,6 +50,26 @@ def test_catalog_writes_a_file_a_bi_tool_opens_read_only(tmp_path):
         == ["count_star()", "2"]
 
 
+def test_sql_prints_the_return_marts_in_a_reporting_currency_under_a_model(tmp_path):
+    lake = tmp_path / "lake"
+    run("import", "spend", str(SPEND), "--format", "csv", "--lake", str(lake))  # 5000 EUR, 250 USD in January
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,valid_from,rate\nEUR,2026-01-01,1.1\n")
+    statement = "select channel, currency, spend from channel_performance order by 1"
+    output = run("sql", statement, "--lake", str(lake), "--reporting-currency", "usd", "--rates", str(rates),
+                 "--model", "linear", "--format", "csv")
+    assert output.splitlines() == ["channel,currency,spend", "events,USD,5500.0", "partner,USD,250.0"]
+    model = run("sql", "select getvariable('touchline_return_model') as m", "--lake", str(lake), "--model", "linear",
+                "--format", "csv")
+    assert model.splitlines() == ["m", "linear"]
+    rates.write_text("currency,valid_from,rate\nEUR,2026-02-01,1.1\n")
+    refused = CliRunner().invoke(main, ["sql", statement, "--lake", str(lake), "--reporting-currency", "USD",
+                                        "--rates", str(rates)])
+    assert refused.exit_code == 1 and "no rate into USD for spend in EUR from 2026-01-10" in refused.output
+    wrong = CliRunner().invoke(main, ["sql", statement, "--catalog", str(tmp_path / "c.duckdb"), "--model", "linear"])
+    assert wrong.exit_code == 2 and "pass --lake" in wrong.output
+
+
 def test_sql_names_a_missing_lake(tmp_path):
     result = CliRunner().invoke(main, ["sql", "select 1", "--lake", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and f"no lake at {tmp_path / 'nowhere'}" in result.output

@@ -32,7 +32,7 @@ TOUCHLINE = str(Path(sys.executable).with_name("touchline"))
 # page path → charts it must draw
 # (the attribution pages: a chart of amounts per currency, the demo's deals are in USD, EUR and GBP, and conversions)
 PAGES = {"": 3, "attribution": 4, "attribution?conversion=opportunity": 4, "attribution?conversion=lead": 1,
-         "scorecard": 1, "sla": 2, "lead-quality": 4, "spend": 0,  # the demo imports no spend
+         "scorecard": 1, "sla": 2, "lead-quality": 4, "spend": 2,  # the demo imports no spend: time lag, cohorts
          "models": 1, "models?conversion=lead": 1, "accounts": 0}
 
 
@@ -46,8 +46,20 @@ def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(demo_lake: Path) -> Iterator[str]:
+    yield from _serve(demo_lake)
+
+
+@pytest.fixture(scope="module")
+def spend_served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard over tests/sql/test_return_sql.py's lake: two deals (USD, EUR) and spend in both."""
+    from tests.sql.test_return_sql import return_lake
+
+    yield from _serve(return_lake(tmp_path_factory.mktemp("returns")))
+
+
+def _serve(lake: Path) -> Iterator[str]:
     port = free_port()
-    server = subprocess.Popen([TOUCHLINE, "dashboard", "--lake", str(demo_lake), "--port", str(port)],
+    server = subprocess.Popen([TOUCHLINE, "dashboard", "--lake", str(lake), "--port", str(port)],
                               stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while True:
@@ -89,7 +101,7 @@ def _assert_charts_rendered(page, at_least: int) -> int:  # type: ignore[no-unty
         chart = charts.nth(index)
         chart.locator(".main-svg").first.wait_for(state="attached", timeout=15000)
         # every chart draws its data: bars, points, areas or funnel segments
-        marks = chart.locator("g.trace, g.point, path.js-fill, path.js-line, g.bars")
+        marks = chart.locator("g.trace, g.point, path.js-fill, path.js-line, g.bars, g.hm image")
         assert marks.count() > 0, f"chart {chart.get_attribute('data-chart')} drew nothing"
     return count
 
@@ -122,6 +134,28 @@ def test_every_page_renders_its_charts_without_errors(served: str, browser, tmp_
         page.screenshot(path=str(tmp_path / f"{path.replace('?', '_') or 'overview'}.png"), full_page=True)
         assert problems == [], (path, problems)
         page.close()
+
+
+def test_the_spend_and_return_page_draws_spend_return_time_lag_and_cohorts(spend_served: str, browser,  # type: ignore[no-untyped-def]
+                                                                          tmp_path: Path) -> None:
+    page, problems = _open(browser, spend_served + "spend")
+    assert _assert_charts_rendered(page, 6) == 6
+    names = sorted(page.locator("[data-chart]").evaluate_all("(charts) => charts.map(c => c.dataset.chart)"))
+    assert names == ["cohorts", "roas-EUR", "roas-USD", "spend-return-EUR", "spend-return-USD", "time-lag"]
+    usd = page.evaluate("() => document.getElementById('chart-spend-return-USD').data"
+                        ".map(t => [t.name, Array.from(t.x), Array.from(t.y)])")
+    assert usd[0][:2] == ["spend", ["2026-01 · outbound", "2026-01 · paid_search", "2026-01 · paid_social",
+                                    "2026-02 · paid_search"]]
+    assert usd[0][2] == [0, 300, 50, 70]  # the hand-made table of tests/sql/test_return_sql.py
+    assert usd[1][0] == "credited won revenue" and usd[1][2] == pytest.approx([1000 / 3] * 3 + [0])
+    heatmaps = page.evaluate("() => document.getElementById('chart-cohorts').data.map(t => [t.name, Array.from(t.z)])")
+    assert heatmaps == [["lead", [1, 1]], ["opportunity", [1, 1]], ["won", [0, 1]]]
+    lag = page.evaluate("() => document.getElementById('chart-time-lag').data"
+                        ".map(t => [t.name, Array.from(t.x), Array.from(t.y)])")
+    assert {name: dict(zip(x, y, strict=True)) for name, x, y in lag}["outbound"]["8-30 days"] == pytest.approx(1 / 3)
+    assert page.locator("#spend-empty").count() == 0
+    page.screenshot(path=str(tmp_path / "spend.png"), full_page=True)
+    assert problems == []
 
 
 def test_the_demo_leaves_one_file_per_event_date_in_each_table(demo_lake: Path) -> None:

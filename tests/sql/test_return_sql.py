@@ -8,6 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from sinks.attribution import MissingRate
 from sinks.returns import influence, query_returns
 from streams.commands import main
 from tests.conftest import touch_payload
@@ -73,9 +74,8 @@ FIGURES = ("spend, leads, opportunities, pipeline, new_customers, won_revenue, c
            "cac, roas, pipeline_per_spend")
 
 
-@pytest.fixture(scope="module")
-def lake(tmp_path_factory):
-    root = tmp_path_factory.mktemp("returns")
+def return_lake(root):
+    """The hand-built lake: the journeys above stitched, the spend above imported."""
     touches = root / "touches.jsonl"
     touches.write_text("\n".join(json.dumps(touch_payload(
         event_id=event_id, occurred_at=at, event_type=kind, account_id=account, anonymous_id=None, **fields))
@@ -88,6 +88,11 @@ def lake(tmp_path_factory):
                                   str(root / "lake")])
     assert result.exit_code == 0, result.output
     return root / "lake"
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    return return_lake(tmp_path_factory.mktemp("returns"))
 
 
 def table(lake, mart, key):
@@ -152,6 +157,16 @@ def test_a_reporting_currency_converts_spend_and_return_at_the_days_rate(lake, t
                      pytest.approx((1000 / 3 + 550) / 600))]
 
 
+def test_spend_with_no_rate_for_its_day_is_refused_not_dropped(lake, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("currency,valid_from,rate\nEUR,2026-01-20,1.1\n")  # the EUR deal's days, not the spend's
+    with pytest.raises(MissingRate, match=r"^no rate into USD for spend in EUR from 2026-01-07: add it"):
+        query_returns(lake, "select * from channel_performance", reporting_currency="USD", rates=rates)
+    result = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--reporting-currency", "USD", "--rates",
+                                       str(rates)])
+    assert result.exit_code != 0 and "spend in EUR from 2026-01-07" in result.output
+
+
 def test_the_scorecards_spend_section_reads_the_imported_spend(lake):
     result = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--format", "json"])
     assert result.exit_code == 0, result.output
@@ -160,6 +175,17 @@ def test_the_scorecards_spend_section_reads_the_imported_spend(lake):
     assert spend[("spend", "111 USD")] == 370 and spend[("attributed revenue", "111 USD")] == pytest.approx(333.3333)
     assert spend[("ROAS", "238000001 EUR")] == 5 and spend[("cost to revenue", "238000001 EUR")] == 0.2
     assert spend[("ROAS", "li-retarget USD")] == 0 and spend[("cost to revenue", "li-retarget USD")] is None
+
+
+def test_a_data_driven_scorecard_says_its_spend_section_is_w_shaped(lake):
+    result = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--model", "markov", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "the spend section credits revenue under w_shaped, not markov" in result.stderr
+    spend = {(row["metric"], row["segment"]): row["value"] for row in map(json.loads, result.stdout.splitlines())
+             if row["section"] == "spend"}
+    assert spend[("ROAS", "238000001 EUR")] == 5  # w_shaped's figure
+    plain = CliRunner().invoke(main, ["scorecard", "--lake", str(lake), "--model", "linear", "--format", "json"])
+    assert plain.exit_code == 0 and "note:" not in plain.stderr
 
 
 def test_the_spend_and_return_page_draws_each_currency_apart(lake):
@@ -177,7 +203,7 @@ def test_the_spend_and_return_page_draws_each_currency_apart(lake):
 
     text = asyncio.run(fetch())
     charts = sorted(part.split('"')[0] for part in text.split('data-chart="')[1:])
-    assert charts == ["roas-EUR", "roas-USD", "spend-return-EUR", "spend-return-USD"]
+    assert charts == ["cohorts", "roas-EUR", "roas-USD", "spend-return-EUR", "spend-return-USD", "time-lag"]
     assert "<td>238000001</td><td>Retargeting</td><td>paid_social</td><td>EUR</td>" in text
     assert '<a href="/spend" class=current>Spend and return</a>' in text
 

@@ -40,8 +40,10 @@ def test_track_call_maps_ids_channel_and_skew_corrected_time():
     assert touch.utm == {"name": "spring-launch", "source": "google", "medium": "cpc", "term": "crm"}
     assert touch.role == "VP Sales"
     assert touch.team == "marketing"
-    assert touch.properties == {"form": "demo-request", "plan": "enterprise",
-                                "url": "https://touchline.dev/demo"}
+    assert touch.properties == {"form": "demo-request", "plan": "enterprise", "url": "https://touchline.dev/demo",
+                                "touchline_channel_from": {  # what the channel rules read, for a replay
+                                    "utm": TRACK["context"]["campaign"], "referrer": "https://www.google.com/",
+                                    "landing_page": "https://touchline.dev/demo"}}
     # received − (sentAt − originalTimestamp) = 12:00:05 − 30 s
     assert touch.occurred_at == datetime(2026, 3, 1, 11, 59, 35, tzinfo=UTC)
 
@@ -77,7 +79,8 @@ def test_an_event_time_in_the_future_is_clamped_to_the_receive_time_and_flagged(
     touch = segment.convert(call, received_at=RECEIVED)
     assert isinstance(touch, TouchEvent)
     assert touch.occurred_at == RECEIVED
-    assert touch.properties == {"touchline_clamped_from": "2026-03-03T12:00:00+00:00"}
+    assert touch.properties == {"touchline_clamped_from": "2026-03-03T12:00:00+00:00",
+                                "touchline_channel_from": {}}  # classified from nothing: direct
     near = segment.convert({**call, "timestamp": "2026-03-01T12:05:00Z"}, received_at=RECEIVED)
     assert isinstance(near, TouchEvent) and near.occurred_at == datetime(2026, 3, 1, 12, 5, tzinfo=UTC)
 
@@ -140,12 +143,21 @@ def test_event_names_match_whatever_their_case():
         assert isinstance(touch, TouchEvent) and touch.event_type == "trial_signup", name
 
 
+def test_a_named_channel_keeps_no_rule_inputs_for_a_replay_to_reclassify():
+    named = {**TRACK, "context": {**TRACK["context"], "touchline": {"channel": "partner"}},
+             "properties": {"touchline_channel_from": {"referrer": "https://www.google.com/"}}}
+    touch = segment.convert(named)
+    assert isinstance(touch, TouchEvent), touch
+    assert touch.channel == "partner" and touch.properties == {"url": "https://touchline.dev/demo"}
+
+
 def test_ordinary_properties_stay_properties():
     properties = {"channel": "web", "team": "growth", "email": "x", "campaign_id": 7, "amount": "lots",
                   "currency": "dollars"}
     touch = segment.convert({**TRACK, "properties": properties})
     assert isinstance(touch, TouchEvent), touch
-    assert touch.properties == {**properties, "url": "https://touchline.dev/demo"}
+    assert {k: v for k, v in touch.properties.items() if k != "touchline_channel_from"} == {
+        **properties, "url": "https://touchline.dev/demo"}
     assert (touch.channel, touch.team, touch.amount, touch.currency) == ("paid_search", "marketing", None, None)
 
 

@@ -1,7 +1,7 @@
 -- One row per platform × account × campaign × day of ad spend, with its month. The amount is in its own
 -- currency or, with the session variable touchline_reporting_currency, in that currency at the rate
 -- (exchange_rates) in effect on the day, as conversions does; original_currency and exchange_rate say what
--- was converted (a missing rate leaves the amount null).
+-- was converted (a missing rate leaves the amount null; sinks.attribution.open_lake refuses it, as for conversions).
 with spend_rows as (
     select * from stg_spend
 ),

@@ -1,5 +1,6 @@
 -- Spend and credited return per month × campaign × currency (see performance for each figure), with the
--- campaign's name, platform and channel as its spend rows give them.
+-- campaign's name, platform and channel as its spend rows give them. Touches name a campaign by id alone (no
+-- platform), so an id two platforms share is one campaign: its spend adds up, platform lists both.
 with performance_rows as (
     select * from performance
 ),
