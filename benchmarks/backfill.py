@@ -1,8 +1,9 @@
-"""Benchmark: the Beam backfill over ~1M generated touches, with 1 and 2 DirectRunner workers.
+"""Benchmark: the Beam backfill over ~1M generated touches, with 1 and 2 workers, on the DirectRunner and
+on Beam's DaskRunner (a local Dask cluster of that many worker processes).
 
 Prints touches/s from raw JSON Lines to the lake (touches, journey_touches, dead_letters).
 
-    .venv/bin/python benchmarks/backfill.py [--touches 1000000] [--workers 1,2]
+    .venv/bin/python benchmarks/backfill.py [--touches 1000000] [--workers 1,2] [--runners DirectRunner,DaskRunner]
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 from pathlib import Path
 
 from streams.backfill import run_pipeline
-from streams.commands.backfill import _beam_args
+from streams.commands.backfill import beam_arguments
 from streams.settings import Settings
 from transforms.generator import GeneratorSettings, generate
 from transforms.settings import JourneySettings
@@ -33,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--touches", type=int, default=1_000_000)
     parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--runners", default="DirectRunner,DaskRunner")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -44,16 +46,18 @@ def main() -> None:
         count = len(events)
         del events  # the backfill's processes, not the generator's million objects, are measured
         print(f"input: {count:,} raw touches")
-        for workers in (int(w) for w in args.workers.split(",")):
-            lake = Path(tmp) / f"lake-{workers}"
-            cpu_before = _cpu_seconds()
-            started = time.perf_counter()
-            run_pipeline([str(raw)], Settings().lake_settings(str(lake)), JourneySettings(),
-                         beam_args=_beam_args("DirectRunner", workers, ()))
-            seconds = time.perf_counter() - started
-            cpu = _cpu_seconds() - cpu_before
-            print(f"backfill, DirectRunner, {workers} worker(s): {seconds:.1f} s = {count / seconds:,.0f} "
-                  f"touches/s ({cpu:.0f} CPU-s, {cpu / seconds:.2f} cores busy)")
+        for runner in args.runners.split(","):
+            for workers in (int(w) for w in args.workers.split(",")):
+                lake = Path(tmp) / f"lake-{runner}-{workers}"
+                with beam_arguments(runner, workers, ()) as beam_args:  # a Dask cluster starts before the clock
+                    cpu_before = _cpu_seconds()
+                    started = time.perf_counter()
+                    run_pipeline([str(raw)], Settings().lake_settings(str(lake)), JourneySettings(),
+                                 beam_args=beam_args)
+                    seconds = time.perf_counter() - started
+                cpu = _cpu_seconds() - cpu_before  # Dask's worker processes are counted once their cluster closed
+                print(f"backfill, {runner}, {workers} worker(s): {seconds:.1f} s = {count / seconds:,.0f} "
+                      f"touches/s ({cpu:.0f} CPU-s, {cpu / seconds:.2f} cores busy)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ pure transforms as the streaming stages (``transforms/beam``), and replaces the 
 Beam's workers write Parquet files into each Delta table's folder; when the pipeline has finished,
 one commit per table adds them in place of the table's rows, so readers never see half a table
 and a failed run leaves every table at its version. DirectRunner by default; with ``--workers N``
-it runs N processes; any Beam option passes through (``--runner FlinkRunner``…).
+it runs N processes; any Beam option passes through (``--runner DaskRunner --dask_client_address
+HOST:PORT``, ``--runner FlinkRunner``…). The pipeline ends in one step that waits on every table's
+writes: runners that run only what the last step needs (Beam's DaskRunner computes the last step's
+graph) write every table all the same.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from schemas.channel_rules import ChannelRules
 from schemas.channels import CHANNEL_FROM, active_channel_rules, reclassify
@@ -34,8 +37,6 @@ from sinks.tables import TABLES
 from streams.settings import LakeSettings, Settings
 from streams.worker_environment import KEEP_FREED_MEMORY, worker_environment
 from transforms.beam.backfill import (
-    BREACHES,
-    DEAD_LETTERS,
     OWN,
     SHARDS,
     DedupeTouches,
@@ -52,6 +53,17 @@ from transforms.settings import JourneySettings
 
 BATCH_LINES = 20_000
 SPLIT_BYTES = 16 * 1024 * 1024
+#: Beam knows its DaskRunner only by its module path; ``--runner DaskRunner`` names it as the others are named.
+DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
+
+
+def pipeline_options(beam_args: Sequence[str]) -> PipelineOptions:
+    """Beam's options from the command line's, ``DaskRunner`` named by its path."""
+    options = PipelineOptions(list(beam_args))
+    standard = options.view_as(StandardOptions)
+    if standard.runner == "DaskRunner":
+        standard.runner = DASK_RUNNER
+    return options
 
 
 def _ranges(pattern: str) -> Iterator[tuple[str, int, int]]:
@@ -211,7 +223,7 @@ def run_pipeline(inputs: Sequence[str], landing: LakeSettings, settings: Journey
     suppressions = load_suppressions(store, landing.suppression_key)
     run = new_run_id()
     try:
-        _build_and_run(touch_files, ranges, store, run, settings, PipelineOptions(list(beam_args)), landing.salt,
+        _build_and_run(touch_files, ranges, store, run, settings, pipeline_options(beam_args), landing.salt,
                        suppressions, event_map, channel_rules)
     except BaseException:
         for table in tables:  # the tables keep their versions
@@ -227,9 +239,11 @@ def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], l
                    channel_rules: ChannelRules | None = None) -> None:
     """A replay reads ``touch_files`` (the lake's own); a backfill reads the byte ``ranges`` of raw files."""
     replay = bool(touch_files)
+    writes = []
     # Beam's worker processes (``--workers N``) shuffle megabyte batches: glibc keeps their freed memory
     # (about 10% of a 2-worker run here was page faults).
-    with paused_gc(), worker_environment(KEEP_FREED_MEMORY), beam.Pipeline(options=options) as pipeline:
+    with paused_gc(), worker_environment(KEEP_FREED_MEMORY):
+        pipeline = beam.Pipeline(options=options)
         if replay:
             parsed = (pipeline
                       | "LakeTouchFiles" >> beam.Create(_chunks(touch_files, PARALLEL_FILES))
@@ -241,20 +255,28 @@ def _build_and_run(touch_files: list[str], ranges: list[tuple[str, int, int]], l
                    | "ReadLines" >> beam.FlatMap(_read_range))
             outputs = raw | "ParseTouches" >> ParseTouches(TABLES["touches"].schema, salt, active_channel_rules())
             parsed = outputs.touches
-            dead = outputs[DEAD_LETTERS] | "DeadLetterRows" >> beam.Map(_dead_letter_table, salt, suppressions)
-            _write(dead, lake.root, "dead_letters", run, suppressions)
+            dead = outputs.dead_letters | "DeadLetterRows" >> beam.Map(_dead_letter_table, salt, suppressions)
+            writes.append(_write(dead, lake.root, "dead_letters", run, suppressions))
         touches = parsed | "DedupeTouches" >> DedupeTouches()  # (shard, touches)
         erased = erased_touch_accounts(lake) if replay else {}
         resolved = touches | "ResolveAccounts" >> ResolveAccounts(erased=erased)  # (account shard, touches)
         journeys = resolved | "StitchJourneys" >> StitchJourneys(settings, TABLES["journey_touches"].schema,
                                                                  TABLES["sla_breaches"].schema)
-        _write(journeys.journeys, lake.root, "journey_touches", run, suppressions)
-        _write(journeys[BREACHES], lake.root, "sla_breaches", run, suppressions)
+        writes.append(_write(journeys.journeys, lake.root, "journey_touches", run, suppressions))
+        writes.append(_write(journeys.breaches, lake.root, "sla_breaches", run, suppressions))
         if not replay:
-            _write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), lake.root, "touches", run,
-                   suppressions)
+            writes.append(_write(touches | "TouchTables" >> beam.Map(lambda pair: pair[1]), lake.root, "touches",
+                                 run, suppressions))
         elif channel_rules is not None:  # the same rows, re-bucketed: touches and journeys agree
-            _write(parsed, lake.root, "touches", run, suppressions)
+            writes.append(_write(parsed, lake.root, "touches", run, suppressions))
+        # the last step, and it waits on every write (see the module's note)
+        _ = tuple(writes) | "AllWrites" >> beam.Flatten() | "Written" >> beam.CombineGlobally(sum).without_defaults()
+        result = pipeline.run()
+        try:
+            result.wait_until_finish()
+        finally:
+            if (client := getattr(result, "client", None)) is not None:  # the DaskRunner's, which Beam leaves open
+                client.close()
 
 
 def run(argv: Sequence[str] | None = None) -> None:

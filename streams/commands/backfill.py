@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 from rich.console import Console
@@ -15,14 +16,23 @@ from streams.commands.lake_option import chosen_lake, lake_option
 from transforms.settings import JourneySettings
 
 
-def _beam_args(runner: str, workers: int | None, extra: tuple[str, ...]) -> list[str]:
+@contextmanager
+def beam_arguments(runner: str, workers: int | None, extra: tuple[str, ...]) -> Iterator[list[str]]:
+    """Beam's options for ``--runner`` and ``--workers``: N processes on the DirectRunner; on the DaskRunner with
+    no scheduler named, a local Dask cluster of N worker processes for the run's length."""
     args = [f"--runner={runner}", *extra]
     if runner == "DirectRunner":
         if workers and workers > 1:
             args += [f"--direct_num_workers={workers}", "--direct_running_mode=multi_processing"]
         else:
             args += ["--direct_running_mode=in_memory"]  # one process: no gRPC between runner and worker
-    return args
+    if runner == "DaskRunner" and workers and not any(arg.startswith("--dask_client_address") for arg in extra):
+        from dask.distributed import LocalCluster
+
+        with LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster:
+            yield [*args, f"--dask_client_address={cluster.scheduler_address}"]
+        return
+    yield args
 
 
 def _run_with_progress(what: str, store: Lake, job: Callable[[], dict[str, int]]) -> None:
@@ -44,8 +54,10 @@ def _run_with_progress(what: str, store: Lake, job: Callable[[], dict[str, int]]
 @click.option("--input", "inputs", multiple=True, required=True, help="Touch JSON Lines: paths or globs.")
 @lake_option
 @click.option("--runner", default="DirectRunner", show_default=True,
-              help="DirectRunner, FlinkRunner, SparkRunner, DataflowRunner, ...")
-@click.option("--workers", type=click.IntRange(min=1), help="DirectRunner: run this many processes.")
+              help="DirectRunner or DaskRunner (tested); FlinkRunner, SparkRunner, DataflowRunner... (untested).")
+@click.option("--workers", type=click.IntRange(min=1),
+              help="DirectRunner: run this many processes; DaskRunner without --dask_client_address: a local "
+                   "cluster of this many worker processes.")
 @journey_options
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, workers: int | None,
@@ -56,14 +68,15 @@ def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, wor
 
     landing = Settings().lake_settings(lake)  # the salt and suppression key, as the streaming pipeline reads them
     store = chosen_lake(landing.root, existing=False)
-    _run_with_progress(f"backfilling {store} on {runner}", store,
-                       lambda: run_pipeline(inputs, landing, journey, beam_args=_beam_args(runner, workers, beam_args)))
+    with beam_arguments(runner, workers, beam_args) as args:
+        _run_with_progress(f"backfilling {store} on {runner}", store,
+                           lambda: run_pipeline(inputs, landing, journey, beam_args=args))
 
 
 @click.command(name="replay", context_settings={"ignore_unknown_options": True})
 @lake_option
-@click.option("--runner", default="DirectRunner", show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), help="DirectRunner: run this many processes.")
+@click.option("--runner", default="DirectRunner", show_default=True, help="As backfill's.")
+@click.option("--workers", type=click.IntRange(min=1), help="As backfill's.")
 @journey_options
 @click.option("--event-map", type=click.Path(dir_okay=False, exists=True),
               help="Event name rules over the shipped defaults [default: TOUCHLINE_EVENT_MAP]: a replay turns the "
@@ -86,6 +99,7 @@ def replay_command(lake: str | None, runner: str, workers: int | None, journey: 
     landing = runtime.lake_settings(lake)
     names = event_map or (str(runtime.event_map) if runtime.event_map else None)
     store = chosen_lake(landing.root, existing=False)
-    _run_with_progress(f"replaying {store} on {runner}", store,
-                       lambda: run_pipeline((), landing, journey, replay=True, event_map=names, channel_rules=rules,
-                                            beam_args=_beam_args(runner, workers, beam_args)))
+    with beam_arguments(runner, workers, beam_args) as args:
+        _run_with_progress(f"replaying {store} on {runner}", store,
+                           lambda: run_pipeline((), landing, journey, replay=True, event_map=names,
+                                                channel_rules=rules, beam_args=args))

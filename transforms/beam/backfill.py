@@ -4,16 +4,22 @@ Elements are **batches**, not single touches: the Python SDK's cost per element 
 shuffle dwarfs the work done on one touch. A batch of touches is an Arrow table in the lake's
 ``touches`` schema, passed between stages as Arrow IPC bytes (``transforms.beam.columns``).
 
-``ParseTouches`` validates batches of raw lines with ``parse_touch`` (dead letters to a tagged
-output); ``DedupeTouches`` shuffles touches into ``shards`` by ``(source, event_id)`` and keeps
+``ParseTouches`` validates batches of raw lines with ``parse_touch`` (touches and dead letters as
+two collections); ``DedupeTouches`` shuffles touches into ``shards`` by ``(source, event_id)`` and keeps
 the best copy of each key (``transforms.admission``'s rule), in event-time order;
 ``ResolveAccounts`` builds the identity graph from
 the earliest touch of every distinct identifier set (one global step: the graph is one graph;
-the same components as from every touch) and assigns accounts through a side input;
+the same components as from every touch) and joins it to every shard to assign accounts;
 ``StitchJourneys`` shuffles by account and folds each journey with
 ``transforms.stitching.fold_journey`` into rows of the lake's ``journey_touches`` schema, and
-judges each account's leads with ``transforms.lead_sla`` on the clock of all the touches (a
-global side input, as the batch runner's). The runner's I/O lives in ``streams.backfill``.
+judges each account's leads with ``transforms.lead_sla`` on the clock of all the touches (joined to
+every account shard, as the batch runner's one clock). The runner's I/O lives in ``streams.backfill``.
+
+The pipeline is portable, not only correct on the DirectRunner: every step has one output (a step
+that emits two kinds of element tags them and two steps select a kind: Beam's DaskRunner hands every
+consumer of a multi-output ParDo all of its outputs), and what every shard needs (the identity graph,
+the clock) reaches it through a join, not a side input (the DaskRunner recomputes a side input's whole
+upstream in every task that reads it).
 
 EXAMPLES:
     touchline backfill --input 'touches/*.jsonl' --lake lake
@@ -30,12 +36,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.compute as pc
-from apache_beam import pvalue
+from apache_beam.transforms.combiners import ToListCombineFn
 
 from schemas.channel_rules import ChannelRules
 from schemas.channels import use_channel_rules
@@ -63,7 +69,10 @@ from transforms.settings import JourneySettings
 from transforms.stitching import fold_journey
 from transforms.types import JourneyTouch, Touch
 
+TOUCHES = "touches"
 DEAD_LETTERS = "dead_letters"
+JOURNEYS = "journeys"
+BREACHES = "breaches"
 #: what identity resolution reads of a touch: its identifiers and its place in event-time order.
 IDENTITY_COLUMNS = [*IDENTITY_FIELDS, "occurred_at", "event_type", "source", "event_id"]
 SHARDS = 32
@@ -88,6 +97,29 @@ class Identities(dict):  # type: ignore[type-arg]
 
 def _unpickle_identities(pickled: bytes) -> Identities:
     return Identities(pickle.loads(pickled))
+
+
+def _of_kind(tagged: tuple[str, Any], kind: str) -> list[Any]:
+    """The element of a ``(kind, element)`` pair when it is of ``kind``: one output of a step that emits two."""
+    return [tagged[1]] if tagged[0] == kind else []
+
+
+def _to_every_shard(value: Any, shards: int) -> list[tuple[int, Any]]:
+    """``value`` keyed by every shard: what a join gives each shard of a global result."""
+    return [(shard, value) for shard in range(shards)]
+
+
+def _all(label: str) -> beam.PTransform:
+    """Every element of a collection as one list, and nothing for no element (no default to inject: a
+    default is a side input)."""
+    return label >> beam.CombineGlobally(ToListCombineFn()).without_defaults()
+
+
+def _joined(sides: Mapping[str, list[Any]], side: str, shard: int) -> Any:
+    """The one value a join gave a shard from ``side``."""
+    if len(sides[side]) != 1:
+        raise ValueError(f"shard {shard} got {len(sides[side])} {side}: the input is not keyed by shards of this count")
+    return sides[side][0]
 
 
 def shard_of(text: str, shards: int) -> int:
@@ -118,18 +150,26 @@ class _Parse(beam.DoFn):
             else:
                 dead.append({"reason": "; ".join(str(e) for e in event),
                              "raw_text": raw.decode("utf-8", errors="replace")})
-        outputs: list[Any] = []
+        outputs: list[tuple[str, Any]] = []
         if events:
             table = touches_table(events, self.schema)
             email = table.schema.get_field_index("email")
-            outputs.append(pack(table.set_column(email, "email", pseudonymize_emails(table["email"], self.salt))))
+            outputs.append((TOUCHES, pack(table.set_column(email, "email",
+                                                           pseudonymize_emails(table["email"], self.salt)))))
         if dead:
-            outputs.append(pvalue.TaggedOutput(DEAD_LETTERS, (name, dead)))
+            outputs.append((DEAD_LETTERS, (name, dead)))
         return outputs
 
 
+class Parsed(NamedTuple):
+    """What ``ParseTouches`` gives: packed ``touches`` tables, and dead letters as (batch name, dicts)."""
+
+    touches: beam.PCollection
+    dead_letters: beam.PCollection
+
+
 class ParseTouches(beam.PTransform):
-    """(name, raw JSON lines) → packed ``touches`` tables; rejects to ``dead_letters`` as (name, dicts).
+    """(name, raw JSON lines) → :class:`Parsed`: packed ``touches`` tables and rejects as (name, dicts).
 
     With a ``salt``, e-mails are pseudonymized before anything downstream sees them, as the
     streaming resolve stage does. With ``rules``, channels are valid as those channel rules declare them.
@@ -139,10 +179,11 @@ class ParseTouches(beam.PTransform):
         super().__init__()
         self.schema, self.salt, self.rules = schema, salt, rules
 
-    def expand(self, batches: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+    def expand(self, batches: beam.PCollection):  # -> Parsed (Beam warns of any hint but a PCollection)
         """The transform applied to its input (see the class)."""
-        return batches | "Validate" >> beam.ParDo(_Parse(self.schema, self.salt, self.rules)).with_outputs(DEAD_LETTERS,
-                                                                                               main="touches")
+        parsed = batches | "Validate" >> beam.ParDo(_Parse(self.schema, self.salt, self.rules))
+        return Parsed(parsed | "Touches" >> beam.FlatMap(_of_kind, TOUCHES),
+                      parsed | "DeadLetters" >> beam.FlatMap(_of_kind, DEAD_LETTERS))
 
 
 @paused_gc()
@@ -212,8 +253,22 @@ def shards_of(keys: pa.ChunkedArray, shards: int) -> pa.Array:
     return map_distinct(keys, lambda key: shard_of(key, shards), pa.int64())
 
 
+@paused_gc()
+def _assign_joined(joined: tuple[int, Mapping[str, list[Any]]], shards: int,
+                   erased: Mapping[tuple[str, str], str]) -> list[tuple[int, bytes]]:
+    """:func:`_assign` a shard's touches, joined to the identity graph."""
+    shard, sides = joined
+    if not sides["touches"]:
+        return []
+    accounts = _joined(sides, "accounts", shard)
+    return [part for touches in sides["touches"] for part in _assign((shard, touches), accounts, shards, erased)]
+
+
 class ResolveAccounts(beam.PTransform):
     """(shard, touches) → (account shard, touches with their ``_account``), identity calls and strangers dropped.
+
+    The input is keyed by shards in ``range(shards)`` (``DedupeTouches``'s); the output by account shards
+    of the same count.
 
     ``erased`` maps ``(source, event_id)`` to the account of each touch whose identifiers
     ``touchline forget`` erased: identity can no longer place those, so they stay where they were.
@@ -228,10 +283,12 @@ class ResolveAccounts(beam.PTransform):
         """The transform applied to its input (see the class)."""
         accounts = (shards
                     | "IdentitySets" >> beam.Map(_first_of_each_identity)
-                    | "AllIdentitySets" >> beam.combiners.ToList()
-                    | "BuildGraph" >> beam.Map(_accounts))
-        return shards | "AssignAccount" >> beam.FlatMap(_assign, pvalue.AsSingleton(accounts), self.shards,
-                                                         self.erased)
+                    | _all("AllIdentitySets")
+                    | "BuildGraph" >> beam.Map(_accounts)
+                    | "GraphToEveryShard" >> beam.FlatMap(_to_every_shard, self.shards))
+        return ({"touches": shards, "accounts": accounts}
+                | "JoinGraph" >> beam.CoGroupByKey()
+                | "AssignAccount" >> beam.FlatMap(_assign_joined, self.shards, self.erased))
 
 
 #: journey_touches columns the fold computes: JourneyTouch's fields; every other column is the touch's own.
@@ -265,17 +322,19 @@ def journey_table(touches: pa.Table, settings: JourneySettings, schema: pa.Schem
     return table, breaches
 
 
-BREACHES = "breaches"
-
-
 @paused_gc()
-def _fold_shard(pair: tuple[int, Iterable[bytes]], settings: JourneySettings, schema: pa.Schema,
-                breach_schema: pa.Schema, clock: datetime | None) -> list[Any]:
-    table, breaches = journey_table(in_event_order(unpack_all(pair[1]), ACCOUNT), settings, schema, clock)
-    outputs: list[Any] = [pack(table)]
+def _fold_shard(joined: tuple[int, Mapping[str, list[Any]]], settings: JourneySettings, schema: pa.Schema,
+                breach_schema: pa.Schema) -> list[tuple[str, bytes]]:
+    """An account shard's journeys and (tagged ``breaches``) its leads' breaches, on the joined clock."""
+    shard, sides = joined
+    if not sides["touches"]:
+        return []
+    clock = _joined(sides, "clock", shard)
+    table, breaches = journey_table(in_event_order(unpack_all(sides["touches"]), ACCOUNT), settings, schema, clock)
+    outputs = [(JOURNEYS, pack(table))]
     if breaches:
         rows = pa.Table.from_pylist([breach.columns() for breach in breaches], schema=breach_schema)
-        outputs.append(pvalue.TaggedOutput(BREACHES, pack(rows)))
+        outputs.append((BREACHES, pack(rows)))
     return outputs
 
 
@@ -290,23 +349,35 @@ def _clock_time(newest: Iterable[tuple[datetime, str]]) -> datetime | None:
     return AccountClock(newest).time
 
 
-class StitchJourneys(beam.PTransform):
-    """(account shard, touches) → packed ``journey_touches`` tables, folded per account in event-time order,
-    and (tagged ``breaches``) packed ``sla_breaches`` tables judged on the clock of all the touches."""
+class Stitched(NamedTuple):
+    """What ``StitchJourneys`` gives: packed ``journey_touches`` tables and packed ``sla_breaches`` tables."""
 
-    def __init__(self, settings: JourneySettings, schema: pa.Schema, breach_schema: pa.Schema) -> None:
+    journeys: beam.PCollection
+    breaches: beam.PCollection
+
+
+class StitchJourneys(beam.PTransform):
+    """(account shard, touches) → :class:`Stitched`: journeys folded per account in event-time order, and the
+    breaches of their leads judged on the clock of all the touches. The input is keyed by account shards in
+    ``range(shards)`` (``ResolveAccounts``'s)."""
+
+    def __init__(self, settings: JourneySettings, schema: pa.Schema, breach_schema: pa.Schema,
+                 shards: int = SHARDS) -> None:
         super().__init__()
         self.settings = settings
         self.schema = schema
         self.breach_schema = breach_schema
+        self.shards = shards
 
-    def expand(self, resolved: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+    def expand(self, resolved: beam.PCollection):  # -> Stitched (Beam warns of any hint but a PCollection)
         """The transform applied to its input (see the class)."""
         clock = (resolved
                  | "NewestAccounts" >> beam.FlatMap(_newest_accounts)
-                 | "AllNewestAccounts" >> beam.combiners.ToList()
-                 | "AccountClock" >> beam.Map(_clock_time))
-        return (resolved
-                | "GroupByAccountShard" >> beam.GroupByKey()
-                | "FoldJourneys" >> beam.FlatMap(_fold_shard, self.settings, self.schema, self.breach_schema,
-                                                 pvalue.AsSingleton(clock)).with_outputs(BREACHES, main="journeys"))
+                 | _all("AllNewestAccounts")
+                 | "AccountClock" >> beam.Map(_clock_time)
+                 | "ClockToEveryShard" >> beam.FlatMap(_to_every_shard, self.shards))
+        folded = ({"touches": resolved, "clock": clock}
+                  | "GroupByAccountShard" >> beam.CoGroupByKey()
+                  | "FoldJourneys" >> beam.FlatMap(_fold_shard, self.settings, self.schema, self.breach_schema))
+        return Stitched(folded | "Journeys" >> beam.FlatMap(_of_kind, JOURNEYS),
+                        folded | "Breaches" >> beam.FlatMap(_of_kind, BREACHES))
