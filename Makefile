@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit schema bench clean system-deps browser-deps
+.PHONY: demo test lint typecheck unit schema bench clean system-deps browser-deps docs docs-serve
 
 $(BIN)/touchline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(BIN)/touchline: pyproject.toml
 demo: $(BIN)/touchline
 	$(BIN)/touchline demo
 
-test: system-deps browser-deps lint typecheck
+test: system-deps browser-deps lint typecheck docs
 	$(BIN)/pytest -q
 
 # Debian packages the tests use: headless Chromium (dashboard, browser trackers), docker-compose 1.29
@@ -43,8 +43,15 @@ typecheck: $(BIN)/touchline
 unit: $(BIN)/touchline
 	$(BIN)/pytest -q tests/unit
 
+# The docs site (mkdocs.yml): strict, so a broken link, a missing page or an anchor that is gone fails the build.
+docs: $(BIN)/touchline
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+
+docs-serve: $(BIN)/touchline
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
 schema: $(BIN)/touchline
 	$(BIN)/python -m schemas.touch
 
 clean:
-	rm -rf $(VENV) lake touchline.duckdb .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules
+	rm -rf $(VENV) site lake touchline.duckdb .pytest_cache .mypy_cache .ruff_cache tests/browser/node_modules

@@ -1,4 +1,5 @@
-"""Runtime settings, from ``TOUCHLINE_*`` environment variables (documented in the README)."""
+"""Runtime settings, from ``TOUCHLINE_*`` environment variables (docs/settings.md is generated from this class:
+each field's comment is its meaning there)."""
 
 from __future__ import annotations
 
@@ -32,13 +33,13 @@ class Settings(BaseSettings):
     kafka_bootstrap: str | None = None
     kafka_security_protocol: str = "PLAINTEXT"  # SASL_SSL, SSL, SASL_PLAINTEXT
     kafka_sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: Path | None = None
+    kafka_sasl_username: str | None = None  # SASL credentials
+    kafka_sasl_password: SecretStr | None = None  # SASL credentials
+    kafka_ssl_cafile: Path | None = None  # CA bundle for TLS
     topic_partitions: int = 4  # partitions of topics Touchline creates
     # Collector (Segment-compatible HTTP)
     collector_host: str = "127.0.0.1"  # bind to loopback unless told otherwise
-    collector_port: int = 8088
+    collector_port: int = 8088  # collector port
     collector_max_body_bytes: int = 512 * 1024  # larger requests get 413
     collector_read_timeout_seconds: float = 10.0  # a body slower than this gets 408 (slowloris)
     write_keys: str = ""  # "source=sha256hex,..." from `touchline write-key`
@@ -53,15 +54,15 @@ class Settings(BaseSettings):
     crm_currency: str | None = None  # the portal's currency, for deals without one (as `import --currency`)
     channel_rules: Path | None = None  # a CSV of channel rules in place of the shipped schemas/channel_rules.csv
     # Dashboard
-    dashboard_host: str = "127.0.0.1"
-    dashboard_port: int = 8050
+    dashboard_host: str = "127.0.0.1"  # address the dashboard binds
+    dashboard_port: int = 8050  # dashboard port
     # Privacy: with a salt, e-mail local parts are replaced by a keyed hash before anything lands
     email_hash_salt: SecretStr | None = None
     # Keys the suppression list of forgotten people (HMAC): kept outside the lake, the same for every process
     suppression_key: SecretStr | None = None
     # Storage
     lake: Annotated[str, BeforeValidator(os.fspath)] = "lake"  # a folder, or an object store URL (s3://bucket/prefix)
-    catalog: Path = Path("touchline.duckdb")
+    catalog: Path = Path("touchline.duckdb")  # the DuckDB catalog file
     lake_compact_seconds: float = 60.0  # how often the sink compacts each table's small files (0: never)
     # Stage state: local RocksDB stores, durable copies beside the lake
     state_dir: Path | None = None  # unset: a cache folder of this lake's (see streams.processor.local_state_root)
@@ -77,8 +78,8 @@ class Settings(BaseSettings):
     alert_retry_seconds: float = 1.0  # the first retry's delay, doubled each attempt (Retry-After wins)
     # CRM APIs (shared with the CRM sync and `touchline push`; HubSpot's token and API URL are above)
     salesforce_instance_url: str | None = None  # https://MyDomain.my.salesforce.com
-    salesforce_access_token: SecretStr | None = None
-    salesforce_api_version: str = "v60.0"
+    salesforce_access_token: SecretStr | None = None  # OAuth access token for the REST API (push, alerts, sync)
+    salesforce_api_version: str = "v60.0"  # the REST API version in request paths (push, alerts, sync)
     push_timeout_seconds: float = 60.0  # touchline push: one call waits this long for the CRM's answer
     push_retry_seconds: float = 1.0  # push: first pause on 429 / REQUEST_LIMIT_EXCEEDED, doubled (Retry-After wins)
     # Salesforce sync and Outbound Messages (touchline sync salesforce, POST /salesforce/outbound)
