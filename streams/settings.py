@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     collector_port: int = 8088  # collector port
     collector_max_body_bytes: int = 512 * 1024  # larger requests get 413
     collector_read_timeout_seconds: float = 10.0  # a body slower than this gets 408 (slowloris)
-    write_keys: str = ""  # "source=sha256hex,..." from `touchline write-key`
+    write_keys: str = ""  # "source=sha256hex,..." from `touchline write-key`; several keys a source: rotation
     # Browser origins allowed to send with each source's write keys (CORS): "source=origin origin,...".
     allowed_origins: str = ""  # none by default: pages elsewhere cannot send
     event_map: Path | None = None  # a TOML file of event name -> event type rules over the shipped defaults

@@ -3,7 +3,8 @@
 A page names a generated part with a marker on a line of its own:
 
 - ``<!-- touchline:settings -->``: every ``TOUCHLINE_*`` variable of ``streams.settings.Settings``
-  (type, default, and the comment written beside the field);
+  (type, default, and the comments written above and beside the field), then every command option
+  that reads a variable (click's ``envvar``);
 - ``<!-- touchline:tables -->``: every table of ``sinks.tables.TABLES`` (key, partition date, columns).
 
 The CLI reference is mkdocs-click's (``docs/cli.md``). tests/unit/test_docs.py renders both parts
@@ -45,8 +46,8 @@ def field_comments(source: str, class_name: str = "Settings") -> dict[str, str]:
                 if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
                     above = item.lineno - 1  # a comment on a line of its own just above the field
                     standalone = above in comments and lines[above - 1].lstrip().startswith("#")
-                    found[item.target.id] = (comments.get(item.end_lineno or item.lineno)
-                                             or (comments[above] if standalone else ""))
+                    said = [comments[above] if standalone else "", comments.get(item.end_lineno or item.lineno, "")]
+                    found[item.target.id] = " — ".join(text.rstrip(".") for text in said if text)
     return found
 
 
@@ -78,6 +79,27 @@ def settings_markdown() -> str:
     return "\n".join(lines)
 
 
+def _commands(command: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], Any]]:
+    found = [(path, command)]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        found += _commands(sub, (*path, name))
+    return found
+
+
+def option_envvars_markdown() -> str:
+    """The command options that read a ``TOUCHLINE_*`` variable, from the click group ``streams.commands:main``."""
+    from streams.commands import main
+
+    lines = ["| variable | option | help |", "|---|---|---|"]
+    for path, command in _commands(main, ("touchline",)):
+        for param in command.params:
+            names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar or ())
+            for name in names:
+                option = f"`{' '.join(path)} {'/'.join(param.opts)}`"
+                lines.append(f"| `{name}` | {_cell(option)} | {_cell(getattr(param, 'help', None) or '')} |")
+    return "\n".join(lines)
+
+
 def tables_markdown() -> str:
     """Each lake table's key, partition date and columns, from ``sinks.tables.TABLES``."""
     from sinks.tables import EVENT_DATE, TABLES
@@ -98,7 +120,8 @@ def tables_markdown() -> str:
 def render(markdown: str) -> str:
     """A page's markdown with its generated parts filled in."""
     if SETTINGS_MARKER in markdown:
-        markdown = markdown.replace(SETTINGS_MARKER, settings_markdown())
+        markdown = markdown.replace(SETTINGS_MARKER, settings_markdown() + "\n\nCommand options that read a variable "
+                                    "when they are not given:\n\n" + option_envvars_markdown())
     if TABLES_MARKER in markdown:
         markdown = markdown.replace(TABLES_MARKER, tables_markdown())
     return markdown

@@ -28,18 +28,29 @@ def hook():
     return module
 
 
-def rows(markdown: str) -> dict[str, list[str]]:
-    """A markdown table's rows by their first cell (escaped pipes kept inside cells)."""
-    found = {}
+def cells(markdown: str) -> list[list[str]]:
+    """The cells of each table row (escaped pipes kept inside cells)."""
+    found = []
     for line in markdown.splitlines():
-        cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-        if cells:
-            found[cells[0]] = cells[1:]
+        row = [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+        if row:
+            found.append(row)
     return found
 
 
+def rows(markdown: str) -> dict[str, list[str]]:
+    """A markdown table's rows by their first cell."""
+    return {row[0]: row[1:] for row in cells(markdown)}
+
+
+def settings_page(hook) -> tuple[str, str]:
+    """The rendered settings page: the table of settings, then that of the options that read a variable."""
+    settings, options = hook.render((DOCS / "settings.md").read_text()).split("Command options that read a variable")
+    return settings, options
+
+
 def test_the_settings_page_lists_every_setting_with_its_default(hook):
-    table = rows(hook.render((DOCS / "settings.md").read_text()))
+    table = rows(settings_page(hook)[0])
     for name, field in Settings.model_fields.items():
         variable = f"`TOUCHLINE_{name.upper()}`"
         assert variable in table, variable
@@ -59,17 +70,37 @@ class Settings:
     # Kafka: unset means the embedded broker
     kafka_bootstrap: str | None = None
     port: int = 8088  # collector port
+    # Storage
+    lake: str = "lake"  # a folder, or an object store URL.
     # a section heading
 
     bare: int = 1
     port: int = 9  # declared twice: the last one is the field
 '''
     assert hook.field_comments(source) == {"kafka_bootstrap": "Kafka: unset means the embedded broker",
+                                           "lake": "Storage — a folder, or an object store URL",
                                            "bare": "", "port": "declared twice: the last one is the field"}
     table = rows(hook.settings_markdown())
     comments = hook.field_comments((ROOT / "streams" / "settings.py").read_text())
     assert table["`TOUCHLINE_SALESFORCE_ORG_ID`"][2] == comments["salesforce_org_id"] != ""
     assert all(table[f"`TOUCHLINE_{name.upper()}`"][2] for name in Settings.model_fields), "a setting without a meaning"
+
+
+def test_the_settings_page_lists_every_option_that_reads_a_variable(hook):
+    from streams.commands import main
+
+
+    def options(command, path):
+        for param in command.params:
+            if param.envvar:
+                yield f"`{param.envvar}`", f"`{' '.join(path)} {'/'.join(param.opts)}`"
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from options(sub, (*path, name))
+
+    expected = set(options(main, ("touchline",)))
+    assert ("`TOUCHLINE_CRM_TIME_ZONE`", "`touchline import salesforce --time-zone`") in expected
+    listed = {(row[0], row[1]) for row in cells(settings_page(hook)[1]) if row[0].startswith("`TOUCHLINE_")}
+    assert listed == expected
 
 
 def test_the_lake_page_lists_every_table_with_its_key_and_columns(hook):
@@ -78,8 +109,8 @@ def test_the_lake_page_lists_every_table_with_its_key_and_columns(hook):
     assert list(sections) == list(TABLES)
     for name, table in TABLES.items():
         assert f"Key: `{', '.join(table.key)}`." in sections[name], name
-        columns = {cell.strip("`"): cells[0].strip("`") for cell, cells in rows(sections[name]).items()
-                   if cell.startswith("`")}
+        columns = {row[0].strip("`"): row[1].strip("`") for row in cells(sections[name])
+                   if row[0].startswith("`")}
         assert columns == {column: str(kind) for column, kind in table.fields}, name
 
 
