@@ -56,7 +56,7 @@ def test_binary_is_verified_before_it_runs(monkeypatch):
 
 
 def test_tansu_high_watermark_bug_is_still_present(fresh_broker):
-    """Canary for the embedded broker's high-watermark bug (README: "Why the stages are not Faust agents").
+    """Canary for the embedded broker's high-watermark bug (docs/decisions/stream-runtime.md).
 
     After a multi-record batch Tansu reports the end offset as the batch's first offset + 1,
     so Faust table recovery misses the tail of each changelog partition (one reason the stages keep

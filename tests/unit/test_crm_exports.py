@@ -1,4 +1,4 @@
-"""CRM exports with the header sets the tools write (tests/data/crm): each imports as the README documents."""
+"""CRM exports with the header sets the tools write (tests/data/crm): each imports as docs/crm/exports.md documents."""
 
 from datetime import UTC, datetime
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Sales' verdicts on leads and the lead SLA: scenario tests written from the rules table in the README."""
+"""Sales' verdicts on leads and the lead SLA: scenario tests written from the rules table of docs/closed-loop.md."""
 
 from datetime import UTC, datetime, timedelta
 

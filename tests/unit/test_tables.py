@@ -1,23 +1,20 @@
 """One declaration per table (sinks/tables.py): what writes or documents a table agrees with it.
 
 The SQL views are checked against it in tests/sql (the journey_touches view carries every column),
-Beam's journey writer in tests/beam/test_columns.py; ``touchline stitch`` takes its columns from it.
+Beam's journey writer in tests/beam/test_columns.py; ``touchline stitch`` takes its columns from it; the docs'
+table reference (docs/lake.md) is generated from it and checked in tests/unit/test_docs.py.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
 from schemas.touch import TouchEvent, parse_touch
-from sinks.tables import BREACH_FIELDS, JOURNEY_FIELDS, TABLES, TOUCH_FIELDS
+from sinks.tables import BREACH_FIELDS, JOURNEY_FIELDS, TOUCH_FIELDS
 from streams.commands.stitch import JOURNEY_COLUMNS
 from transforms.lead_sla import Breach
 from transforms.stitching import stitch
 from transforms.types import to_touch
-
-README = Path(__file__).parents[2] / "README.md"
 
 
 def names(fields):
@@ -60,8 +57,3 @@ def test_a_journey_rows_fields_are_the_tables_columns():
 
 def test_a_breach_row_has_the_tables_columns_in_order():
     assert list(Breach("lead", "acme", "jrn", *(None,) * 5).columns()) == names(BREACH_FIELDS)
-
-
-def test_the_readme_lists_every_table_with_its_key():
-    listed = dict(re.findall(r"^\| `(\w+)` \| [^\n]*\| `([\w, ]+)` \|$", README.read_text(), re.MULTILINE))
-    assert {name: listed.get(name) for name in TABLES} == {name: ", ".join(t.key) for name, t in TABLES.items()}
