@@ -5,13 +5,21 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint typecheck unit schema bench clean system-deps browser-deps docs docs-serve
 
-$(BIN)/touchline: pyproject.toml
+# The demo needs Touchline and what it runs on; the tests add the dev extras (peers, browsers' drivers,
+# linters, docs). Each stamp file says what this venv holds.
+$(VENV)/.demo-installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $@
+	touch $(VENV)/.demo-installed $@
 
-demo: $(BIN)/touchline
+demo: $(VENV)/.demo-installed
 	$(BIN)/touchline demo
 
 test: system-deps browser-deps lint typecheck docs
@@ -34,23 +42,23 @@ browser-deps: tests/browser/node_modules/.package-lock.json
 tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 
-lint: $(BIN)/touchline
+lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 
-typecheck: $(BIN)/touchline
+typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy --strict transforms schemas
 
-unit: $(BIN)/touchline
+unit: $(VENV)/.dev-installed
 	$(BIN)/pytest -q tests/unit
 
 # The docs site (mkdocs.yml): strict, so a broken link, a missing page or an anchor that is gone fails the build.
-docs: $(BIN)/touchline
+docs: $(VENV)/.dev-installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 
-docs-serve: $(BIN)/touchline
+docs-serve: $(VENV)/.dev-installed
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
-schema: $(BIN)/touchline
+schema: $(VENV)/.dev-installed
 	$(BIN)/python -m schemas.touch
 
 clean:
