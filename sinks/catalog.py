@@ -135,9 +135,15 @@ def render(model: Model, lake: Lake, connection: duckdb.DuckDBPyConnection | Non
 
 
 def create(connection: duckdb.DuckDBPyConnection, model: Model, lake: Lake) -> None:
-    """(Re)create the model's view; the models it reads must exist."""
+    """(Re)create the model's view; the models it reads must exist.
+
+    An error of the model's SQL raises :class:`ModelError`; one reading the lake's files (or a locked catalog
+    file) is raised as DuckDB gave it.
+    """
     try:
         connection.execute(f"create or replace view {model.name} as {render(model, lake, connection)}")
+    except duckdb.IOException:
+        raise
     except duckdb.Error as error:
         raise ModelError(f"model {model.name} ({model.path}): {error}\n{model.sql}") from error
 
