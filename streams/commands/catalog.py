@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import duckdb
 
-from sinks.catalog import build
+from sinks.catalog import ModelError, build
 from streams.commands.lake_option import chosen_lake, lake_option
 from streams.settings import Settings
 
@@ -28,4 +28,6 @@ def catalog_command(lake: str | None, catalog_file: Path | None) -> None:
         names = build(store, target)
     except duckdb.IOException as error:
         raise click.ClickException(f"cannot write {target}: {error}") from error
+    except ModelError as error:
+        raise click.ClickException(str(error)) from error
     click.echo(f"wrote {target}: {len(names)} views over {store}")

@@ -1,6 +1,7 @@
 -- Every alert the send-alerts stage started: one row per (rule, subject, destination, type).
+-- key: alert_id
 with alerts as (
-    select * from stg_alerts
+    select * from {{ ref('stg_alerts') }}
 ),
 
 final as (

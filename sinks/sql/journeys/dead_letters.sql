@@ -1,6 +1,7 @@
 -- The lake's dead_letters, one row per key.
+-- key: source_topic, source_partition, source_offset
 with dead_letters as (
-    select * from stg_dead_letters
+    select * from {{ ref('stg_dead_letters') }}
 ),
 
 final as (

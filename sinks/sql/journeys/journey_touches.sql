@@ -1,10 +1,11 @@
 -- One row per account × touch, with its place on the journey and the person it is from (see people).
+-- key: source, event_id
 with journey_touches as (
-    select * from stg_journey_touches
+    select * from {{ ref('stg_journey_touches') }}
 ),
 
 person_of as (
-    select * from people
+    select * from {{ ref('people') }}
 ),
 
 final as (

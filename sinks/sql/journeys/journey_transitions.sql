@@ -1,7 +1,8 @@
 -- One row per stage change: derived from the journey touches, so a late touch that re-folds
 -- a journey never leaves a stale transition behind.
+-- key: source, event_id
 with source_journey_touches as (
-    select * from journey_touches
+    select * from {{ ref('journey_touches') }}
 ),
 
 final as (

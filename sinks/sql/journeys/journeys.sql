@@ -1,8 +1,9 @@
 -- One row per account: where its journey stands now. Revenue (won deals, renewals, upsells) is
 -- the sum in the account's currency, with the currency; an account with deals in several
 -- currencies has no single figure (revenue and currency null): revenue_by_currency lists them.
+-- key: account_id
 with source_journey_touches as (
-    select * from journey_touches
+    select * from {{ ref('journey_touches') }}
 ),
 
 latest as (

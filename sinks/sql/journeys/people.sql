@@ -3,10 +3,11 @@
 -- with its e-mail) are one person, transitively: the identity graph's person level, so an
 -- anonymous visitor later identified is one person, not two. person_id is the person's smallest
 -- identifier; person_label the one to show (e-mail, else CRM contact, user id, anonymous id).
+-- key: identifier
 with recursive touch_identifiers as (
     select list_filter(['email:' || lower(trim(email)), 'contact:' || crm_contact_id, 'user:' || user_id,
                         'anon:' || anonymous_id], lambda x: x is not null) as identifiers
-    from stg_journey_touches
+    from {{ ref('stg_journey_touches') }}
 ),
 
 links as (

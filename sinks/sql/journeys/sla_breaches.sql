@@ -1,6 +1,7 @@
 -- The lake's sla_breaches, one row per key.
+-- key: lead_event_id
 with sla_breaches as (
-    select * from stg_sla_breaches
+    select * from {{ ref('stg_sla_breaches') }}
 ),
 
 final as (

@@ -1,6 +1,7 @@
 -- The lake's touches, one row per key.
+-- key: source, event_id
 with touches as (
-    select * from stg_touches
+    select * from {{ ref('stg_touches') }}
 ),
 
 final as (

@@ -1,14 +1,15 @@
 -- Touches no account journey holds: waiting for identity (an anonymous visitor not identified yet,
 -- an e-mail whose company domain no touch has tied to an account yet) or never resolvable (free
 -- mail only). Identity calls and touches too late to place (late_touches) are not counted here.
+-- key: source, event_id
 with source_touches as (
-    select * from touches
+    select * from {{ ref('touches') }}
 ),
 
 placed as (
-    select source, event_id from journey_touches
+    select source, event_id from {{ ref('journey_touches') }}
     union all
-    select source, event_id from late_touches
+    select source, event_id from {{ ref('late_touches') }}
 ),
 
 final as (

@@ -2,12 +2,13 @@
 -- currency or, with the session variable touchline_reporting_currency, in that currency at the rate
 -- (exchange_rates) in effect on the day, as conversions does; original_currency and exchange_rate say what
 -- was converted (a missing rate leaves the amount null; sinks.attribution.open_lake refuses it, as for conversions).
+-- key: platform, account_id, campaign_id, spend_date
 with spend_rows as (
-    select * from stg_spend
+    select * from {{ ref('stg_spend') }}
 ),
 
 rates as (
-    select * from exchange_rates
+    select * from {{ ref('exchange_rates') }}
 ),
 
 reporting as (

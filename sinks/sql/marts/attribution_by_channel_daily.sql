@@ -1,10 +1,11 @@
 -- Credited conversions and revenue per model, channel, day of the conversion and currency.
+-- key: model, conversion_type, conversion_date, channel, currency?
 with source_attribution_credits as (
-    select * from attribution_credits
+    select * from {{ ref('attribution_credits') }}
 ),
 
 conversion_dates as (
-    select conversion_id, converted_at from conversions
+    select conversion_id, converted_at from {{ ref('conversions') }}
 ),
 
 final as (

@@ -3,8 +3,9 @@
 -- conversion's currency (never summed across currencies).
 -- Milestone models: see macros/milestone_credit.sql. time_decay halves a touch's weight every
 -- touchline_half_life_days [7] before the conversion.
+-- key: conversion_id, model, source, event_id
 with attribution_rows as (
-    select * from attribution_touches
+    select * from {{ ref('attribution_touches') }}
 ),
 
 ranked as (

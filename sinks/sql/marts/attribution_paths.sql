@@ -2,17 +2,18 @@
 -- account cycle that ended without a conversion of that type (not converted), with the
 -- ordered steps inside the lookback window. A step is the touch's value of the dimension in
 -- the variable touchline_path_dimension [channel]: channel, campaign_id, event_type, team, stage.
+-- key: conversion_type, path_id
 with touches as (
-    select * from attribution_touches
+    select * from {{ ref('attribution_touches') }}
 ),
 
 journey_rows as (
-    select * from journey_touches
+    select * from {{ ref('journey_touches') }}
 ),
 
 settings as (
     select *, coalesce(getvariable('touchline_path_dimension'), 'channel') as dimension
-    from attribution_settings
+    from {{ ref('attribution_settings') }}
 ),
 
 types as (
@@ -51,7 +52,7 @@ converted as (
 ),
 
 converting_cycles as (
-    select distinct conversion_type, account_id, cycle from conversions
+    select distinct conversion_type, account_id, cycle from {{ ref('conversions') }}
 ),
 
 other_steps as (

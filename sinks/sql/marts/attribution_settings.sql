@@ -3,6 +3,7 @@
 -- are conversions rather than touches, and sales' dispositions of leads, which are verdicts];
 -- touchline_conversion_type [all: set it to compute one conversion type only, which is much
 -- less work].
+-- key: (one row)
 with final as (
     select
         coalesce(getvariable('touchline_lookback_days'), 365) as lookback_days,

@@ -1,15 +1,16 @@
 -- One row per conversion × eligible touch in its lookback window (attribution_settings),
 -- with the touch's position and the milestones it holds.
+-- key: conversion_id, source, event_id
 with source_conversions as (
-    select * from conversions
+    select * from {{ ref('conversions') }}
 ),
 
 source_journey_touches as (
-    select * from journey_touches
+    select * from {{ ref('journey_touches') }}
 ),
 
 settings as (
-    select * from attribution_settings
+    select * from {{ ref('attribution_settings') }}
 ),
 
 windowed as (

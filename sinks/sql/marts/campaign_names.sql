@@ -1,9 +1,10 @@
 -- The campaign id each campaign name stands for, where touches are tagged with the name (utm_campaign = the
 -- name): one name of one id only, and never a name that is some campaign's id.
+-- key: campaign_name
 with
 
 spend_rows as (
-    select * from ad_spend
+    select * from {{ ref('ad_spend') }}
 ),
 
 final as (

@@ -1,12 +1,13 @@
 -- Spend and credited return per month × campaign × currency (see performance for each figure), with the
 -- campaign's name, platform and channel as its spend rows give them. Touches name a campaign by id alone (no
 -- platform), so an id two platforms share is one campaign: its spend adds up, platform lists both.
+-- key: month, campaign_id, currency?
 with performance_rows as (
-    select * from performance
+    select * from {{ ref('performance') }}
 ),
 
 spend_rows as (
-    select * from ad_spend
+    select * from {{ ref('ad_spend') }}
 ),
 
 campaigns as (

@@ -1,6 +1,7 @@
 -- Spend and credited return per month × channel × currency (see performance for each figure).
+-- key: month, channel, currency?
 with performance_rows as (
-    select * from performance
+    select * from {{ ref('performance') }}
 ),
 
 final as (

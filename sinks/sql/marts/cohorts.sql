@@ -1,8 +1,9 @@
 -- Account cohorts: accounts by the month of their first touch (cohort_month) and, for each month since
 -- (months_since: 0 is the cohort's own month, up to the lake's last touch), the share of the cohort that had
 -- reached a lead, an opportunity and a won deal by the end of that month. Months are UTC calendar months.
+-- key: cohort_month, months_since
 with journey_rows as (
-    select * from journey_touches
+    select * from {{ ref('journey_touches') }}
 ),
 
 milestones as (

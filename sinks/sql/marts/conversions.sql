@@ -3,12 +3,13 @@
 -- variable touchline_reporting_currency, in that currency at the rate (exchange_rates) in
 -- effect on the conversion's day; original_currency and exchange_rate say what was converted
 -- (a missing rate leaves the amounts null).
+-- key: conversion_id
 with source_journey_touches as (
-    select * from journey_touches
+    select * from {{ ref('journey_touches') }}
 ),
 
 rates as (
-    select * from exchange_rates
+    select * from {{ ref('exchange_rates') }}
 ),
 
 reporting as (

@@ -4,16 +4,17 @@
 -- in full for every source that touched it (as Salesforce Campaign Influence reports it), so these figures
 -- add up to more than the whole. Beside them, the same conversions' credit under one model
 -- (return_credits, touchline_return_model [w_shaped]). Campaigns as return_credits keys them.
+-- key: dimension, value, currency
 with touch_rows as (
-    select * from attribution_touches
+    select * from {{ ref('attribution_touches') }}
 ),
 
 credits as (
-    select * from return_credits
+    select * from {{ ref('return_credits') }}
 ),
 
 named_campaigns as (
-    select * from campaign_names
+    select * from {{ ref('campaign_names') }}
 ),
 
 touched as (

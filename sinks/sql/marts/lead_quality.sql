@@ -4,12 +4,13 @@
 -- the first; null while sales has said nothing. Recycled leads that later converted count an opportunity or
 -- a won deal of the account after the recycling, in any cycle (the first of them: converted_after_recycling_at;
 -- the first won deal: won_after_recycling_at).
+-- key: lead_event_id
 with journey_rows as (
-    select * from journey_touches
+    select * from {{ ref('journey_touches') }}
 ),
 
 breaches as (
-    select * from sla_breaches
+    select * from {{ ref('sla_breaches') }}
 ),
 
 leads as (

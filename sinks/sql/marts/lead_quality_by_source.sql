@@ -5,12 +5,13 @@
 -- touchline_lead_quality_model [w_shaped]. Revenue is never summed across currencies: `credited_revenue`
 -- is set when the source's credited revenue is in one currency (`credited_currency`); the map
 -- `credited_revenue_by_currency` always holds every currency's amount.
+-- key: dimension, value
 with lead_rows as (
-    select * from lead_quality
+    select * from {{ ref('lead_quality') }}
 ),
 
 credit_rows as (
-    select * from attribution_credits
+    select * from {{ ref('attribution_credits') }}
 ),
 
 settings as (

@@ -1,8 +1,9 @@
 -- Why sales turned leads down, per source: one row per dimension ('channel', 'campaign_id',
 -- 'content') × value × verdict ('rejected', 'disqualified', or 'recycled') × reason ('unspecified'
 -- when the verdict gave none), with the number of leads whose last verdict it was.
+-- key: dimension, value, disposition, reason
 with lead_rows as (
-    select * from lead_quality
+    select * from {{ ref('lead_quality') }}
 ),
 
 turned_down as (

@@ -6,12 +6,13 @@
 -- won_revenue is new business (closed_won), renewals and upsells excluded. Ratios are null where their
 -- divisor is 0: cost_per_lead = spend / leads, cost_per_opportunity = spend / opportunities,
 -- cac = spend / new_customers, roas = won_revenue / spend, pipeline_per_spend = pipeline / spend.
+-- key: month, dimension, value, currency?
 with spend_rows as (
-    select * from ad_spend
+    select * from {{ ref('ad_spend') }}
 ),
 
 credits as (
-    select * from return_credits
+    select * from {{ ref('return_credits') }}
 ),
 
 settings as (

@@ -2,8 +2,9 @@
 -- touchline_return_model [w_shaped]), dated by the month of the credited touch (when the money that
 -- bought it was spent), with each touch's campaign as the spend table knows it: a touch tagged with a
 -- campaign's name (utm_campaign) counts for that campaign's id when the name is one campaign's only.
+-- key: conversion_id, source, event_id
 with credit_rows as (
-    select * from attribution_credits
+    select * from {{ ref('attribution_credits') }}
 ),
 
 settings as (
@@ -11,7 +12,7 @@ settings as (
 ),
 
 named_campaigns as (
-    select * from campaign_names
+    select * from {{ ref('campaign_names') }}
 ),
 
 final as (

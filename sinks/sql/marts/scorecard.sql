@@ -4,24 +4,25 @@
 -- touchline_revenue_target [none], touchline_target_currency [the won deals' currency, when they
 -- have one]. SQLs are opportunities created (sales-qualified leads). Amounts are reported per
 -- currency (the segment names it) and shares are taken within a currency: never a sum of two.
+-- key: section, metric, segment
 with journey_rows as (
-    select * from journey_touches
+    select * from {{ ref('journey_touches') }}
 ),
 
 conversion_rows as (
-    select * from conversions
+    select * from {{ ref('conversions') }}
 ),
 
 credit_rows as (
-    select * from attribution_credits
+    select * from {{ ref('attribution_credits') }}
 ),
 
 transition_rows as (
-    select * from journey_transitions
+    select * from {{ ref('journey_transitions') }}
 ),
 
 lead_rows as (
-    select * from lead_quality
+    select * from {{ ref('lead_quality') }}
 ),
 
 settings as (
@@ -29,7 +30,7 @@ settings as (
         coalesce(getvariable('touchline_scorecard_model'), 'w_shaped') as model,
         getvariable('touchline_revenue_target') as revenue_target,
         coalesce(getvariable('touchline_target_currency'),
-                 (select any_value(currency) from conversions where conversion_type = 'closed_won'
+                 (select any_value(currency) from {{ ref('conversions') }} where conversion_type = 'closed_won'
                   having count(distinct currency) = 1)) as target_currency
 ),
 
@@ -135,6 +136,7 @@ metrics as (
            coalesce(sum(revenue) filter (where conversion_type = 'closed_won'), 0) / any_value(settings.revenue_target)
     from settings left join conversion_rows on conversion_rows.currency = settings.target_currency
     where settings.revenue_target is not null and settings.target_currency is not null
+    having count(*) > 0  -- no target: no row (an aggregate without group by gives one row of nulls)
     -- lead generation
     union all
     select 'lead generation', 'SQLs', strftime(month, '%Y-%m'), sqls from sqls

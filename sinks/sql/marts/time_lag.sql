@@ -3,12 +3,13 @@
 -- touch to the conversion: 0-7, 8-30, 31-90, 91-180, over 180), the credit earned there under one model
 -- (touchline_return_model [w_shaped]) and the credited touches; median_days is the channel's median lag for
 -- the conversion type, weighted by touch, not by credit.
+-- key: channel, conversion_type, bucket_order
 with credit_rows as (
-    select * from attribution_credits
+    select * from {{ ref('attribution_credits') }}
 ),
 
 touch_rows as (
-    select * from attribution_touches
+    select * from {{ ref('attribution_touches') }}
 ),
 
 settings as (

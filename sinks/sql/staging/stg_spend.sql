@@ -1,4 +1,5 @@
 -- The lake's spend (touchline import spend): one row per platform × account × campaign × day.
+-- key: platform, account_id, campaign_id, spend_date
 select
     -- ids
     platform, account_id, campaign_id, campaign_name,

@@ -1,0 +1,139 @@
+"""The catalog's models: created in the order their refs declare, each reading only what it declares,
+and each declared key unique and not null over a demo lake (dbt's `unique` and `not_null` tests)."""
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from sinks.attribution import open_lake
+from sinks.catalog import DependencyError, ModelError, create, load, ordered, parse
+from sinks.lake import Lake
+from streams.commands import main
+
+SPEND = Path(__file__).parents[1] / "data" / "spend" / "spend.csv"
+
+
+def write_models(root: Path, models: dict[str, str]) -> Path:
+    """Models as ``layer/name`` -> SQL, written as the catalog's folders lay them out."""
+    for name, sql in models.items():
+        path = root / f"{name}.sql"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(sql)
+    return root
+
+
+def test_a_model_may_read_one_of_a_later_layer_or_a_later_name(tmp_path):
+    root = write_models(tmp_path / "sql", {
+        "staging/stg_a": "select * from {{ ref('z_last') }}",  # reads an alphabetically later model
+        "staging/z_last": "select * from {{ ref('early') }}",  # reads a marts model
+        "marts/early": "select 1 as id",
+    })
+    models = ordered(load(root))
+    assert [m.name for m in models] == ["early", "z_last", "stg_a"]
+    connection = duckdb.connect()
+    for model in models:
+        create(connection, model, Lake(tmp_path / "lake"))
+    assert connection.sql("select id from stg_a").fetchall() == [(1,)]
+
+
+def test_an_unknown_ref_names_the_model_and_what_it_reads(tmp_path):
+    root = write_models(tmp_path / "sql", {"marts/orders": "select * from {{ ref('nowhere') }}"})
+    with pytest.raises(DependencyError, match=r"model orders .*orders\.sql\) reads 'nowhere', which no model"):
+        ordered(load(root))
+
+
+def test_a_cycle_names_a_model_on_it_and_the_cycle(tmp_path):
+    root = write_models(tmp_path / "sql", {"marts/a": "select * from {{ ref('b') }}",
+                                           "marts/b": "select * from {{ ref('a') }}",
+                                           "marts/c": "select 1 as id"})
+    cycle = r"model (a|b) .* reads itself through a cycle: (a -> b -> a|b -> a -> b)$"
+    with pytest.raises(DependencyError, match=cycle):
+        ordered(load(root))
+
+
+def test_a_view_that_fails_names_its_model_and_shows_its_sql(tmp_path):
+    root = write_models(tmp_path / "sql", {"marts/broken": "-- key: id\nselect no_such_column from range(3)"})
+    (model,) = ordered(load(root))
+    with pytest.raises(ModelError, match=r"(?s)model broken .*broken\.sql\).*no_such_column.*-- key: id\nselect"):
+        create(duckdb.connect(), model, Lake(tmp_path / "lake"))
+
+
+def test_a_key_header_declares_columns_nullable_ones_and_one_row(tmp_path):
+    root = write_models(tmp_path / "sql", {"marts/k": "-- About k.\n-- key: month, currency?\nselect 1",
+                                           "marts/one": "-- key: (one row)\nselect 1", "marts/none": "select 1"})
+    models = load(root)
+    assert (models["k"].key, models["k"].nullable) == (("month", "currency"), frozenset({"currency"}))
+    assert models["one"].key == () and models["none"].key is None
+    twice = write_models(tmp_path / "bad", {"marts/t": "-- key: a\n-- key: b\nselect 1"})
+    with pytest.raises(DependencyError, match=r"model t .* declares its key 2 times"):
+        parse(twice / "marts" / "t.sql")
+
+
+def test_every_model_reads_only_the_models_it_declares(tmp_path):
+    # Each view created with nothing but its declared ancestors in the session: an undeclared read fails.
+    models = load()
+    macros = sorted((Path(__file__).parents[2] / "sinks" / "sql" / "macros").glob("*.sql"))
+    lake = Lake(tmp_path / "lake")  # no tables: every lake placeholder is an empty relation of its columns
+    for model in models.values():
+        needed, pending = {model.name}, list(model.refs)
+        while pending:
+            name = pending.pop()
+            if name not in needed:
+                needed.add(name)
+                pending.extend(models[name].refs)
+        connection = duckdb.connect()
+        for macro in macros:
+            connection.execute(macro.read_text())
+        for each in ordered({name: models[name] for name in needed}):
+            create(connection, each, lake)
+        connection.close()
+
+
+@pytest.fixture(scope="module")
+def demo_catalog(tmp_path_factory):
+    """A session with the catalog over a small demo lake: generated touches with repeats and late arrivals,
+    stitched, and imported spend (`touchline sql --lake` opens the same session)."""
+    root = tmp_path_factory.mktemp("demo")
+    touches, lake = root / "touches.jsonl", root / "lake"
+    runner = CliRunner()
+    for args in (["generate", "--accounts", "30", "--days", "200", "--duplicates", "0.05", "--late", "0.05",
+                  "--out", str(touches)],
+                 ["stitch", str(touches), "--lake", str(lake), "--out", str(root / "rows.jsonl")],
+                 ["import", "spend", str(SPEND), "--format", "csv", "--lake", str(lake)]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    connection = open_lake(lake)
+    yield connection
+    connection.close()
+
+
+def test_every_model_declares_a_key():
+    assert [name for name, model in load().items() if model.key is None] == []
+
+
+@pytest.mark.parametrize("name", sorted(load()))
+def test_the_key_is_unique_and_not_null_on_the_demo_lake(demo_catalog, name):
+    model = load()[name]
+    assert model.key is not None, f"{name} declares no key"
+    columns = demo_catalog.sql(f"select * from {name} limit 0").columns
+    assert set(model.key) <= set(columns), f"{name}: key {model.key} not among its columns {columns}"
+    grouped = ", ".join(model.key) or "()"
+    repeated = demo_catalog.sql(f"select {', '.join(model.key) or 'count(*)'} from {name} "
+                                f"group by {grouped} having count(*) > 1 limit 5").fetchall()
+    assert repeated == [], f"{name}: key {model.key} repeats: {repeated}"
+    required = sorted(set(model.key) - model.nullable)
+    if required:
+        counted = ", ".join(f"count(*) filter (where {column} is null)" for column in required)
+        row = demo_catalog.sql(f"select {counted} from {name}").fetchone()
+        assert row is not None
+        nulls = dict(zip(required, row, strict=True))
+        assert set(nulls.values()) == {0}, f"{name}: null key columns (rows): {nulls}"
+
+
+def test_the_demo_lake_fills_the_models_the_keys_are_checked_on(demo_catalog):
+    # The key checks above mean something only where rows exist: the journey and return models have them.
+    for name in ("touches", "journey_touches", "journeys", "people", "conversions", "attribution_credits",
+                 "attribution_paths", "performance", "ad_spend", "lead_quality", "scorecard", "sla_breaches"):
+        assert demo_catalog.sql(f"select count(*) from {name}").fetchone()[0] > 0, name
