@@ -7,8 +7,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from sinks.attribution import merged_paths, open_lake, paths
 from sinks.evaluation import evaluate
 from streams.commands import main
+from tests.properties.test_interval_coverage import lead_paths
+from transforms.causal import CausalSettings, simulate
 
 
 def causal_lake(tmp_path, seed, accounts=1200):
@@ -83,3 +86,13 @@ def test_evaluate_without_a_truth_file_names_the_option(lakes, tmp_path):
     not_causal.write_text('{"event_id": "x"}')
     result = CliRunner().invoke(main, ["evaluate", "--lake", str(lake), "--truth", str(not_causal)])
     assert result.exit_code == 2 and "--truth" in result.output and "not a causal truth" in result.output
+
+
+def test_the_coverage_tests_lead_paths_are_the_lakes(lakes):
+    # tests/properties/test_interval_coverage.py reads lead paths off the simulator's records, without a lake
+    lake, _ = lakes[0]
+    connection = open_lake(lake)
+    connection.execute("set variable touchline_conversion_type = 'lead'")
+    from_lake = merged_paths(paths(connection, "lead", "channel"))
+    ours = lead_paths(simulate(CausalSettings(accounts=1200, seed=1)).records)
+    assert sorted(from_lake, key=lambda p: p.channels) == sorted(ours, key=lambda p: p.channels)
