@@ -97,5 +97,6 @@ def test_the_coverage_tests_lead_paths_are_the_lakes(lakes):
     connection = open_lake(lake)
     connection.execute("set variable touchline_conversion_type = 'lead'")
     from_lake = merged_paths(paths(connection, "lead", "channel"))
+    connection.close()
     ours = lead_paths(simulate(CausalSettings(accounts=ACCOUNTS, seed=SEEDS[0])).records)
     assert sorted(from_lake, key=lambda p: p.channels) == sorted(ours, key=lambda p: p.channels)
