@@ -79,20 +79,27 @@ class _Credits:
         return out
 
 
-def credit_intervals(found: Sequence[CurrencyPath], model: str, *, level: float = LEVEL,
-                     resamples: int = RESAMPLES, seed: int = 0, order: int = 1) -> list[Interval]:
-    """Percentile intervals of each (channel, currency) credit of ``model`` over ``resamples`` bootstrap resamples.
+@dataclass(frozen=True, slots=True)
+class Resampled:
+    """The credits of every resample: ``credits[r, k, j]`` is (conversions, value) of ``channels[j]`` in
+    ``currencies[k]`` in resample ``r``."""
+
+    currencies: list[str | None]
+    channels: list[str]
+    credits: np.ndarray  # (resamples × currencies × channels × {conversions, value})
+
+
+def resampled_credits(found: Sequence[CurrencyPath], model: str, *, resamples: int = RESAMPLES, seed: int = 0,
+                      order: int = 1) -> Resampled:
+    """Each (channel, currency) credit of ``model`` in each of ``resamples`` seeded bootstrap resamples.
 
     Args:
         found: the aggregated paths with their conversions' currency (None for nulls and leads).
         model: ``markov`` or ``shapley``.
-        level: the coverage, in (0, 1).
         resamples: how many resamples.
-        seed: the seed of the resampling (same seed, same bounds).
+        seed: the seed of the resampling (same seed, same resamples).
         order: the Markov chain's order.
     """
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie between 0 and 1, not {level!r}")
     if resamples < 1:
         raise ValueError(f"resamples must be at least 1, not {resamples!r}")
     credits = _Credits(found, model, order)
@@ -109,8 +116,26 @@ def credit_intervals(found: Sequence[CurrencyPath], model: str, *, level: float 
             counts = rng.multinomial(journeys, weights).astype(float)
             c, n = counts[:len(found)], counts[len(found):]
             drawn[r] = credits(c, n, c * per_conversion)
+    return Resampled(credits.currencies, credits.channels, drawn)
+
+
+def credit_intervals(found: Sequence[CurrencyPath], model: str, *, level: float = LEVEL,
+                     resamples: int = RESAMPLES, seed: int = 0, order: int = 1) -> list[Interval]:
+    """Percentile intervals of each (channel, currency) credit of ``model`` over ``resamples`` bootstrap resamples.
+
+    Args:
+        found: the aggregated paths with their conversions' currency (None for nulls and leads).
+        model: ``markov`` or ``shapley``.
+        level: the coverage, in (0, 1).
+        resamples: how many resamples.
+        seed: the seed of the resampling (same seed, same bounds).
+        order: the Markov chain's order.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie between 0 and 1, not {level!r}")
+    drawn = resampled_credits(found, model, resamples=resamples, seed=seed, order=order)
     tail = (1 - level) / 2
-    low, high = np.quantile(drawn, tail, axis=0), np.quantile(drawn, 1 - tail, axis=0)
+    low, high = np.quantile(drawn.credits, tail, axis=0), np.quantile(drawn.credits, 1 - tail, axis=0)
     return [Interval(channel, currency, (float(low[k, j, 0]), float(high[k, j, 0])),
                      (float(low[k, j, 1]), float(high[k, j, 1])))
-            for k, currency in enumerate(credits.currencies) for j, channel in enumerate(credits.channels)]
+            for k, currency in enumerate(drawn.currencies) for j, channel in enumerate(drawn.channels)]

@@ -61,7 +61,8 @@ class ChannelEffect:
 
 
 #: The default population: two channels with no effect that follow intent (direct comes late), one small
-#: late effect that follows intent (paid_search), and real effects that do not (webinar, events, outbound).
+#: late effect that follows intent (paid_search), and real effects that follow it little (webinar, events) or
+#: not at all (outbound, email; paid_social's effect is small).
 DEFAULT_EFFECTS = (
     ChannelEffect("paid_search", 0.8, intent=1.2, timing=0.85, lead=0.03, event_type="ad_click"),
     ChannelEffect("direct", 0.5, intent=1.0, timing=0.95),
@@ -96,9 +97,9 @@ class _Account:
 
     number: int
     intent: float
-    counts: np.ndarray  # (phases × channels) touches
+    counts: tuple[tuple[int, ...], ...]  # (phases × channels) touches
     positions: tuple[tuple[tuple[float, ...], ...], ...]  # per phase, per channel: where in the phase
-    uniforms: np.ndarray  # one per stage
+    uniforms: tuple[float, ...]  # one per stage
     amount: float
     currency: str
     offset_days: float
@@ -117,13 +118,18 @@ def _draw(settings: CausalSettings, number: int) -> _Account:
     intent = float(rng.normal())
     rates = np.array([c.rate * math.exp(c.intent * intent) for c in settings.channels])
     counts = rng.poisson(np.tile(rates, (len(STAGES), 1)))
-    positions = tuple(tuple(tuple(float(x) for x in np.clip(c.timing + 0.15 * rng.normal(size=n), 0.02, 0.98))
-                            for c, n in zip(settings.channels, row, strict=True)) for row in counts)
+    # one draw for every touch in (phase, channel) order: the numbers of one draw per phase and channel, at once
+    flat = counts.ravel()
+    timing = np.repeat(np.tile([c.timing for c in settings.channels], len(STAGES)), flat)
+    where = np.clip(timing + 0.15 * rng.normal(size=timing.size), 0.02, 0.98)
+    cells = [tuple(cell.tolist()) for cell in np.split(where, np.cumsum(flat)[:-1])]
+    width = len(settings.channels)
+    positions = tuple(tuple(cells[start:start + width]) for start in range(0, len(cells), width))
     uniforms = rng.random(len(STAGES))
     amount = round(float(rng.lognormal(10.3, 0.6)), 2)
     currency = CURRENCIES[int(rng.choice(len(CURRENCIES), p=[w for _, w in CURRENCIES]))][0]
-    return _Account(number, intent, counts, positions, uniforms, amount, currency,
-                    float(rng.uniform(0, settings.spread_days)))
+    return _Account(number, intent, tuple(tuple(row) for row in counts.tolist()), positions, tuple(uniforms.tolist()),
+                    amount, currency, float(rng.uniform(0, settings.spread_days)))
 
 
 def _baseline(rate: float, intent: float, loading: float) -> float:
@@ -134,11 +140,11 @@ def _baseline(rate: float, intent: float, loading: float) -> float:
 
 def outcome(account: _Account, settings: CausalSettings, removed: frozenset[str] = frozenset()) -> tuple[bool, ...]:
     """Whether the account became a lead, an opportunity, and won, with the ``removed`` channels' touches gone."""
-    kept = np.array([c.channel not in removed for c in settings.channels])
-    seen = np.zeros(len(settings.channels))
+    kept = [c.channel not in removed for c in settings.channels]
+    seen = [0] * len(settings.channels)
     reached: list[bool] = []
     for stage, name in enumerate(STAGES):
-        seen = seen + account.counts[stage] * kept
+        seen = [n + m * k for n, m, k in zip(seen, account.counts[stage], kept, strict=True)]
         if stage and not reached[-1]:
             reached.append(False)
             continue
