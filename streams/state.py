@@ -280,6 +280,7 @@ class RecentKeys:
         self._hours = _META + name.encode() + b":copy-hours:"  # hour of that copy's event time + key -> b""
         self._new: dict[bytes, bytes] = {}  # stored at the next checkpoint
         self._get = store.db.get
+        self.replaced: datetime | None = None  # the event time of the copy the last offer displaced
         store.savers.append(self._save_into)
 
     @property
@@ -290,6 +291,7 @@ class RecentKeys:
     def offer(self, touch: Touch) -> Offer:
         """Whether ``touch`` is its key's first copy, a better one than the copy admitted, or neither."""
         rank = arrival(touch)
+        self.replaced = None
         at_micros = micros(rank[1])
         if self.newest is None or at_micros > self.newest:
             self.newest = at_micros
@@ -305,6 +307,7 @@ class RecentKeys:
             return Offer.NEW
         if stored < held:
             self._new[name] = stored
+            self.replaced = moment(_occurred(held))
             return Offer.BETTER
         return Offer.SEEN
 

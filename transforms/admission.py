@@ -21,7 +21,9 @@ shards by the same columns, ``transforms.beam.backfill``). The stream remembers,
 arrival rank (steps 1 and 2) of the copy it admitted (``streams.state.RecentKeys``; the pure
 runner, :class:`AllCopies` without ``by_content``): a later copy that ranks better is admitted
 too and replaces the first on its
-journey, re-placed as a late touch is; a copy that ranks no better is dropped. The stream keeps no
+journey, re-placed as a late touch is, and the lake drops the first copy's rows (:func:`withdrawal`: a row
+is found by its key and its event date, and the copies' event times may lie on different days); a copy
+that ranks no better is dropped. The stream keeps no
 copy's content, so two copies received at the same instant with the same event time keep the one
 that arrived first (the batch runners, the least by content): ``touchline replay`` re-stitches the
 lake by the batch rule.
@@ -37,7 +39,7 @@ from typing import Any, Protocol
 
 from schemas.touch import TouchEvent
 from transforms.privacy import pseudonymize_email
-from transforms.types import Touch, ValidatedTouch, to_touch
+from transforms.types import Touch, ValidatedTouch, iso, to_touch
 
 Key = tuple[str, str]  # (source, event_id)
 Arrival = tuple[datetime, datetime]  # (received, or never; event time)
@@ -89,6 +91,9 @@ def copy_order(touch: Touch) -> tuple[Any, ...]:
 class Copies(Protocol):
     """The admitted copies a runner remembers, by key."""
 
+    #: The event time of the copy the last offer displaced (an offer that was not :attr:`Offer.BETTER`: None).
+    replaced: datetime | None
+
     def offer(self, touch: Touch) -> Offer:
         """Whether ``touch`` is its key's first copy, a better one than the copy admitted, or neither."""
 
@@ -101,16 +106,19 @@ class AllCopies:
     def __init__(self, by_content: bool = True) -> None:
         self.by_content = by_content
         self.held: dict[Key, tuple[Arrival, Touch]] = {}
+        self.replaced: datetime | None = None
 
     def offer(self, touch: Touch) -> Offer:
         """Whether ``touch`` is its key's first copy, a better one than the copy admitted, or neither."""
         rank = arrival(touch)
         held = self.held.get(touch.key)
+        self.replaced = None
         if held is None:
             self.held[touch.key] = (rank, touch)
             return Offer.NEW
         if rank < held[0] or (rank == held[0] and self.by_content and copy_order(touch) < copy_order(held[1])):
             self.held[touch.key] = (rank, touch)
+            self.replaced = held[0][1]
             return Offer.BETTER
         return Offer.SEEN
 
@@ -122,6 +130,12 @@ def admit(event: ValidatedTouch, salt: str | None, seen: Copies) -> Touch | None
     if salt and touch.email:
         touch = touch._replace(email=pseudonymize_email(touch.email, salt))
     return None if seen.offer(touch) is Offer.SEEN else touch
+
+
+def withdrawal(key: Key, occurred_at: datetime) -> dict[str, Any]:
+    """The record that takes a replaced copy's row out of a table keyed by ``(source, event_id)``: the key at
+    the replaced copy's event time (the lake's rows are partitioned by its date), marked ``retracted``."""
+    return {"source": key[0], "event_id": key[1], "occurred_at": iso(occurred_at), "retracted": True}
 
 
 def dedupe(touches: Iterable[Touch]) -> list[Touch]:
