@@ -1,7 +1,8 @@
 """Admission: how a validated touch enters the core, one rule for the stream and the batch runners.
 
-Its e-mail is pseudonymized first (with a salt), so no state, identity link or output ever holds
-the address. Then one copy of each ``(source, event_id)`` is the touch, chosen by
+Its e-mail, and every address in its free-form fields (``properties``, ``utm``, ``disposition_note``: a
+page URL's ``?e=ann%40…``, a form's answers), is pseudonymized first (with a salt), so no state, identity
+link or output ever holds the address. Then one copy of each ``(source, event_id)`` is the touch, chosen by
 :func:`copy_order`, whatever order the copies come in:
 
 1. the copy **received first** (``received_at``; a copy without one comes after every copy with one);
@@ -38,7 +39,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from schemas.touch import TouchEvent
-from transforms.privacy import pseudonymize_email
+from transforms.privacy import FREE_FORM_FIELDS, pseudonymize_email, pseudonymize_free_form
 from transforms.types import Touch, ValidatedTouch, iso, to_touch
 
 Key = tuple[str, str]  # (source, event_id)
@@ -124,11 +125,15 @@ class AllCopies:
 
 
 def admit(event: ValidatedTouch, salt: str | None, seen: Copies) -> Touch | None:
-    """The core's touch of a validated event, its e-mail pseudonymized; None if it ranks no better than the
-    copy of its key admitted before."""
+    """The core's touch of a validated event, the addresses in it pseudonymized; None if it ranks no better than
+    the copy of its key admitted before."""
     touch = to_touch(event)
     if salt and touch.email:
         touch = touch._replace(email=pseudonymize_email(touch.email, salt))
+    if salt and any(touch.extra.get(name) is not None for name in FREE_FORM_FIELDS):
+        touch = touch._replace(extra={**touch.extra, **{name: pseudonymize_free_form(touch.extra[name], salt)
+                                                        for name in FREE_FORM_FIELDS
+                                                        if touch.extra.get(name) is not None}})
     return None if seen.offer(touch) is Offer.SEEN else touch
 
 
