@@ -252,12 +252,14 @@ _SIGN = 1 << 63  # times stored as unsigned big-endian: their bytes sort as the 
 
 
 def _rank_bytes(rank: Arrival) -> bytes:
-    received, occurred = rank
-    return (micros(received) + _SIGN).to_bytes(8, "big") + (micros(occurred) + _SIGN).to_bytes(8, "big")
+    """Received, event time (8 bytes each, sorting as the times do), then the content digest; a rank stored
+    before digests were (16 bytes) sorts before a rank of the same times with one: the copy held stays."""
+    received, occurred, digest = rank
+    return (micros(received) + _SIGN).to_bytes(8, "big") + (micros(occurred) + _SIGN).to_bytes(8, "big") + digest
 
 
 def _occurred(rank: bytes) -> int:
-    return int.from_bytes(rank[8:], "big") - _SIGN
+    return int.from_bytes(rank[8:16], "big") - _SIGN
 
 
 class RecentKeys:
