@@ -62,7 +62,10 @@ def _configuration(table: Table) -> dict[str, str]:
 
 
 def _latest_per_key(table: Table, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows, the last of each key only (a batch may carry a key's versions)."""
+    """The rows, the last of each key only (a batch may carry a key's versions); in a table that retracts
+    rows, the last of each key on each date (a retraction at one date, the key's new row at another)."""
+    if table.retracts:
+        return list({(row["event_date"], *table.key_of(row)): row for row in rows}.values())
     return list({table.key_of(row): row for row in rows}.values())
 
 

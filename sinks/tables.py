@@ -121,7 +121,8 @@ class Table:
         self.unwrap = unwrap
         #: Whether a key's row changes (a re-folded journey); otherwise a key lands once and a repeat is a no-op.
         self.updates = updates or retracts
-        #: Whether a record may withdraw its key's row (``retracted``: a breach that turned out none).
+        #: Whether a record may withdraw its key's row at its date (``retracted``: a breach that turned out none,
+        #: a copy of a touch that a better one replaced).
         self.retracts = retracts
         #: Columns with min/max statistics in the Delta log: never one that names a person (the log is not
         #: rewritten by ``touchline forget``).
@@ -152,8 +153,10 @@ def _late(record: Mapping[str, Any]) -> Mapping[str, Any]:
 
 _TOUCH_STATISTICS = ("source", "event_type", "occurred_at", "account_id", "channel")
 TABLES = {
-    "touches": Table("touches", TOUCH_FIELDS, "occurred_at", ("source", "event_id"), statistics=_TOUCH_STATISTICS),
-    "journey_touches": Table("journey_touches", JOURNEY_FIELDS, "occurred_at", ("source", "event_id"), updates=True,
+    # a better copy of a touch replaces the one landed (transforms.admission), whose row is retracted at its date
+    "touches": Table("touches", TOUCH_FIELDS, "occurred_at", ("source", "event_id"), retracts=True,
+                     statistics=_TOUCH_STATISTICS),
+    "journey_touches": Table("journey_touches", JOURNEY_FIELDS, "occurred_at", ("source", "event_id"), retracts=True,
                              statistics=_TOUCH_STATISTICS + ("journey_id", "stage")),
     "dead_letters": Table("dead_letters", DEAD_LETTER_FIELDS, "received_at",
                           ("source_topic", "source_partition", "source_offset"),

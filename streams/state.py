@@ -252,12 +252,14 @@ _SIGN = 1 << 63  # times stored as unsigned big-endian: their bytes sort as the 
 
 
 def _rank_bytes(rank: Arrival) -> bytes:
-    received, occurred = rank
-    return (micros(received) + _SIGN).to_bytes(8, "big") + (micros(occurred) + _SIGN).to_bytes(8, "big")
+    """Received, event time (8 bytes each, sorting as the times do), then the content digest; a rank stored
+    before digests were (16 bytes) sorts before a rank of the same times with one: the copy held stays."""
+    received, occurred, digest = rank
+    return (micros(received) + _SIGN).to_bytes(8, "big") + (micros(occurred) + _SIGN).to_bytes(8, "big") + digest
 
 
 def _occurred(rank: bytes) -> int:
-    return int.from_bytes(rank[8:], "big") - _SIGN
+    return int.from_bytes(rank[8:16], "big") - _SIGN
 
 
 class RecentKeys:
@@ -280,6 +282,7 @@ class RecentKeys:
         self._hours = _META + name.encode() + b":copy-hours:"  # hour of that copy's event time + key -> b""
         self._new: dict[bytes, bytes] = {}  # stored at the next checkpoint
         self._get = store.db.get
+        self.replaced: datetime | None = None  # the event time of the copy the last offer displaced
         store.savers.append(self._save_into)
 
     @property
@@ -290,6 +293,7 @@ class RecentKeys:
     def offer(self, touch: Touch) -> Offer:
         """Whether ``touch`` is its key's first copy, a better one than the copy admitted, or neither."""
         rank = arrival(touch)
+        self.replaced = None
         at_micros = micros(rank[1])
         if self.newest is None or at_micros > self.newest:
             self.newest = at_micros
@@ -305,6 +309,7 @@ class RecentKeys:
             return Offer.NEW
         if stored < held:
             self._new[name] = stored
+            self.replaced = moment(_occurred(held))
             return Offer.BETTER
         return Offer.SEEN
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 TOUCHES_RAW = "touches-raw-v1"  # what producers send; one partition (identity is resolved in one place)
 TOUCHES_DLQ = "touches-dlq-v1"  # rejected records, with the reason and the original bytes
-TOUCHES_VALID = "touches-valid-v1"  # validated, deduplicated touches: the archive the lake keeps
+TOUCHES_VALID = "touches-valid-v1"  # validated, deduplicated touches (a replaced copy withdrawn): the lake's archive
 IDENTITY_MERGES = "identity-merges-v1"  # two identities became one
 TOUCHES_BY_ACCOUNT = "touches-by-account-v1"  # resolved touches, keyed by account
-JOURNEY_TOUCHES = "journey-touches-v1"  # journey rows, upserted by (source, event_id)
+JOURNEY_TOUCHES = "journey-touches-v1"  # journey rows, upserted by (source, event_id); a replaced copy's withdrawn
 JOURNEY_TRANSITIONS = "journey-transitions-v1"  # stage changes and milestones (leads, verdicts), for live consumers
 ALERTS = "alerts-v1"  # what each alert delivery came to (the alerts table)
 SLA_BREACHES = "sla-breaches-v1"  # a marketing lead waited past the SLA

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from schemas.vocabulary import PERSON_ID_FIELDS
 
@@ -50,21 +51,59 @@ def pseudonymize_email(email: str, salt: str, prefix: str = PSEUDONYM_PREFIX) ->
 
 
 def pseudonymize(record: Mapping[str, Any], salt: str | None) -> dict[str, Any]:
-    """A touch/1 record with its e-mail pseudonymized (unchanged without a salt)."""
-    if not salt or not isinstance(record.get("email"), str):
+    """A touch/1 record with its e-mail, and every address in its free-form fields, pseudonymized (unchanged
+    without a salt)."""
+    if not salt:
         return dict(record)
-    return {**record, "email": pseudonymize_email(record["email"], salt)}
+    found = {name: pseudonymize_free_form(record[name], salt) for name in FREE_FORM_FIELDS
+             if record.get(name) is not None}
+    if isinstance(record.get("email"), str):
+        found["email"] = pseudonymize_email(record["email"], salt)
+    return {**record, **found}
 
 
+#: A character of an address's local part in free text: a letter of any script, a digit, RFC 5322's ``atext``
+#: but for the characters that also delimit URLs and queries (``%&/=?``), or one escaped as a URL writes it
+#: (``%C3%B6``, ``%2B``: never a delimiter) or as JSON does (``\\u00f6``: past ASCII, never a lone surrogate).
+_ESCAPED = (r"%(?:[89A-Fa-f][0-9A-Fa-f]|2[BbDdEe7]|5[Ff]|7[Ee])"
+            r"|\\u(?:00[89a-fA-F][0-9a-fA-F]|0[1-9a-fA-F][0-9a-fA-F]{2}|[1-9a-cA-CeEfF][0-9a-fA-F]{3})")
+#: Where a local part cannot start: inside an escape (``%3Dann@…`` is ``ann@…`` after an escaped ``=``).
+_NOT_IN_ESCAPE = (r"(?<!%)(?<!%[0-9A-Fa-f])"
+                  r"(?<!\\)(?<!\\u)(?<!\\u[0-9A-Fa-f])(?<!\\u[0-9A-Fa-f]{2})(?<!\\u[0-9A-Fa-f]{3})")
+#: The local part: it neither starts with a quote or a dot (``'ann@…'`` quoted in text is ``ann@…``).
+_LOCAL = rf"{_NOT_IN_ESCAPE}(?:[\w!#$*+^`{{|}}~-]|{_ESCAPED})(?:[\w.!#$'*+^`{{|}}~-]|{_ESCAPED})*"
+#: ``@`` as written, or escaped as JSON or a URL writes it.
+_AT = r"(?:@|%40|\\u0040)"
+_DOMAIN = r"(?:[\w-]+\.)+[^\W\d_]{2,}"
 #: An address in free text, or a pseudonym (``h:`` is matched with it, so a pseudonym is never hashed again).
-_EMAIL = re.compile(r"h:[0-9a-f]{32}@[A-Za-z0-9.-]+\.[A-Za-z]{2,}|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_EMAIL = re.compile(rf"h:[0-9a-f]{{32}}@{_DOMAIN}|{_LOCAL}{_AT}{_DOMAIN}")
+_JSON_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 _WORDS = re.compile(r"""[\s"'{}\[\](),;]+""")
 _PARTS = re.compile(r"[:=&?]+")
 
 
+def unescape_address(found: str) -> str:
+    r"""An address as free text wrote it (JSON's ``\u`` escapes, a URL's percent-escapes) in plain text."""
+    return unquote(_JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), found))
+
+
 def pseudonymize_text(text: str, salt: str) -> str:
-    """Free text (a dead letter's raw record) with every e-mail address in it pseudonymized."""
-    return _EMAIL.sub(lambda m: pseudonymize_email(m.group(0), salt), text)
+    r"""Free text (a dead letter's raw record, a page URL, a note) with every e-mail address in it pseudonymized,
+    escaped ones included (``ann\u0040acme.com``, ``ann%40acme.com``)."""
+    return _EMAIL.sub(lambda m: pseudonymize_email(unescape_address(m.group(0)), salt), text)
+
+
+def pseudonymize_free_form(value: Any, salt: str) -> Any:
+    """A free-form field's value (text, or JSON objects and arrays of it) with every address in its texts,
+    keys included, pseudonymized."""
+    if isinstance(value, str):
+        return pseudonymize_text(value, salt)
+    if isinstance(value, dict):
+        return {pseudonymize_text(key, salt) if isinstance(key, str) else key: pseudonymize_free_form(item, salt)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [pseudonymize_free_form(item, salt) for item in value]
+    return value
 
 
 def identifier_digest(kind: str, value: str) -> str:
@@ -114,7 +153,7 @@ class Suppressions:
         """
         if not self.digests:
             return False
-        words = set(_EMAIL.findall(text))
+        words = {unescape_address(found) for found in _EMAIL.findall(text)}
         for word in _WORDS.split(text):
             words.add(word)
             words.update(_PARTS.split(word))

@@ -4,7 +4,7 @@ One stage on the single partition of ``touches-raw-v1``, because the identity gr
 graph: validate (bad records to the dead-letter topic with their reason and bytes), drop
 copies of a ``(source, event_id)`` that rank no better than the one admitted
 (:mod:`transforms.admission`: a better copy is admitted and replaces it downstream), archive
-the touch on ``touches-valid-v1``, link its
+the touch on ``touches-valid-v1`` (after the withdrawal of the copy it replaces, if any), link its
 identifiers, and send every touch that now resolves (including retroactively released
 anonymous ones) to ``touches-by-account-v1`` keyed by account.
 """
@@ -20,7 +20,7 @@ from streams import topics
 from streams.processor import Emit
 from streams.records import dead_letter, dumps, touch_key
 from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore
-from transforms.admission import admit
+from transforms.admission import admit, withdrawal
 from transforms.identity import IdentityGraph, Resolver
 from transforms.settings import JourneySettings
 
@@ -61,6 +61,8 @@ class ResolveTouches:
         if touch is None:
             return
         resolution = self.resolver.add(touch)
+        if self.seen.replaced is not None:  # the lake keeps one copy: the replaced one's row goes
+            emit(topics.TOUCHES_VALID, touch_key(*touch.key), dumps(withdrawal(touch.key, self.seen.replaced)))
         emit(topics.TOUCHES_VALID, touch_key(*touch.key), dumps(touch.to_wire()))
         for merge in resolution.merges:
             emit(topics.IDENTITY_MERGES, merge.event_id.encode(), dumps(merge.to_row()))

@@ -2,7 +2,8 @@
 
 State per partition of ``touches-by-account-v1``, in the partition's store: each account's
 :class:`Journey` (settled cursor and lateness window) with its leads under the SLA watch, the
-arrival rank of each touch's copy placed (a better copy re-places it: :mod:`transforms.admission`), the
+arrival rank of each touch's copy placed (a better copy re-places it: :mod:`transforms.admission`, and
+the replaced copy's row is withdrawn at its event date), the
 leads' deadlines and the accounts' clock. Rows are
 re-emitted when a late touch is placed before them; the lake keeps one row per key. The lead
 SLA is :mod:`transforms.lead_sla`'s rule, the one the batch runners apply: judged on event time,
@@ -24,7 +25,7 @@ from streams import topics
 from streams.processor import Emit
 from streams.records import dumps
 from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore, StoreTable
-from transforms.admission import Offer
+from transforms.admission import Offer, withdrawal
 from transforms.event_clock import AccountClock
 from transforms.settings import JourneySettings
 from transforms.stitching import LeadWatch, place
@@ -86,6 +87,8 @@ class StitchJourneys:
         for breach in breaches:
             emit(topics.SLA_BREACHES, breach["account_id"].encode(), dumps(breach))
         key = account_id.encode()
+        if offer is Offer.BETTER and late is None and state.seen.replaced is not None:  # re-placed
+            emit(topics.JOURNEY_TOUCHES, key, dumps(withdrawal(touch.key, state.seen.replaced)))
         for row in rows:
             emit(topics.JOURNEY_TOUCHES, key, dumps(row.to_row()))
             if row.is_milestone:

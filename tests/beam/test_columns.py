@@ -69,3 +69,23 @@ def test_journey_columns_are_the_folds_fields_and_the_touchs_own():
     journey_name = {touch: journey for journey, touch in OWN.items()}
     touch_columns = {journey_name.get(name, name) for name in TouchEvent.model_fields}
     assert {name for name, _ in JOURNEY_FIELDS} == computed | touch_columns
+
+
+def test_copies_alike_in_both_times_keep_the_copy_admission_keeps_in_any_order():
+    from itertools import permutations
+
+    from transforms.admission import dedupe
+    from transforms.types import to_touch
+
+    def copy(**fields):  # a CRM export twice: no receipt time, the same event time, other content
+        return parse_touch(json.dumps({"event_id": "c", "source": "crm", "event_type": "form_fill",
+                                       "account_id": "acme", "occurred_at": "2026-01-01T00:00:00Z", **fields}))
+    copies = [copy(campaign_id="c-2"), copy(campaign_id="c-1", properties={"form": "demo", "n": 2.5}), copy(),
+              copy(utm={"utm_source": "x"}, amount=3.0, currency="EUR")]
+    kept = {json.dumps(dedupe(to_touch(e) for e in copies)[0].to_wire(), sort_keys=True)}
+    for order in permutations(copies):
+        [row] = best_of_each_event(touches_table(list(order), SPEC.schema)).to_pylist()
+        [touch] = dedupe(to_touch(e) for e in order)
+        assert row == sink_rows([next(e for e in copies if to_touch(e) == touch)])[0]
+        kept.add(json.dumps(touch.to_wire(), sort_keys=True))
+    assert len(kept) == 1

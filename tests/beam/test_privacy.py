@@ -28,3 +28,21 @@ def test_an_email_column_is_pseudonymized_value_by_value():
         pseudonymize_email("ann@acme.com", "k"), None, pseudonymize_email("bo@initech.io", "k"),
         pseudonymize_email("ann@acme.com", "k")]
     assert pseudonymize_emails(emails, None) is emails
+
+
+def test_free_form_columns_are_pseudonymized_as_records_are():
+    from transforms.admission import json_text
+    from transforms.beam.privacy import pseudonymize_table
+    from transforms.privacy import pseudonymize
+
+    records = [{"email": "Ann@Acme.com", "properties": {"url": "https://acme.com/?e=ann%40acme.com", "n": 1},
+                "utm": {"utm_term": "bo@initech.io"}, "disposition_note": "wrote to o'brien@acme.com"},
+               {"email": None, "properties": None, "utm": None, "disposition_note": None}]
+
+    def row(record):
+        return {name: json_text(value) if isinstance(value, dict) else value for name, value in record.items()}
+
+    table = pa.Table.from_pylist([row(record) for record in records])
+    assert pseudonymize_table(table, "k").to_pylist() == [row(pseudonymize(record, "k")) for record in records]
+    assert "ann" not in str(pseudonymize_table(table, "k").to_pylist()).lower()
+    assert pseudonymize_table(table, None) is table

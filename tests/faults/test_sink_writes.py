@@ -51,13 +51,19 @@ def test_a_sink_killed_mid_commit_lands_each_batch_once_and_whole(tmp_path, repo
         writer = subprocess.Popen([sys.executable, "-c", WRITER, str(lake.root)], stdout=subprocess.PIPE,
                                   cwd=Path(__file__).resolve().parents[2])
         assert writer.stdout is not None and writer.stdout.readline().strip() == b"ready"
-        before, written = lake.landed("touches", APP), set(lake.unreferenced("touches"))
-        time.sleep(rng.uniform(0.2, 1.5))
-        deadline = time.monotonic() + 30
-        while set(lake.unreferenced("touches")) <= written and time.monotonic() < deadline:
+        before = lake.landed("touches", APP)
+        deadline = time.monotonic() + 60
+        commits = rng.randint(0, 2)  # a random point: after 0 to 2 commits of this writer
+        while lake.landed("touches", APP) < before + commits:
+            assert time.monotonic() < deadline, "the writer committed nothing"
+            time.sleep(0.01)
+        written = set(lake.unreferenced("touches"))
+        while set(lake.unreferenced("touches")) <= written:
+            assert time.monotonic() < deadline, "the writer wrote no files"
             time.sleep(0.002)  # until a batch's files are written and its commit is not yet in the log
         writer.send_signal(signal.SIGKILL)
         writer.wait()
+        assert writer.returncode == -signal.SIGKILL
         landed = lake.landed("touches", APP)
         table = lake.table("touches")
         committed += landed - before

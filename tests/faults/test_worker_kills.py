@@ -6,11 +6,14 @@ stream equals: tests/integration/test_pipeline.py), and attribution totals must 
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +51,30 @@ def _wait_for_progress(lake: Path, before: int, timeout: float = 180.0) -> None:
         time.sleep(0.05)
 
 
+def _landed_touches(lake: Path) -> int:
+    return Lake(lake).rows("touches")
+
+
+def _produce_paced(records: list[bytes], bootstrap: str, chunk: int = 250, pause: float = 0.1) -> None:
+    """The records over some seconds, as a live stream arrives: landings happen while the rest still comes."""
+    for start in range(0, len(records), chunk):
+        produce_raw(records[start:start + chunk], bootstrap)
+        time.sleep(pause)
+
+
+def _distinct_touches(records: list[bytes]) -> int:
+    """How many distinct (source, event_id) the records could land at most (malformed ones included)."""
+    keys = set()
+    for record in records:
+        try:
+            body = json.loads(record)
+        except ValueError:
+            continue
+        if isinstance(body, dict):
+            keys.add((body.get("source"), body.get("event_id")))
+    return len(keys)
+
+
 @pytest.mark.timeout(1800)  # 3-8 minutes on this 2-core machine, depending on the day
 def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, report):
     events = population(200_000, seed=21)
@@ -59,16 +86,28 @@ def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, 
     chunks = [records[i:i + size] for i in range(0, len(records), size)]
     started = time.monotonic()
     worker = start_worker(fresh_broker.bootstrap, lake, catalog, log)
-    killed_after = []
+    killed_at = []  # (touches landed of this round at the kill, the most it could land)
     try:
         for round_ in range(ROUNDS):
-            before = _landed_offset(lake)
-            produce_raw(chunks[round_], fresh_broker.bootstrap)
-            _wait_for_progress(lake, before)  # this incarnation is working: landing its first batch
-            wait = rng.uniform(0.0, 2.5)  # then mid-processing, mid-commit or mid-landing
-            time.sleep(wait)
+            start = _landed_touches(lake)
+            most = _distinct_touches([r for chunk in chunks[:round_ + 1] for r in chunk]) - start
+            produce_raw(chunks[round_][:500], fresh_broker.bootstrap)
+            _wait_for_progress(lake, before=_landed_offset(lake))  # this incarnation is up and landing
+            # the rest arrives over some seconds; the kill comes at a random point while it does: once a
+            # random share of the round's touches has landed
+            sending = threading.Thread(target=_produce_paced, args=(chunks[round_][500:], fresh_broker.bootstrap))
+            sending.start()
+            share = rng.uniform(0.0, 0.5)
+            deadline = time.monotonic() + 180
+            while (landed := _landed_touches(lake) - start) <= share * most:
+                assert time.monotonic() < deadline and worker.poll() is None, "the worker made no progress"
+                time.sleep(0.02)
             kill(worker)
-            killed_after.append(round(wait, 1))
+            assert worker.returncode == -signal.SIGKILL  # it died by the kill, nothing else
+            sending.join()
+            at_kill = _landed_touches(lake) - start  # the lake after the kill: what had landed by then
+            assert 0 < at_kill < most, f"round {round_}: the kill was not mid-stream ({at_kill} of {most})"
+            killed_at.append((landed, most))
             worker = start_worker(fresh_broker.bootstrap, lake, catalog, log)
         for chunk in chunks[ROUNDS:]:
             produce_raw(chunk, fresh_broker.bootstrap)
@@ -90,7 +129,7 @@ def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, 
     assert faulted == clean
     revenue = sum(r for (model, kind), (_, r) in clean.items() if model == "linear" and kind == "closed_won")
     report.append(f"worker SIGKILL: {ROUNDS}/{ROUNDS} rounds survived on {len(records):,} records "
-                  f"(kills {killed_after} s after each incarnation's first landing; "
+                  f"(kills with {[f'{n}/{most}' for n, most in killed_at]} of each round's touches landed; "
                   f"{rebuilds} resumptions from saved state); "
                   f"{valid:,} touches, {malformed:,} dead letters, {len(journey_rows):,} journey rows = batch; "
                   f"attribution equal to the cent (closed-won revenue {revenue:,.2f}); {seconds:.0f} s")
@@ -114,6 +153,7 @@ def test_kills_while_state_is_copied_and_lost_local_stores(fresh_broker, tmp_pat
     started = time.monotonic()
     worker = start_worker(fresh_broker.bootstrap, lake, catalog, log, **settings)
     torn = deleted = 0
+    torn_copies: set[str] = set()
     try:
         for round_ in range(rounds):
             before = _landed_offset(lake)
@@ -124,9 +164,13 @@ def test_kills_while_state_is_copied_and_lost_local_stores(fresh_broker, tmp_pat
                 while not _torn_copies(lake) and time.monotonic() < deadline:
                     time.sleep(0.001)
                 kill(worker)  # as soon as a copy is being written
-                torn += bool(_torn_copies(lake))
+                assert worker.returncode == -signal.SIGKILL
+                left = _torn_copies(lake)  # the copy the kill cut short (none if it was finished first)
+                torn += bool(left)
+                torn_copies.update(path.name for path in left)
             else:
                 kill(worker)
+                assert worker.returncode == -signal.SIGKILL
                 shutil.rmtree(local_state_root(Settings(lake=lake)))  # a new host
                 deleted += 1
             worker = start_worker(fresh_broker.bootstrap, lake, catalog, log, **settings)
@@ -138,6 +182,8 @@ def test_kills_while_state_is_copied_and_lost_local_stores(fresh_broker, tmp_pat
     text = log.read_text()
     restored = len(re.findall(r"restored partition \d+ from the durable copy", text))
     assert torn > 0, "no kill landed while a durable copy was being written"
+    removed = {line.rsplit("/", 1)[-1] for line in text.splitlines() if "removed a torn durable copy" in line}
+    assert torn_copies <= removed, "a restart did not discard a copy a kill cut short"
     assert restored >= deleted, "a worker with no local store did not restore from the durable copies"
     assert counts["touches"] == valid and counts["dead_letters"] == malformed
     assert lake_rows(lake) == journey_rows

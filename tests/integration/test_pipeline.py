@@ -1,5 +1,6 @@
 """The streaming pipeline end to end on the embedded broker."""
 
+import json
 import re
 import threading
 import time
@@ -134,3 +135,49 @@ def test_a_retry_that_arrives_before_its_original_is_replaced_by_it(fresh_broker
     originals = {e.record["event_id"]: e.record["occurred_at"] for e in generated if not e.duplicate}
     assert {i: landed[i].isoformat().replace("+00:00", "Z") for i in retries} == {i: originals[i] for i in retries}
     assert lake_breaches(settings.lake) == expected_breaches(events)
+
+
+def copies_landed(lake, table: str) -> list[tuple[str, str]]:
+    store = Lake(lake)
+    files = store.files(table)
+    if not files:
+        return []
+    return [(event_id, occurred_at.isoformat()) for event_id, occurred_at in store.connect().execute(
+        "select event_id, occurred_at from read_parquet(?) order by all", [files]).fetchall()]
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_an_original_landing_after_its_retry_on_another_utc_day_leaves_one_row_per_key(fresh_broker, tmp_path):
+    def touch(event_id: str, account: str, occurred_at: str, received_at: str) -> bytes:
+        return json.dumps({"event_id": event_id, "source": "segment:web", "event_type": "ad_click",
+                           "account_id": account, "occurred_at": occurred_at, "received_at": received_at}).encode()
+
+    retry = ("e1", "2026-03-03T00:10:00+00:00")  # the retry's clock: the next UTC day, received later
+    original = ("e1", "2026-03-02T23:30:00+00:00")
+    settings = Settings(lake=tmp_path / "lake", catalog=tmp_path / "touchline.duckdb")
+    worker = Worker(fresh_broker.bootstrap, settings).start()
+    try:
+        produce_raw([touch("e1", "acme", retry[1], "2026-03-03T00:10:05Z")], fresh_broker.bootstrap)
+        wait_for(lambda: all(copies_landed(settings.lake, t) == [retry] for t in ("touches", "journey_touches")))
+        for n in range(3):  # other touches land in between: the retry is long committed
+            produce_raw([touch(f"other-{n}", f"acct-{n}", original[1], original[1])], fresh_broker.bootstrap)
+            wait_for(lambda n=n: len(copies_landed(settings.lake, "touches")) == n + 2)
+        versions = Lake(settings.lake).version("touches")
+        produce_raw([touch("e1", "acme", original[1], "2026-03-02T23:30:01Z")], fresh_broker.bootstrap)
+        wait_for(lambda: all(original in copies_landed(settings.lake, t) for t in ("touches", "journey_touches")))
+        wait_for_lake(settings.lake, 4, 0, 4)
+    finally:
+        worker.close()
+    assert versions >= 4  # the retry and each other touch in a landing of its own
+    store = Lake(settings.lake)
+    for table in ("touches", "journey_touches"):
+        counts = store.connect().execute("select event_id, count(*) from read_parquet(?) group by all order by all",
+                                         [store.files(table)]).fetchall()
+        assert counts == [("e1", 1), ("other-0", 1), ("other-1", 1), ("other-2", 1)], table
+        assert [row for row in copies_landed(settings.lake, table) if row[0] == "e1"] == [original], table

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from sinks.lake import Lake
@@ -103,15 +106,42 @@ TRICKY = ["H.Mueller@acme.de", "h.smith@initech.example", "h.0123456789abcdef012
           "0123456789abcdef0123456789abcdef@acme.de", "Ann+Tag@ACME.example", "h:Bo@initech.example"]
 
 
+# In a dead letter's raw JSON: an @ escaped by JSON or a URL, an apostrophe, a letter past ASCII (\\u00f6).
+ESCAPED = ["ann%40acme.de", "ann\\u0040acme.de", "o'brien@", "j\\u00f6rg.m@", "jörg.m@"]
+
+
 def tricky_touches() -> list[dict]:
-    return [{"event_id": f"tricky-{n}", "source": "generator", "event_type": "form_fill", "email": address,
-             "occurred_at": f"2026-02-0{n + 1}T10:00:00Z", "team": "marketing", "account_id": "acme"}
-            for n, address in enumerate(TRICKY)]
+    # the address as the e-mail, and in the free-form fields: a form's answers, a page URL's query, a UTM value
+    touches = [{"event_id": f"tricky-{n}", "source": "generator", "event_type": "form_fill", "email": address,
+                "occurred_at": f"2026-02-0{n + 1}T10:00:00Z", "team": "marketing", "account_id": "acme",
+                "properties": {"email": address, "url": f"https://acme.example/demo?e={quote(address)}"},
+                "utm": {"utm_term": address}}
+               for n, address in enumerate(TRICKY)]
+    return touches + [{"event_id": f"tricky-note-{n}", "source": "generator", "event_type": "lead_rejected",
+                       "occurred_at": f"2026-02-0{n + 1}T11:00:00Z", "team": "sales", "account_id": "acme",
+                       "disposition_reason": "bad_contact_data", "disposition_note": f"wrote to {address}, bounced"}
+                      for n, address in enumerate(TRICKY)]
+
+
+def every_text(lake: Path) -> str:
+    """Every file under the lake, whatever wrote it: Parquet files' values (dead letters' raw bytes decoded),
+    every other file's bytes as text."""
+    found: list[str] = []
+    for path in sorted(p for p in Path(lake).rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            for column, values in pq.read_table(path).to_pydict().items():
+                found += [base64.b64decode(v).decode("utf-8", "replace") if column == "raw_base64" and v else str(v)
+                          for v in values if v is not None]
+        else:
+            found.append(path.read_bytes().decode("utf-8", "replace"))
+    return "\n".join(found).lower()
 
 
 def assert_in_clear_nowhere(lake):
-    text = "\n".join(lake_strings(lake)).lower()
+    text = every_text(lake)
     assert [address for address in TRICKY if address.lower() in text] == []
+    assert [address for address in TRICKY if quote(address).lower() in text] == []  # nor URL-escaped
+    assert [written for written in ESCAPED if written in text] == []
     assert text.count("h:") >= len(TRICKY)  # their pseudonyms are there instead
 
 
@@ -121,7 +151,9 @@ def test_no_address_of_any_shape_lands_in_clear_on_any_path(fresh_broker, tmp_pa
 
     salt = {"TOUCHLINE_EMAIL_HASH_SALT": "pepper"}
     bad = json.dumps({"event_id": "tricky-bad", "source": "generator", "event_type": "no_such_type",
-                      "email": TRICKY[0], "occurred_at": "2026-02-01T10:00:00Z"})
+                      "email": TRICKY[0], "occurred_at": "2026-02-01T10:00:00Z",  # and escaped in its raw bytes:
+                      "properties": {"to": "ann@acme.de", "url": "/?e=ann%40acme.de", "cc": "o'brien@acme.de",
+                                     "bcc": "jörg.m@acme.de"}}).replace("ann@", "ann\\u0040")
     raw = tmp_path / "tricky.jsonl"
     raw.write_text("\n".join([*map(json.dumps, tricky_touches()), bad]) + "\n")
     # the stream: touch/1 records, Segment calls through the collector, a CRM export through import
@@ -144,7 +176,10 @@ def test_no_address_of_any_shape_lands_in_clear_on_any_path(fresh_broker, tmp_pa
             try:
                 status, _ = post(f"http://127.0.0.1:{port}/v1/batch", {"batch": [
                     {"type": "identify", "messageId": f"c-{n}", "userId": f"u-{n}", "traits": {"email": address},
-                     "timestamp": "2026-02-01T10:00:00Z"} for n, address in enumerate(TRICKY)]}, key=key)
+                     "timestamp": "2026-02-01T10:00:00Z"} for n, address in enumerate(TRICKY)] + [
+                    {"type": "page", "messageId": f"p-{n}", "userId": f"u-{n}", "timestamp": "2026-02-01T10:05:00Z",
+                     "properties": {"url": f"https://acme.example/pricing?e={quote(address)}", "email": address},
+                     "context": {"campaign": {"term": address}}} for n, address in enumerate(TRICKY)]}, key=key)
                 break
             except OSError:
                 assert time.monotonic() < deadline, "the collector did not start"
@@ -154,11 +189,13 @@ def test_no_address_of_any_shape_lands_in_clear_on_any_path(fresh_broker, tmp_pa
                                    "--time-zone", "UTC", "--currency", "USD"],
                                   env=env, capture_output=True, text=True, check=False)
         assert imported.returncode == 0, imported.stderr
-        wait_for_lake(settings.lake, len(TRICKY) * 2, 1, 1)
+        # touch/1 records (forms and verdicts), identify and page calls, the export's leads
+        counts = wait_for_lake(settings.lake, len(TRICKY) * 5, 1, 1)
     finally:
         worker.close()
         collector.terminate()
         collector.wait(10)
+    assert counts["touches"] == len(TRICKY) * 5 and counts["dead_letters"] == 1
     assert_in_clear_nowhere(settings.lake)
     # the batch paths
     for command in (["stitch", str(raw), "--lake", str(tmp_path / "stitched"), "-o", "/dev/null"],

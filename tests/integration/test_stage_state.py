@@ -42,10 +42,14 @@ def state_of(path: Path) -> dict[str, object]:
     store = StateStore(path)
     try:
         state = {"position": store.position, **{name: dict(store.table(name).items()) for name in TABLES}}
+        # the dedupe memory (streams.state.RecentKeys): each key's admitted copy's rank, and the index by hour
         horizon = store.value("seen:newest") - DEDUPE_WINDOW // timedelta(microseconds=1)
-        prefix = b"\x00meta:seen:by-hour:"
-        seen = [key[len(prefix):] for key in store.db.keys(from_key=prefix) if key.startswith(prefix)]
-        state["seen"] = {key[8:] for key in seen if int.from_bytes(key[8:16], "big", signed=True) >= horizon}
+        copies, hours = b"\x00meta:seen:copies:", b"\x00meta:seen:copy-hours:"
+        held = {key[len(copies):]: store.db[key] for key in store.db.keys(from_key=copies) if key.startswith(copies)}
+        state["seen"] = {key: rank for key, rank in held.items()  # rank: received, then event time (8 bytes each)
+                         if int.from_bytes(rank[8:16], "big") - (1 << 63) >= horizon}
+        state["seen-hours"] = {key[len(hours):] for key in store.db.keys(from_key=hours) if key.startswith(hours)
+                               and key[len(hours) + 8:] in state["seen"]}
         return state
     finally:
         store.close()
@@ -77,9 +81,10 @@ def test_a_restart_reads_no_record_before_its_checkpoint_and_ends_with_the_state
     resumed = state_of(store_path)
     unbroken = state_of(tmp_path / "state-once" / "once" / "touches-raw-v1-0")
     assert resumed["position"].offset == unbroken["position"].offset == len(records)
-    for name in (*TABLES, "seen"):
+    for name in (*TABLES, "seen", "seen-hours"):
         assert resumed[name] == unbroken[name], name
     assert len(resumed["components"]) > 100
+    assert len(resumed["seen"]) == len(resumed["seen-hours"]) > 1_000  # the dedupe memory was compared
 
 
 STATEFUL = ("touchline-resolve-touches", "touchline-stitch-journeys")

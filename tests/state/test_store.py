@@ -8,7 +8,7 @@ import pytest
 
 from streams.checkpoints import DurableCheckpoints
 from streams.state import Position, RecentKeys, StateStore
-from transforms.admission import Offer
+from transforms.admission import Offer, content_digest
 from transforms.types import Touch
 
 DAY = timedelta(days=1)
@@ -107,6 +107,18 @@ def test_recent_keys_answer_the_same_after_a_restart(tmp_path):
     assert seen.offer(copy("a", START, received=START)) is Offer.SEEN
     assert seen.offer(copy("a", START - timedelta(seconds=1), received=START)) is Offer.BETTER
     assert seen.offer(copy("c", START)) is Offer.NEW
+
+
+def test_recent_keys_rank_copies_alike_in_both_times_by_their_content_digest_across_a_restart(tmp_path):
+    # a CRM export twice, no receipt time: the copy with the least digest wins whichever came first
+    copies = [Touch("a", "s", "site_visit", START, campaign_id=campaign) for campaign in ("c-1", "c-2")]
+    best, worse = sorted(copies, key=content_digest)
+    for first, second, answer in ((worse, best, Offer.BETTER), (best, worse, Offer.SEEN)):
+        store = StateStore(tmp_path / answer.value)
+        assert RecentKeys(store, "seen", DAY).offer(first) is Offer.NEW
+        store.checkpoint(Position("t", 1))
+        store.close()
+        assert RecentKeys(StateStore(tmp_path / answer.value), "seen", DAY).offer(second) is answer
 
 
 def test_a_durable_copy_restores_the_saved_state_and_only_the_newest_copies_stay(tmp_path):

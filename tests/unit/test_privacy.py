@@ -31,6 +31,45 @@ def test_pseudonymize_record_and_text():
     assert "bo@" not in scrubbed and "al@" not in scrubbed and "@initech.io" in scrubbed
 
 
+ANN = "ann@acme.com"
+
+
+def test_escaped_and_non_ascii_addresses_in_text_are_pseudonymized_as_the_plain_address():
+    cases = {  # text as a dead letter's raw bytes or a free-form field may hold it -> the address it writes
+        '{"email": "ann\\u0040acme.com"}': ANN,  # JSON's escape of @
+        "https://acme.com/p?e=ann%40acme.com&x=1": ANN,  # a URL's
+        "https://acme.com/p?x=1%26e%3Dann%40acme.com": ANN,  # escaped delimiters before it stay outside it
+        '"\\u0022ann@acme.com\\u0022"': ANN,
+        "o'brien@acme.com": "o'brien@acme.com",  # RFC 5322 atext
+        "'ann@acme.com'": ANN,  # quoted, not a quote in the address
+        "jörg.m@acme.de": "jörg.m@acme.de",  # RFC 6531: any script
+        '"j\\u00f6rg.m@acme.de"': "jörg.m@acme.de",
+        "j%C3%B6rg.m%40acme.de": "jörg.m@acme.de",
+        "mailto:Ann+Tag@ACME.com": "ann+tag@acme.com",
+    }
+    for text, address in cases.items():
+        scrubbed = pseudonymize_text(text, "k")
+        assert pseudonymize_email(address, "k") in scrubbed, text
+        for clear in ("ann", "brien", "rg.m", "00f6", "%40", "\\u0040", "tag"):
+            assert clear not in scrubbed.lower(), (text, scrubbed)
+    pseudonym = pseudonymize_email(ANN, "k")
+    assert pseudonymize_text(f"to {pseudonym}", "k") == f"to {pseudonym}"  # never hashed twice
+
+
+def test_free_form_fields_are_pseudonymized_keys_and_values():
+    record = {"event_id": "e1", "email": ANN, "user_id": "u1", "disposition_note": "call ann@acme.com",
+              "utm": {"utm_content": "ann%40acme.com"},
+              "properties": {"url": "https://acme.com/?e=ann%40acme.com", "ann@acme.com": [{"cc": "bo@acme.com"}],
+                             "n": 3}}
+    scrubbed = pseudonymize(record, "k")
+    pseudonym = pseudonymize_email(ANN, "k")
+    assert scrubbed["disposition_note"] == f"call {pseudonym}"
+    assert scrubbed["utm"] == {"utm_content": pseudonym}
+    assert scrubbed["properties"] == {"url": f"https://acme.com/?e={pseudonym}",
+                                      pseudonym: [{"cc": pseudonymize_email("bo@acme.com", "k")}], "n": 3}
+    assert scrubbed["user_id"] == "u1" and pseudonymize(record, None) == record
+
+
 def test_suppressions_redact_only_matching_records():
     suppressions = Suppressions(frozenset({identifier_digest("anonymous_id", "a1")}))
     hit = {"event_id": "e1", "anonymous_id": "a1", "email": "x@y.com", "properties": "{}", "amount": 5.0}

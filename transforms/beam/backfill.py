@@ -60,7 +60,7 @@ from transforms.beam.columns import (
     unpack,
     unpack_all,
 )
-from transforms.beam.privacy import pseudonymize_emails
+from transforms.beam.privacy import pseudonymize_table
 from transforms.event_clock import AccountClock
 from transforms.gc_pause import paused_gc
 from transforms.identity import IDENTITY_FIELDS, accounts_by_identity
@@ -152,10 +152,7 @@ class _Parse(beam.DoFn):
                              "raw_text": raw.decode("utf-8", errors="replace")})
         outputs: list[tuple[str, Any]] = []
         if events:
-            table = touches_table(events, self.schema)
-            email = table.schema.get_field_index("email")
-            outputs.append((TOUCHES, pack(table.set_column(email, "email",
-                                                           pseudonymize_emails(table["email"], self.salt)))))
+            outputs.append((TOUCHES, pack(pseudonymize_table(touches_table(events, self.schema), self.salt))))
         if dead:
             outputs.append((DEAD_LETTERS, (name, dead)))
         return outputs

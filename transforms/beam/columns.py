@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.touch import TouchEvent
-from transforms.admission import CONTENT_FIELDS, json_text
+from transforms.admission import CONTENT_FIELDS, digest_of, json_text
 from transforms.identity import IDENTITY_FIELDS
 from transforms.types import event_rank
 
@@ -113,9 +113,26 @@ def first_rows(table: pa.Table, keys: Sequence[str]) -> pa.Table:
 def best_of_each_event(table: pa.Table) -> pa.Table:
     """The best copy of each ``(source, event_id)`` (:func:`transforms.admission.copy_order`: received first,
     then the earliest event time, then the least content; a missing value after any), in event-time order."""
-    keys = ["source", "event_id", "received_at", "occurred_at", *CONTENT_FIELDS]
-    ranked = table.sort_by([(key, "ascending") for key in keys])  # Arrow puts nulls last
-    return in_event_order(first_rows(ranked, ["source", "event_id"]))
+    keys = ["source", "event_id", "received_at", "occurred_at", DIGEST, *CONTENT_FIELDS]
+    ranked = with_digests(table).sort_by([(key, "ascending") for key in keys])  # Arrow puts nulls last
+    return in_event_order(first_rows(ranked, ["source", "event_id"]).drop_columns([DIGEST]))
+
+
+DIGEST = "_content_digest"
+
+
+def with_digests(table: pa.Table) -> pa.Table:
+    """The table with each row's content digest (:func:`transforms.admission.digest_of`) as ``DIGEST``: for
+    rows whose key repeats (the only rows it ranks), empty for the rest."""
+    repeated = table.group_by(["source", "event_id"], use_threads=False).aggregate([([], "count_all")])
+    repeated = repeated.filter(pc.greater(repeated["count_all"], 1))
+    if not repeated.num_rows:
+        return table.append_column(DIGEST, pa.array([b""] * table.num_rows, pa.binary()))
+    wanted = set(zip(repeated["source"].to_pylist(), repeated["event_id"].to_pylist(), strict=True))
+    keys = zip(table["source"].to_pylist(), table["event_id"].to_pylist(), strict=True)
+    content = zip(*(table[name].to_pylist() for name in CONTENT_FIELDS), strict=True)
+    return table.append_column(DIGEST, pa.array([digest_of(values) if key in wanted else b""
+                                                 for key, values in zip(keys, content, strict=True)], pa.binary()))
 
 
 def split(table: pa.Table, keys: pa.Array | Sequence[Any]) -> Iterator[tuple[Any, pa.Table]]:
