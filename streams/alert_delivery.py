@@ -4,7 +4,9 @@ hangs holds up nobody else, and the stage's consumer loop never waits on the net
 Each try has ``alert_timeout_seconds``; timeouts, refused connections, 408/425/429 and 5xx are tried
 again after :func:`transforms.alert_messages.retry_delay` (``Retry-After`` honoured), up to
 ``alert_max_attempts``; any other answer, or the last try, ends the alert. Outcomes queue up for
-the stage to take (:meth:`Deliveries.take`). A CRM task is assigned to the account's owner, looked up
+the stage to take (:meth:`Deliveries.take`). A HubSpot task, which has no external key, is searched
+for before a retry or a resend creates it (:func:`transforms.alert_messages.hubspot_task_search_request`):
+one the lost answer of an earlier try made counts as delivered. A CRM task is assigned to the account's owner, looked up
 once per (CRM, account) and kept (a lookup that fails leaves the task unassigned and is tried again
 by the next alert).
 """
@@ -69,6 +71,16 @@ def owner_lookup(settings: Settings) -> Callable[[Alert, Destination], messages.
     return build
 
 
+def task_search(settings: Settings) -> Callable[[Alert, Destination], messages.Request]:
+    """The search for a HubSpot task an earlier try of the alert made."""
+
+    def build(alert: Alert, destination: Destination) -> messages.Request:
+        url = str(destination.url) if destination.url else settings.hubspot_api_url
+        return messages.hubspot_task_search_request(alert, url, _secret(settings.hubspot_token))
+
+    return build
+
+
 def request_builder(settings: Settings) -> Callable[[Alert, Destination, datetime, str | None], messages.Request]:
     """How an alert becomes a request for its destination's kind (a CRM task: for the account's owner), with the
     CRM settings filled in."""
@@ -98,6 +110,7 @@ class Deliveries:
         self.destinations = rules.destinations()
         self.build = request_builder(settings)
         self.owner_call = owner_lookup(settings)
+        self.search_call = task_search(settings)
         #: (destination kind, account id) -> the lookup of its owner (shared by the alerts that wait for it)
         self.owners: dict[tuple[str, str], asyncio.Future[tuple[str | None, bool]]] = {}
         self.timeout = settings.alert_timeout_seconds
@@ -112,9 +125,9 @@ class Deliveries:
         self._thread = threading.Thread(target=self.loop.run_forever, name="touchline-alerts", daemon=True)
         self._thread.start()
 
-    def submit(self, alert: Alert) -> None:
-        """Start delivering ``alert`` (returns at once)."""
-        asyncio.run_coroutine_threadsafe(self._deliver(alert), self.loop)
+    def submit(self, alert: Alert, resend: bool = False) -> None:
+        """Start delivering ``alert`` (returns at once); ``resend``: an earlier run may have sent it already."""
+        asyncio.run_coroutine_threadsafe(self._deliver(alert, resend), self.loop)
 
     def take(self) -> list[Outcome]:
         """The outcomes that arrived since the last call."""
@@ -154,6 +167,27 @@ class Deliveries:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             return None, None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
+    async def _find_task(self, alert: Alert, destination: Destination) -> tuple[int | None, str | None, str | None,
+                                                                                bool]:
+        """(status, Retry-After, error, found) of the search for the HubSpot task an earlier try made."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        request = self.search_call(alert, destination)
+        try:
+            async with self._session.request(request.method, request.url, data=request.body,
+                                             headers=request.headers,
+                                             timeout=aiohttp.ClientTimeout(total=self.timeout)) as response:
+                text = await response.read()
+                if response.status >= 300:
+                    return response.status, response.headers.get("Retry-After"), \
+                        f"task search: HTTP {response.status}", False
+                return response.status, None, None, messages.hubspot_task_found(alert, json.loads(text))
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            return None, None, f"task search: {type(exc).__name__}: {exc}" if str(exc) else \
+                f"task search: {type(exc).__name__}", False
+        except ValueError as exc:
+            return 200, None, f"task search: {exc}", False
+
     async def _look_up(self, request: messages.Request, kind: str) -> tuple[str | None, bool]:
         """(owner id, whether to keep the answer): a 404 is kept (no such record), a failure is not."""
         if self._session is None:
@@ -186,7 +220,18 @@ class Deliveries:
             del self.owners[key]
         return owner
 
-    async def _deliver(self, alert: Alert) -> None:
+    async def _attempt(self, alert: Alert, destination: Destination, request: messages.Request,
+                       look: bool) -> tuple[int | None, str | None, str | None, bool]:
+        """(status, Retry-After, error, delivered) of one try; ``look``: search for the HubSpot task first (a
+        task found is one an earlier try made, whose answer was lost: delivered, nothing created)."""
+        if look:
+            status, retry_after, error, found = await self._find_task(alert, destination)
+            if found or error is not None:
+                return status, retry_after, error, found
+        status, retry_after, error = await self._try(request)
+        return status, retry_after, error, status is not None and 200 <= status < 300
+
+    async def _deliver(self, alert: Alert, resend: bool = False) -> None:
         destination = self.destinations[alert.destination]
         owner = await self._owner(alert, destination)
         first = None
@@ -203,9 +248,9 @@ class Deliveries:
             except ValueError as exc:
                 status, error = None, str(exc)
                 break
-            status, retry_after, error = await self._try(request)
-            if status is not None and 200 <= status < 300:
-                delivered = True
+            look = destination.kind == "hubspot_task" and (resend or attempt > 1)
+            status, retry_after, error, delivered = await self._attempt(alert, destination, request, look)
+            if delivered:
                 break
             if not messages.should_retry(status) or attempt >= self.max_attempts:
                 break

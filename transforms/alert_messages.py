@@ -11,6 +11,10 @@
   repeat updates the same task.
 - hubspot_task: a task created through the CRM v3 objects API, associated with the contact and
   the company (HubSpot: "Activities | Tasks"; association types 204 task→contact, 192 task→company).
+  HubSpot tasks have no external key, so a retry or a resend first searches for the task by the alert
+  id its body carries (CRM search: ``POST /crm/v3/objects/tasks/search``, a ``CONTAINS_TOKEN``
+  filter on ``hs_task_body``, whose leading ``*`` completes a partial token) and creates it only
+  when none is found.
 
 A CRM task goes to the account's owner: ``Account.OwnerId`` (Salesforce REST API, "Get Field
 Values from a Standard Object Record": ``GET .../sobjects/Account/<id>?fields=OwnerId``) becomes
@@ -167,6 +171,27 @@ def hubspot_task_request(alert: Alert, api_url: str, token: str, owner_id: str |
             "associations": associations}
     return Request("POST", f"{api_url.rstrip('/')}/crm/v3/objects/tasks",
                    {"content-type": "application/json", "authorization": f"Bearer {token}"}, _json(body))
+
+
+def hubspot_task_search_request(alert: Alert, api_url: str, token: str) -> Request:
+    """The search for a task this alert already made: its body names the alert id (see :func:`_description`).
+    The filter's value is the id's hex part after a ``*``, which matches however HubSpot splits ``msg_<hex>``
+    into tokens; :func:`hubspot_task_found` then checks the whole id."""
+    body = {"filterGroups": [{"filters": [{"propertyName": "hs_task_body", "operator": "CONTAINS_TOKEN",
+                                           "value": "*" + alert.alert_id.removeprefix("msg_")}]}],
+            "properties": ["hs_task_body"], "limit": 100}
+    return Request("POST", f"{api_url.rstrip('/')}/crm/v3/objects/tasks/search",
+                   {"content-type": "application/json", "authorization": f"Bearer {token}"}, _json(body))
+
+
+def hubspot_task_found(alert: Alert, answer: Any) -> bool:
+    """Whether the answer to :func:`hubspot_task_search_request` holds a task made for this alert."""
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not isinstance(results, list):
+        raise ValueError("task search answer: 'results' is missing or not a list")
+    marker = f"Touchline alert {alert.alert_id} "
+    return any(isinstance(task, dict) and marker in str((task.get("properties") or {}).get("hs_task_body") or "")
+               for task in results)
 
 
 def should_retry(status: int | None) -> bool:

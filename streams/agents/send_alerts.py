@@ -95,8 +95,8 @@ class SendAlerts:
 
     def open(self, partition: int, store: StateStore) -> None:
         ledger = self.ledgers[partition] = AlertLedger(store)
-        for alert, _ in ledger.pending():  # started before a stop: send again (same id)
-            self._send(partition, alert)
+        for alert, _ in ledger.pending():  # started before a stop: send again (same id), maybe sent already
+            self._send(partition, alert, resend=True)
 
     def close(self, partition: int) -> None:
         with self.lock:
@@ -105,9 +105,9 @@ class SendAlerts:
     def save(self, partition: int) -> None:
         """The ledger is written as alerts start and finish: nothing waits for the checkpoint."""
 
-    def _send(self, partition: int, alert: Alert) -> None:
+    def _send(self, partition: int, alert: Alert, resend: bool = False) -> None:
         self.in_flight[alert.alert_id] = partition
-        self.deliveries.submit(alert)
+        self.deliveries.submit(alert, resend)
 
     def row(self, alert: Alert, record_at: str | None) -> dict[str, Any]:
         """The alert's ``alerts`` row while pending."""

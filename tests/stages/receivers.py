@@ -8,12 +8,17 @@ incoming webhooks": a JSON body with ``text`` and ``blocks``, answered ``ok``); 
 201 with the task's ``id`` and ``properties``); the account owner lookups: Salesforce "Get Field Values from a
 Standard Object Record" (GET .../sobjects/Account/<id>?fields=OwnerId, 200 with ``attributes``, ``Id`` and the
 fields asked), HubSpot CRM v3 "Companies" (GET /crm/v3/objects/companies/<id>?properties=hubspot_owner_id, 200
-with ``id`` and ``properties``).
+with ``id`` and ``properties``); :class:`HubSpotTasks` keeps the tasks it is given and answers HubSpot's CRM search
+("Search the CRM": POST /crm/v3/objects/tasks/search with ``filterGroups`` of ``{propertyName, operator, value}``,
+200 with ``total`` and ``results`` of ``{id, properties, createdAt, updatedAt, archived}``; ``CONTAINS_TOKEN``
+matches a whole token, a leading or trailing ``*`` completing it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
+import itertools
 import json
 import threading
 import time
@@ -60,6 +65,8 @@ class Receiver:
             await asyncio.sleep(self.delay)
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
         payload = self.answer(request, body) if self.answer and status < 300 else {"ok": status < 300}
+        if inspect.isawaitable(payload):
+            payload = await payload
         if isinstance(payload, web.StreamResponse):  # an answer that chose its own status and headers
             return payload
         return web.json_response(payload, status=status, headers=self.extra_headers if status >= 300 else None)
@@ -88,6 +95,59 @@ def hubspot_answer(request: web.Request, body: bytes) -> dict[str, Any]:
         return {"id": company, "properties": {"hs_object_id": company, "hubspot_owner_id": HUBSPOT_OWNER},
                 "archived": False}
     return {"id": "512", "properties": json.loads(body)["properties"], "archived": False}
+
+
+class HubSpotTasks:
+    """A HubSpot portal's tasks, as a :class:`Receiver`'s ``answer``: a create keeps the task (201), a search finds
+    tasks by ``CONTAINS_TOKEN``/``EQ`` filters, a company lookup names :data:`HUBSPOT_OWNER`. A create whose body
+    names one of ``lose_answer_of`` keeps the task and then answers only after ``late`` seconds (the first time: a
+    try that timed out after HubSpot made the task); one naming ``refuse_first`` is answered 503 the first time and
+    kept nowhere."""
+
+    def __init__(self, lose_answer_of: tuple[str, ...] = (), refuse_first: tuple[str, ...] = (),
+                 late: float = 30.0) -> None:
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.lose, self.refuse, self.late = set(lose_answer_of), set(refuse_first), late
+        self.ids = itertools.count(9001)
+
+    @staticmethod
+    def _matches(task: dict[str, Any], rule: dict[str, Any]) -> bool:
+        value = str(task["properties"].get(rule["propertyName"]) or "").lower()
+        wanted = str(rule["value"]).lower()
+        if rule["operator"] == "EQ":
+            return value == wanted
+        if rule["operator"] != "CONTAINS_TOKEN":
+            raise web.HTTPBadRequest(text=json.dumps({"status": "error", "message": f"operator {rule['operator']}"}))
+        return any(token.endswith(wanted[1:]) if wanted.startswith("*") else
+                   token.startswith(wanted[:-1]) if wanted.endswith("*") else token == wanted
+                   for token in value.split())
+
+    async def __call__(self, request: web.Request, body: bytes) -> web.StreamResponse:
+        if request.method == "GET":
+            return web.json_response(hubspot_answer(request, body))
+        asked = json.loads(body)
+        if request.path.endswith("/search"):
+            found = [task for task in self.tasks.values()
+                     if any(all(self._matches(task, rule) for rule in group["filters"])
+                            for group in asked.get("filterGroups", []))]
+            wanted = set(asked.get("properties") or ["hs_task_subject"]) | {"hs_object_id"}
+            return web.json_response({"total": len(found), "results": [
+                {**task, "properties": {k: v for k, v in task["properties"].items() if k in wanted}}
+                for task in found]})
+        text = asked["properties"].get("hs_task_body", "")
+        refused = next((lead for lead in self.refuse if lead in text), None)
+        if refused is not None:
+            self.refuse.discard(refused)
+            return web.json_response({"status": "error", "message": "internal error"}, status=503)
+        task_id = str(next(self.ids))
+        self.tasks[task_id] = {"id": task_id, "properties": {**asked["properties"], "hs_object_id": task_id},
+                               "createdAt": "2026-03-03T09:00:00Z", "updatedAt": "2026-03-03T09:00:00Z",
+                               "archived": False}
+        lost = next((lead for lead in self.lose if lead in text), None)
+        if lost is not None:
+            self.lose.discard(lost)
+            await asyncio.sleep(self.late)
+        return web.json_response(self.tasks[task_id], status=201)
 
 
 def wait_for(condition: Callable[[], bool], poll: Callable[[], None] = lambda: None, timeout: float = 15.0) -> None:

@@ -20,6 +20,7 @@ from tests.stages.fakes import Emitted, FakeMessage
 from tests.stages.receivers import (
     HUBSPOT_OWNER,
     SALESFORCE_OWNER,
+    HubSpotTasks,
     Receiver,
     hubspot_answer,
     salesforce_answer,
@@ -370,4 +371,43 @@ def test_an_owner_lookup_that_fails_leaves_the_task_unassigned_and_is_tried_agai
     tasks = [json.loads(body) for m, _, _, body in sf.requests if m == "PATCH"]
     assert [t.get("OwnerId") for t in tasks] == [None, SALESFORCE_OWNER]
     assert calls["GET"] == 2
+    harness.stop()
+
+
+def _task_calls(hs: Receiver) -> list[tuple[str, str]]:
+    return [(method, path) for method, path, _, _ in hs.requests if method == "POST"]
+
+
+def test_a_hubspot_task_whose_answer_was_lost_is_found_on_the_retry_not_made_twice(tmp_path, receivers):
+    portal = HubSpotTasks(lose_answer_of=("lead-1",), refuse_first=("lead-2",), late=5.0)
+    hs = receivers((200,), answer=portal)
+    harness = Harness(tmp_path, rules_for(hs=hs.url), hubspot_token="hs-token", timeout=1.0)
+    harness.send({**BREACH, "account_id": "9876543"})  # made, answer lost: the try times out
+    harness.send({**BREACH, "lead_event_id": "lead-2", "account_id": "9876543"})  # refused (503), nothing made
+    harness.send({**BREACH, "lead_event_id": "lead-3", "account_id": "9876543"})  # made and answered
+    rows = {r["lead_event_id"]: r for r in harness.settle(3).values()}
+    assert {lead: (r["status"], r["attempts"]) for lead, r in rows.items()} == {
+        "lead-1": ("delivered", 2), "lead-2": ("delivered", 2), "lead-3": ("delivered", 1)}
+    bodies = [task["properties"]["hs_task_body"] for task in portal.tasks.values()]
+    for lead in ("lead-1", "lead-2", "lead-3"):
+        assert sum(lead in body and rows[lead]["alert_id"] in body for body in bodies) == 1, lead
+    assert len(portal.tasks) == 3
+    calls = _task_calls(hs)
+    assert calls.count(("POST", "/crm/v3/objects/tasks/search")) == 2  # the retries only: a first try just creates
+    assert calls.count(("POST", "/crm/v3/objects/tasks")) == 4  # lead-1 once, lead-2 twice (503, then made), lead-3
+    harness.stop()
+
+
+def test_a_hubspot_task_pending_at_a_stop_is_looked_for_before_the_resend_creates_it(tmp_path, receivers):
+    portal = HubSpotTasks(lose_answer_of=("lead-1",), late=30.0)
+    hs = receivers((200,), answer=portal)
+    harness = Harness(tmp_path, rules_for(hs=hs.url), hubspot_token="hs-token", timeout=20.0)
+    harness.send({**BREACH, "account_id": "9876543"})
+    wait_for(lambda: len(portal.tasks) == 1)  # HubSpot made it; the stage still waits for the answer
+    harness.stop()
+    harness.start()  # the pending alert is sent again: HubSpot already has it
+    (row,) = harness.settle(1).values()
+    assert (row["status"], row["attempts"], row["http_status"]) == ("delivered", 1, 200)
+    assert len(portal.tasks) == 1
+    assert _task_calls(hs) == [("POST", "/crm/v3/objects/tasks"), ("POST", "/crm/v3/objects/tasks/search")]
     harness.stop()

@@ -1,10 +1,14 @@
-"""The alert rules file: refused with its line when wrong; rules raise stable alerts for what they are on."""
+"""The alert rules file: refused with its line when wrong; rules raise stable alerts for what they are on; a
+HubSpot task is found again by its alert id."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from schemas.alert_rules import AlertRulesError, parse_rules
+from transforms.alert_messages import hubspot_task_found, hubspot_task_request, hubspot_task_search_request
 from transforms.alerts import alerts_of
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -90,3 +94,18 @@ def test_a_stage_change_rule_wants_its_stage_and_amount():
     assert [a.type for a in alerts_of("transition", rules, record, "http://dash")] == ["stage_change"]
     assert alerts_of("transition", rules, {**record, "amount": 500.0}, "http://dash") == []
     assert alerts_of("transition", rules, {**record, "to_stage": "grow"}, "http://dash") == []
+
+
+def test_a_hubspot_task_search_finds_only_the_task_naming_the_whole_alert_id():
+    first, other = alerts_of("breach", parse_rules(GOOD), BREACH, "http://dash")
+    search = json.loads(hubspot_task_search_request(first, "https://api.hubapi.com/", "tok").body)
+    (rule,) = search["filterGroups"][0]["filters"]
+    assert (rule["propertyName"], rule["operator"]) == ("hs_task_body", "CONTAINS_TOKEN")
+    assert rule["value"] == "*" + first.alert_id.removeprefix("msg_")
+    mine = hubspot_task_request(first, "https://api.hubapi.com", "tok")
+    task = {"id": "1", "properties": json.loads(mine.body)["properties"]}
+    assert hubspot_task_found(first, {"total": 1, "results": [task]})
+    assert not hubspot_task_found(other, {"total": 1, "results": [task]})  # another alert's task
+    assert not hubspot_task_found(first, {"total": 0, "results": []})
+    with pytest.raises(ValueError, match="'results' is missing"):
+        hubspot_task_found(first, {"status": "error"})
