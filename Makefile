@@ -22,8 +22,12 @@ $(VENV)/.dev-installed: pyproject.toml
 demo: $(VENV)/.demo-installed
 	$(BIN)/touchline demo
 
+# The suite in TEST_WORKERS processes (pytest-xdist), one test file per process at a time: a file's tests
+# share its fixtures (brokers, lakes), and files are independent of each other.
+TEST_WORKERS ?= 2
+
 test: system-deps browser-deps lint typecheck docs
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Debian packages the tests use: headless Chromium (dashboard, browser trackers), docker-compose 1.29
 # (validates docker-compose.yml without a Docker engine), npm (the browser trackers). Installed only when missing.

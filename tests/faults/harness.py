@@ -82,3 +82,15 @@ def landed_event_ids(lake: Path, table: str = "touches") -> list[str]:
         return []
     rows = Lake(lake).connect().execute("select event_id from read_parquet(?)", [files]).fetchall()
     return [r[0] for r in rows]
+
+
+def landed_offset(lake: Path) -> int:
+    """The touches table's version: each landing commit adds one."""
+    return Lake(lake).version("touches")
+
+
+def wait_for_progress(lake: Path, before: int, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while landed_offset(lake) <= before:
+        assert time.monotonic() < deadline, "the worker made no progress"
+        time.sleep(0.05)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,9 +19,8 @@ from pathlib import Path
 import pytest
 
 from sinks.lake import Lake
-from streams.processor import local_state_root
 from streams.producing import produce_raw
-from streams.settings import Settings
+from tests.faults.harness import landed_offset, wait_for_progress
 from tests.integration.pipeline import (
     attribution_totals,
     expected,
@@ -37,18 +35,6 @@ from tests.integration.pipeline import (
 pytestmark = pytest.mark.integration
 
 ROUNDS = 10
-
-
-def _landed_offset(lake: Path) -> int:
-    """The touches table's version: each landing commit adds one."""
-    return Lake(lake).version("touches")
-
-
-def _wait_for_progress(lake: Path, before: int, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while _landed_offset(lake) <= before:
-        assert time.monotonic() < deadline, "the worker made no progress"
-        time.sleep(0.05)
 
 
 def _landed_touches(lake: Path) -> int:
@@ -92,7 +78,7 @@ def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, 
             start = _landed_touches(lake)
             most = _distinct_touches([r for chunk in chunks[:round_ + 1] for r in chunk]) - start
             produce_raw(chunks[round_][:500], fresh_broker.bootstrap)
-            _wait_for_progress(lake, before=_landed_offset(lake))  # this incarnation is up and landing
+            wait_for_progress(lake, before=landed_offset(lake))  # this incarnation is up and landing
             # the rest arrives over some seconds; the kill comes at a random point while it does: once a
             # random share of the round's touches has landed
             sending = threading.Thread(target=_produce_paced, args=(chunks[round_][500:], fresh_broker.bootstrap))
@@ -133,61 +119,3 @@ def test_ten_sigkills_at_random_points_of_a_200k_stream(fresh_broker, tmp_path, 
                   f"{rebuilds} resumptions from saved state); "
                   f"{valid:,} touches, {malformed:,} dead letters, {len(journey_rows):,} journey rows = batch; "
                   f"attribution equal to the cent (closed-won revenue {revenue:,.2f}); {seconds:.0f} s")
-
-
-def _torn_copies(lake: Path) -> list[Path]:
-    return [path for path in (lake / "_state").glob("touchline-*/*/.*.tmp")]
-
-
-@pytest.mark.timeout(1200)
-def test_kills_while_state_is_copied_and_lost_local_stores(fresh_broker, tmp_path, report):
-    """Half the rounds kill the worker while a durable copy is being written; the others delete its local stores."""
-    events = population(60_000, seed=22)
-    valid, malformed, journey_rows = expected(events)
-    records = lines(events)
-    lake, catalog, log = tmp_path / "lake", tmp_path / "touchline.duckdb", tmp_path / "worker.log"
-    settings = {"TOUCHLINE_STATE_CHECKPOINT_SECONDS": "0.2"}  # copies are written all the time
-    rounds = 6
-    size = len(records) // (rounds + 1) + 1
-    chunks = [records[i:i + size] for i in range(0, len(records), size)]
-    started = time.monotonic()
-    worker = start_worker(fresh_broker.bootstrap, lake, catalog, log, **settings)
-    torn = deleted = 0
-    torn_copies: set[str] = set()
-    try:
-        for round_ in range(rounds):
-            before = _landed_offset(lake)
-            produce_raw(chunks[round_], fresh_broker.bootstrap)
-            _wait_for_progress(lake, before)
-            if round_ % 2 == 0:
-                deadline = time.monotonic() + 20
-                while not _torn_copies(lake) and time.monotonic() < deadline:
-                    time.sleep(0.001)
-                kill(worker)  # as soon as a copy is being written
-                assert worker.returncode == -signal.SIGKILL
-                left = _torn_copies(lake)  # the copy the kill cut short (none if it was finished first)
-                torn += bool(left)
-                torn_copies.update(path.name for path in left)
-            else:
-                kill(worker)
-                assert worker.returncode == -signal.SIGKILL
-                shutil.rmtree(local_state_root(Settings(lake=lake)))  # a new host
-                deleted += 1
-            worker = start_worker(fresh_broker.bootstrap, lake, catalog, log, **settings)
-        for chunk in chunks[rounds:]:
-            produce_raw(chunk, fresh_broker.bootstrap)
-        counts = wait_for_lake(lake, valid, malformed, len(journey_rows), timeout=600)
-    finally:
-        kill(worker)
-    text = log.read_text()
-    restored = len(re.findall(r"restored partition \d+ from the durable copy", text))
-    assert torn > 0, "no kill landed while a durable copy was being written"
-    removed = {line.rsplit("/", 1)[-1] for line in text.splitlines() if "removed a torn durable copy" in line}
-    assert torn_copies <= removed, "a restart did not discard a copy a kill cut short"
-    assert restored >= deleted, "a worker with no local store did not restore from the durable copies"
-    assert counts["touches"] == valid and counts["dead_letters"] == malformed
-    assert lake_rows(lake) == journey_rows
-    report.append(f"state faults: {rounds}/{rounds} rounds on {len(records):,} records, "
-                  f"{torn} kills left a half-written durable copy behind, {deleted} local stores deleted "
-                  f"({restored} partitions restored from durable copies); {len(journey_rows):,} journey rows = batch; "
-                  f"{time.monotonic() - started:.0f} s")
