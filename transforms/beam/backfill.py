@@ -30,7 +30,6 @@ EXAMPLES:
 
 from __future__ import annotations
 
-import pickle
 import zlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -39,6 +38,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.transforms.combiners import ToListCombineFn
@@ -50,7 +50,6 @@ from schemas.vocabulary import IDENTITY_EVENTS
 from transforms.beam.columns import (
     best_of_each_event,
     first_rows,
-    identities,
     in_event_order,
     map_distinct,
     pack,
@@ -77,26 +76,6 @@ BREACHES = "breaches"
 IDENTITY_COLUMNS = [*IDENTITY_FIELDS, "occurred_at", "event_type", "source", "event_id"]
 SHARDS = 32
 ACCOUNT = "_account"  # the resolved account, a column the fold reads and drops
-
-
-class Identities(dict):  # type: ignore[type-arg]
-    """A dict that Beam pickles whole, once.
-
-    Beam's counters encode sampled elements again to estimate their size; for a side input of
-    half a million identifier sets that costs more than the work. The pickle is kept.
-    """
-
-    __slots__ = ("_pickled",)
-
-    def __reduce__(self) -> tuple[Any, tuple[bytes]]:
-        pickled: bytes | None = getattr(self, "_pickled", None)
-        if pickled is None:
-            pickled = self._pickled = pickle.dumps(dict(self), protocol=pickle.HIGHEST_PROTOCOL)
-        return _unpickle_identities, (pickled,)
-
-
-def _unpickle_identities(pickled: bytes) -> Identities:
-    return Identities(pickle.loads(pickled))
 
 
 def _of_kind(tagged: tuple[str, Any], kind: str) -> list[Any]:
@@ -219,27 +198,47 @@ def _first_of_each_identity(shard_touches: tuple[int, bytes]) -> bytes:
     return pack(first_rows(unpack(shard_touches[1]).select(IDENTITY_COLUMNS), IDENTITY_FIELDS))
 
 
-@paused_gc()
-def _accounts(parts: list[bytes]) -> Identities:
-    """The surviving account of each identifier set, from the earliest touch of each across all shards."""
-    if not parts:
-        return Identities()
-    rows = first_rows(in_event_order(unpack_all(parts)), IDENTITY_FIELDS)
-    earliest = map(Touch, rows["event_id"].to_pylist(), rows["source"].to_pylist(), rows["event_type"].to_pylist(),
-                   times(rows["occurred_at"]), *(rows[name].to_pylist() for name in IDENTITY_FIELDS))
-    return Identities(accounts_by_identity(earliest))
+def _join_keys(table: pa.Table) -> pa.Table:
+    """A table's identifier sets as join columns: each identifier with null read as '', beside a mask of which
+    were null (a join matches no null, and '' alone would make two sets one)."""
+    nulls = pa.array(np.zeros(table.num_rows, np.int64))
+    for bit, name in enumerate(IDENTITY_FIELDS):
+        nulls = pc.add(nulls, pc.multiply(pc.cast(pc.is_null(table[name].combine_chunks()), pa.int64()), 1 << bit))
+    return pa.table({**{f"_key_{name}": pc.fill_null(table[name].combine_chunks(), "") for name in IDENTITY_FIELDS},
+                     "_key_nulls": nulls})
+
+
+JOIN_KEYS = [*(f"_key_{name}" for name in IDENTITY_FIELDS), "_key_nulls"]
 
 
 @paused_gc()
-def _assign(shard_touches: tuple[int, bytes], accounts: Identities, shards: int,
+def _accounts(parts: list[bytes]) -> bytes:
+    """The surviving account of each identifier set, from the earliest touch of each across all shards, as a
+    packed table of join keys and ``_account``: every shard gets all of it, and Arrow's join reads it in place."""
+    found: dict[tuple[str | None, ...], str] = {}
+    if parts:
+        rows = first_rows(in_event_order(unpack_all(parts)), IDENTITY_FIELDS)
+        earliest = map(Touch, rows["event_id"].to_pylist(), rows["source"].to_pylist(), rows["event_type"].to_pylist(),
+                       times(rows["occurred_at"]), *(rows[name].to_pylist() for name in IDENTITY_FIELDS))
+        found = accounts_by_identity(earliest)
+    sets = pa.table({name: pa.array([identity[index] for identity in found], pa.string())
+                     for index, name in enumerate(IDENTITY_FIELDS)})
+    return pack(_join_keys(sets).append_column(ACCOUNT, pa.array(list(found.values()), pa.string())))
+
+
+@paused_gc()
+def _assign(shard_touches: tuple[int, bytes], accounts: bytes, shards: int,
             erased: Mapping[tuple[str, str], str]) -> list[tuple[int, bytes]]:
-    """A shard's journey touches with their accounts, split by the account's shard."""
+    """A shard's journey touches with their accounts (``accounts``: :func:`_accounts`), split by the account's
+    shard."""
     table = unpack(shard_touches[1])
-    assigned = [None if kind in IDENTITY_EVENTS else accounts.get(identity)
-                for kind, identity in zip(table["event_type"].to_pylist(), identities(table), strict=True)]
+    keys = _join_keys(table).append_column("_row", pa.array(np.arange(table.num_rows)))
+    joined = keys.join(unpack(accounts), keys=JOIN_KEYS, join_type="left outer", use_threads=False).sort_by("_row")
+    assigned = [None if kind in IDENTITY_EVENTS else account
+                for kind, account in zip(table["event_type"].to_pylist(), joined[ACCOUNT].to_pylist(), strict=True)]
     if erased:
-        keys = zip(table["source"].to_pylist(), table["event_id"].to_pylist(), strict=True)
-        assigned = [account or erased.get(key) for account, key in zip(assigned, keys, strict=True)]
+        touch_keys = zip(table["source"].to_pylist(), table["event_id"].to_pylist(), strict=True)
+        assigned = [account or erased.get(key) for account, key in zip(assigned, touch_keys, strict=True)]
     table = table.append_column(ACCOUNT, pa.array(assigned, pa.string()))
     table = table.filter(pc.is_valid(table[ACCOUNT]))
     return [(shard, pack(part)) for shard, part in split(table, shards_of(table[ACCOUNT], shards))]
