@@ -21,7 +21,6 @@ import pyarrow.compute as pc
 
 from schemas.touch import TouchEvent
 from transforms.admission import CONTENT_FIELDS, digest_of, json_text
-from transforms.identity import IDENTITY_FIELDS
 from transforms.types import event_rank
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -88,11 +87,6 @@ def times(column: pa.ChunkedArray) -> list[datetime | None]:
     """A UTC timestamp column as aware datetimes (pyarrow's own conversion is ~6x slower)."""
     micros = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
     return [None if m is None else _EPOCH + timedelta(microseconds=m) for m in micros]
-
-
-def identities(table: pa.Table) -> list[tuple[str | None, ...]]:
-    """Each row's ``identity_of``."""
-    return list(zip(*(table[name].to_pylist() for name in IDENTITY_FIELDS), strict=True))
 
 
 def in_event_order(table: pa.Table, *first: str) -> pa.Table:
