@@ -11,11 +11,13 @@ Prints, on one broker and one generated population:
     restart until every partition is taken up and until 1,000 new touches are stitched, with the
     local stores kept and with them deleted (restored from the durable copies beside the lake);
     the stages' RSS after each history, and with the state of 1M accounts;
-  * baselines on the same broker: the raw kafka-python consume rate, and a minimal Faust agent
-    that re-keys and counts in a table.
+  * baselines on the same broker: the raw kafka-python consume rate, and two peers doing the same
+    re-key + stateful count: a minimal Faust agent, and a quix-streams application (RocksDB state;
+    run in a venv of its own, .venv-quix, made on first use), with one worker's ratio to each.
 
     .venv/bin/python benchmarks/stream.py [--touches 100000] [--rate 2000] [--latency-seconds 20]
-        [--history 100000,1000000] [--state-accounts 1000000] [--skip one,two,latency,raw,faust,recovery,state]
+        [--history 100000,1000000] [--state-accounts 1000000] [--profile SECONDS]
+        [--skip one,two,latency,raw,faust,quix,recovery,state]
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+from confluent_kafka.admin import AdminClient, NewTopic
+from profiling import profile_worker
 
 from sinks.lake import Lake
 from streams.broker import EmbeddedBroker
@@ -47,6 +52,7 @@ from streams.worker import landed_counts
 from transforms.generator import GeneratorSettings, generate
 
 ROOT = Path(__file__).resolve().parents[1]
+QUIX_VERSION = "3.28.1"
 
 
 def population(touches: int, seed: int) -> tuple[list[bytes], int, int]:
@@ -90,12 +96,16 @@ def journeys_landed(lake: Path) -> int:
     return landed_counts(Lake(lake))["journey_touches"]
 
 
-def throughput(workers: int, lines: list[bytes], expected_journeys: int, touches: int) -> None:
+def throughput(workers: int, lines: list[bytes], expected_journeys: int, touches: int,
+               profile: float = 0) -> float:
     with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
         lake = Path(tmp) / "lake"
         produce_raw(lines, broker.bootstrap)
         started = time.monotonic()
         processes = start_workers(workers, broker.bootstrap, lake, Path(tmp) / "worker.log")
+        profiler = threading.Timer(10, profile_worker, (processes[0].pid, profile, Path(tmp) / "profiles"))
+        if profile:  # sampled from 10 s in, once every stage has joined its group and is saturated
+            profiler.start()
         peak = 0.0
         try:
             while journeys_landed(lake) < expected_journeys:
@@ -104,12 +114,15 @@ def throughput(workers: int, lines: list[bytes], expected_journeys: int, touches
                     raise TimeoutError("pipeline did not finish in 15 minutes")
                 time.sleep(0.25)
             seconds = time.monotonic() - started
+            if profile:
+                profiler.join()
         finally:
             for p in processes:
                 p.kill()
                 p.wait()
     print(f"pipeline, {workers} worker(s): {touches:,} touches in {seconds:.1f} s = "
-          f"{touches / seconds:,.0f} touches/s end to end (peak RSS per worker {peak:.0f} MB)")
+          f"{touches / seconds:,.0f} touches/s end to end (peak RSS per worker {peak:.0f} MB; target ≤ 600 MB)")
+    return touches / seconds
 
 
 def latency(lines: list[bytes], rate: float, seconds: float) -> None:
@@ -169,34 +182,66 @@ def raw_consume_rate(lines: list[bytes]) -> None:
     print(f"baseline, raw kafka-python consume: {seen / seconds:,.0f} msg/s")
 
 
-def faust_baseline(lines: list[bytes]) -> None:
-    with EmbeddedBroker() as broker:
-        create_topics(broker.bootstrap, ["bench-faust-raw"], 4)
-        producer = fast_producer(broker.bootstrap, Settings())
-        for line in lines:
-            if line.startswith(b"{"):
-                producer.produce("bench-faust-raw", value=line)
-                producer.poll(0)
-        producer.flush()
-        count = sum(1 for line in lines if line.startswith(b"{"))
-        process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "faust_baseline.py"),
-                                    broker.bootstrap, "bench-faust-raw", str(count)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tempfile.mkdtemp())
+def peer_input(lines: list[bytes], topic: str, bootstrap: str) -> int:
+    """The valid-JSON records on a 4-partition topic, as both peers read them; returns their count.
+
+    The topic states its retention: quix-streams copies it onto its repartition topic, and the
+    embedded broker reports only the configs a topic was created with."""
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(topic, 4, 1, config={"retention.ms": "-1"})]).values():
+        future.result()
+    producer = fast_producer(bootstrap, Settings())
+    count = 0
+    for line in lines:
+        if line.startswith(b"{"):
+            producer.produce(topic, value=line)
+            producer.poll(0)
+            count += 1
+    producer.flush()
+    return count
+
+
+def peer_baseline(label: str, command: list[str], lines: list[bytes]) -> float | None:
+    """Run a peer (a subprocess printing `processed N in SECONDS`) on its own broker; print its rate."""
+    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory() as tmp:
+        count = peer_input(lines, "bench-peer-raw", broker.bootstrap)
+        process = subprocess.Popen([*command, broker.bootstrap, "bench-peer-raw", str(count), tmp],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp)
         try:
-            assert process.stderr is not None
+            assert process.stdout is not None
             log: list[bytes] = []
-            for raw in process.stderr:  # Faust sends print() to its log on stderr
+            for raw in process.stdout:  # Faust sends print() to its log on stderr: both are read
                 match = re.search(rb"processed (\d+) in ([\d.]+)", raw)
                 if match:
-                    print(f"baseline, minimal Faust agent (re-key + table count): "
-                          f"{int(match[1]) / float(match[2]):,.0f} events/s")
-                    break
+                    rate = int(match[1]) / float(match[2])
+                    print(f"baseline, {label} (re-key + state count): {rate:,.0f} events/s")
+                    return rate
                 log = [*log[-30:], raw]
-            else:  # it exited without a figure: say why instead of printing nothing
-                print("baseline, minimal Faust agent: FAILED\n" + b"".join(log).decode(errors="replace"))
+            print(f"baseline, {label}: FAILED\n" + b"".join(log).decode(errors="replace"))
+            return None
         finally:
             process.kill()
             process.wait()
+
+
+def faust_baseline(lines: list[bytes]) -> float | None:
+    return peer_baseline("minimal Faust agent", [sys.executable, str(ROOT / "benchmarks" / "faust_baseline.py")],
+                         lines)
+
+
+def quix_python() -> str:
+    """The interpreter of the quix-streams venv (its pins clash with ours), made on first use."""
+    venv = ROOT / ".venv-quix"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", f"quixstreams=={QUIX_VERSION}"], check=True)
+    return str(python)
+
+
+def quix_baseline(lines: list[bytes]) -> float | None:
+    return peer_baseline(f"quix-streams {QUIX_VERSION} application",
+                         [quix_python(), str(ROOT / "benchmarks" / "quix_baseline.py")], lines)
 
 
 def later_years(lines: list[bytes], years: range) -> list[bytes]:
@@ -332,7 +377,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--history", default="100000,1000000", help="histories for the recovery figures")
     parser.add_argument("--state-accounts", type=int, default=1_000_000)
-    parser.add_argument("--skip", default="", help="comma-separated: one,two,latency,raw,faust,recovery,state")
+    parser.add_argument("--profile", type=float, default=0, metavar="SECONDS",
+                        help="sample each stage process of the one-worker run with py-spy for SECONDS")
+    parser.add_argument("--skip", default="", help="comma-separated: one,two,latency,raw,faust,quix,recovery,state")
     args = parser.parse_args()
     skip = set(args.skip.split(","))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -344,10 +391,16 @@ def main() -> None:
     print(f"population: {len(lines):,} records, {valid:,} valid distinct touches, {journeys:,} journey rows")
     if "raw" not in skip:
         raw_consume_rate(lines)
+    peers = {}
     if "faust" not in skip:
-        faust_baseline(lines)
+        peers["Faust", 3.0] = faust_baseline(lines)
+    if "quix" not in skip:
+        peers["quix-streams", 1.5] = quix_baseline(lines)
     if "one" not in skip:
-        throughput(1, lines, journeys, len(lines))
+        one = throughput(1, lines, journeys, len(lines), args.profile)
+        for (peer, target), rate in peers.items():
+            if rate:
+                print(f"one worker / {peer}: {one / rate:.2f}x (target ≥ {target}x)")
     if "two" not in skip:
         throughput(2, lines, journeys, len(lines))
     if "latency" not in skip:

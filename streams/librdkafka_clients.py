@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicCollection
+from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection
 from confluent_kafka.admin import AdminClient
 
 from streams.settings import Settings
@@ -36,6 +36,26 @@ def produce_waiting(producer: Producer, topic: str, value: bytes, key: bytes | N
             return
         except BufferError:
             producer.poll(0.05)
+
+
+#: librdkafka's default ``queue.buffering.max.messages``: how many records a producer holds undelivered.
+QUEUE_LIMIT = 100_000
+
+
+def produce_in_order(producer: Producer, topic: str, messages: list[dict[str, Any]]) -> None:
+    """Produce records (dicts of ``key`` and ``value``) in their order, in one call per queue-full of them.
+
+    One call takes the topic's locks once for all of them (a call per record cost a stage a sixth of its
+    CPU at saturation); room is made first, so no record is refused for a full queue and none overtakes
+    another. A record refused for anything else (too large, say) raises, as :func:`produce_waiting` does.
+    """
+    for start in range(0, len(messages), QUEUE_LIMIT // 2):
+        chunk = messages[start:start + QUEUE_LIMIT // 2]
+        while len(producer) + len(chunk) > QUEUE_LIMIT:
+            producer.poll(0.05)
+        if producer.produce_batch(topic, chunk) < len(chunk):
+            error = next(message["_error"] for message in chunk if "_error" in message)
+            raise KafkaException(error)
 
 
 def fast_producer(bootstrap: str, settings: Settings, **overrides: Any) -> Producer:

@@ -38,7 +38,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 
 from sinks.storage import Storage
 from streams.checkpoints import DurableCheckpoints
-from streams.librdkafka_clients import fast_consumer, fast_producer, produce_waiting, topic_epoch
+from streams.librdkafka_clients import fast_consumer, fast_producer, produce_in_order, topic_epoch
 from streams.settings import Settings
 from streams.state import Position, StateStore
 
@@ -125,6 +125,7 @@ class StageRunner:
         self._last_copy = time.monotonic()
         self._unsaved: dict[int, int] = {}  # partition -> offset after the last record applied, not yet saved
         self._producer: Producer | None = None
+        self._outbox: dict[str, list[dict[str, Any]]] = {}  # topic -> records emitted, not yet produced
 
     # --- taking up and letting go of partitions -------------------------------------------
 
@@ -234,11 +235,19 @@ class StageRunner:
         partitions = [p for p in partitions if p in self._unsaved]
         if not partitions:
             return
+        self._send()
         if self._producer is not None and self._producer.flush(60) > 0:
             raise KafkaException("outputs not delivered within 60 s; not checkpointing")
         for partition in partitions:
             self.stage.save(partition)
             self.stores[partition].checkpoint(Position(self.epoch, self._unsaved.pop(partition)))
+
+    def _send(self) -> None:
+        """Hand what the stage emitted since the last call to the producer, each topic's records in order."""
+        if self._producer is not None:
+            for topic, messages in self._outbox.items():
+                produce_in_order(self._producer, topic, messages)
+        self._outbox.clear()
 
     def run(self, stop: threading.Event) -> None:
         """Consume and process; every ``state_commit_seconds`` flush, checkpoint, commit; until ``stop``."""
@@ -247,7 +256,7 @@ class StageRunner:
         producer = self._producer = fast_producer(self.bootstrap, self.settings)
 
         def emit(topic: str, key: bytes | None, value: bytes) -> None:
-            produce_waiting(producer, topic, value, key)
+            self._outbox.setdefault(topic, []).append({"key": key, "value": value})
 
         consumer.subscribe([self.stage.source], on_assign=self._take_up,
                            on_revoke=lambda _, partitions: self._let_go(partitions),
@@ -272,6 +281,7 @@ class StageRunner:
                     self.processed += 1
                 if tick is not None:
                     tick(emit)
+                self._send()
                 if unsaved and time.monotonic() - last_commit >= self.settings.state_commit_seconds:
                     committed = [TopicPartition(self.stage.source, p, o) for p, o in unsaved.items()]
                     self._checkpoint(list(unsaved))
@@ -281,6 +291,7 @@ class StageRunner:
             self._checkpoint(list(unsaved))
         except BaseException:
             unsaved.clear()  # a failed record may have left its state half-changed: never save it
+            self._outbox.clear()
             raise
         finally:
             producer.flush(10)

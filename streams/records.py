@@ -8,12 +8,30 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from schemas.touch import FieldError
 
 
+def _plain(value: Any) -> Any:
+    """What orjson does not write itself, as ``json`` would: a tuple (a NamedTuple) as a list, else its text."""
+    return list(value) if isinstance(value, tuple) else str(value)
+
+
 def dumps(value: Mapping[str, Any]) -> bytes:
-    """Compact JSON bytes."""
-    return json.dumps(value, separators=(",", ":"), default=str).encode()
+    """Compact JSON bytes (UTF-8, datetimes as ``str`` gives them; an integer past 64 bits as ``json`` writes it)."""
+    try:
+        return orjson.dumps(value, default=_plain, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), default=str).encode()
+
+
+def loads(raw: bytes) -> Any:
+    """A record's JSON (older records may hold ``NaN``, which only ``json`` reads)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def touch_key(source: str, event_id: str) -> bytes:

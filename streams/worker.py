@@ -123,7 +123,7 @@ class Worker:
     def _refresh_catalog(self, tables: set[str]) -> None:
         """Point the catalog's views at the files of the tables' new versions."""
         try:
-            catalog.build(self.lake, self.landing.catalog)
+            catalog.refresh(self.lake, self.landing.catalog, tables)
         except duckdb.IOException:
             log.warning("catalog %s is locked; views are refreshed on a later batch", self.landing.catalog)
 

@@ -43,7 +43,7 @@ from typing import Any, Protocol
 
 from schemas.touch import TouchEvent
 from transforms.privacy import FREE_FORM_FIELDS, pseudonymize_email, pseudonymize_free_form
-from transforms.types import Touch, ValidatedTouch, iso, to_touch
+from transforms.types import CORE_FIELDS, Touch, ValidatedTouch, iso, to_touch
 
 Key = tuple[str, str]  # (source, event_id)
 Arrival = tuple[datetime, datetime, bytes]  # (received, or never; event time; content digest)
@@ -51,6 +51,7 @@ Arrival = tuple[datetime, datetime, bytes]  # (received, or never; event time; c
 NEVER = datetime.max.replace(tzinfo=UTC)  # the receipt time of a copy that carries none
 #: What step 3 of :func:`copy_order` compares, in touch/1's order: every field but the two times.
 CONTENT_FIELDS = tuple(name for name in TouchEvent.model_fields if name not in ("received_at", "occurred_at"))
+CORE_NAMES = frozenset(CORE_FIELDS)
 
 
 class Offer(Enum):
@@ -81,8 +82,10 @@ def json_text(value: Any) -> str:
 
 def content_values(touch: Touch) -> list[Any]:
     """A copy's content as the lake stores it (JSON objects as their text), in :data:`CONTENT_FIELDS` order."""
-    wire = touch.to_wire()
-    return [json_text(value) if isinstance(value := wire.get(name), dict) else value for name in CONTENT_FIELDS]
+    extra = touch.extra  # as touch.to_wire() has them, without building it: an extra field before a core one
+    values = (extra[name] if name in extra else getattr(touch, name) if name in CORE_NAMES else None
+              for name in CONTENT_FIELDS)
+    return [json_text(value) if isinstance(value, dict) else value for value in values]
 
 
 def digest_of(values: Sequence[Any]) -> bytes:

@@ -92,10 +92,13 @@ class Touch(NamedTuple):
 
     def to_wire(self) -> dict[str, Any]:
         """The canonical touch/1 JSON object (``None`` fields left out)."""
-        record: dict[str, Any] = {name: getattr(self, name) for name in CORE_FIELDS}
+        record: dict[str, Any] = dict(zip(CORE_FIELDS, self, strict=False))  # the fields but extra
         record["occurred_at"] = iso(self.occurred_at)
         record.update(self.extra)
         return {k: v for k, v in record.items() if v is not None}
+
+
+assert Touch._fields[:len(CORE_FIELDS)] == CORE_FIELDS  # Touch.to_wire zips them
 
 
 class ValidatedTouch(Protocol):

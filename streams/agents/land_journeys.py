@@ -9,7 +9,6 @@ re-created topic) has a new id, so it is landed from its beginning, never skippe
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -23,6 +22,7 @@ from sinks.privacy import SuppressionWatch, for_landing
 from sinks.tables import TABLES
 from streams import topics
 from streams.librdkafka_clients import fast_consumer, topic_epoch
+from streams.records import loads
 from streams.settings import LakeSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class LakeSink:
         if not self.buffered:
             self.oldest = time.monotonic()
         key = (message.topic(), message.partition())
-        self.buffer.setdefault(key, []).append((message.offset(), json.loads(message.value())))
+        self.buffer.setdefault(key, []).append((message.offset(), loads(message.value())))
         self.buffered += 1
 
     def due(self) -> bool:

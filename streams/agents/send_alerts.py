@@ -13,7 +13,6 @@ failed), which the lake sink lands as the ``alerts`` table.
 
 from __future__ import annotations
 
-import json
 import pickle
 import threading
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ from schemas.alert_rules import AlertRules, AlertRulesError, parse_rules
 from streams import topics
 from streams.alert_delivery import Deliveries, Outcome
 from streams.processor import Emit, StageRunner
-from streams.records import dumps
+from streams.records import dumps, loads
 from streams.settings import Settings
 from streams.state import StateStore
 from transforms.alerts import BREACH, TRANSITION, Alert, alerts_of, ons
@@ -122,7 +121,7 @@ class SendAlerts:
     def apply(self, partition: int, message: Any, emit: Emit) -> None:
         self.tick(emit)
         ledger = self.ledgers[partition]
-        record = json.loads(message.value())
+        record = loads(message.value())
         stamp = message.timestamp()[1]
         record_at = iso(datetime.fromtimestamp(stamp / 1000, UTC)) if stamp and stamp > 0 else None
         alerts = alerts_of(self.kind, self.rules, record, self.dashboard_url)

@@ -15,7 +15,6 @@ there was no breach.
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +22,7 @@ from schemas.vocabulary import IDENTITY_EVENTS
 from streams import state_codecs as codecs
 from streams import topics
 from streams.processor import Emit
-from streams.records import dumps
+from streams.records import dumps, loads
 from streams.state import DEDUPE_WINDOW, RecentKeys, StateStore, StoreTable
 from transforms.admission import Offer, withdrawal
 from transforms.event_clock import AccountClock
@@ -72,7 +71,7 @@ class StitchJourneys:
 
     def apply(self, partition: int, record: Any, emit: Emit) -> None:
         state = self.partitions[partition]
-        message = json.loads(record.value())
+        message = loads(record.value())
         account_id = message["account_id"]
         touch = Touch.from_wire(message["touch"])
         if touch.event_type in IDENTITY_EVENTS:

@@ -8,8 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from sinks.attribution import open_lake
-from sinks.catalog import DependencyError, ModelError, create, load, ordered, parse
+from sinks.catalog import DependencyError, ModelError, build, create, load, ordered, parse, refresh
 from sinks.lake import Lake
+from sinks.tables import TABLES
 from streams.commands import main
 
 SPEND = Path(__file__).parents[1] / "data" / "spend" / "spend.csv"
@@ -137,3 +138,26 @@ def test_the_demo_lake_fills_the_models_the_keys_are_checked_on(demo_catalog):
     for name in ("touches", "journey_touches", "journeys", "people", "conversions", "attribution_credits",
                  "attribution_paths", "performance", "ad_spend", "lead_quality", "scorecard", "sla_breaches"):
         assert demo_catalog.sql(f"select count(*) from {name}").fetchone()[0] > 0, name
+
+
+def test_a_refresh_repoints_only_the_views_over_the_tables_landed_and_those_above_see_it(tmp_path):
+    lake, catalog = Lake(tmp_path / "lake"), tmp_path / "touchline.duckdb"
+    build(lake, catalog)
+
+    def landed(day: int, count: int) -> None:
+        lake.write(TABLES["touches"], [{"event_id": f"e{day}-{i}", "source": "test", "event_type": "site_visit",
+                                        "occurred_at": f"2026-03-{day:02d}T10:00:00Z"} for i in range(count)])
+
+    def rows() -> tuple[int, int]:
+        with duckdb.connect(str(catalog), read_only=True) as connection:
+            return (connection.sql("select count(*) from stg_touches").fetchone()[0],
+                    connection.sql("select count(*) from touches").fetchone()[0])  # a view over stg_touches
+
+    landed(1, 3)
+    assert refresh(lake, catalog, {"journey_touches"}) == ["stg_journey_touches"]
+    assert rows() == (0, 0)  # stg_touches still reads the version it was pointed at
+    assert refresh(lake, catalog, {"touches"}) == ["stg_touches"]
+    assert rows() == (3, 3)
+    landed(2, 4)
+    refresh(lake, catalog, {"touches"})
+    assert rows() == (7, 7)
