@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -73,6 +74,7 @@ def _die_with_parent() -> None:
 
 def _run_stage(name: str, bootstrap: str, settings: Settings, journey: JourneySettings, stop: Any) -> None:
     _die_with_parent()
+    os.nice(settings.stage_niceness)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)

@@ -15,10 +15,6 @@ from collections.abc import Iterable, MutableMapping
 from datetime import datetime
 from typing import NamedTuple
 
-import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
-
 from schemas.vocabulary import IDENTITY_EVENTS
 from transforms.settings import DEFAULT_JOURNEY, JourneySettings
 from transforms.types import Touch, iso
@@ -292,6 +288,10 @@ def components(touches: Iterable[Touch]) -> Components:
             sources += [head] * (len(ids) - 1)
             targets += ids[1:]
         touch_nodes.append(head)
+    import numpy as np  # here, not at the top: the stream's stages never run this batch path (~50 MB each)
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
     size = len(node_ids)
     edges = csr_matrix((np.ones(len(sources), dtype=np.int8), (sources, targets)), shape=(size, size))
     labels = connected_components(edges, directed=False)[1].tolist() if size else []

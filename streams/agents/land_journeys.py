@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from confluent_kafka import TopicPartition
@@ -65,6 +66,7 @@ class LakeSink:
         self.suppressions = SuppressionWatch(self.lake, landing.suppression_key)
         self.salt = landing.salt
         self.topic_ids: dict[str, str] = {}
+        self._pool = ThreadPoolExecutor(len(TOPIC_TABLES), thread_name_prefix="touchline-land")
 
     def take(self, message: Any) -> None:
         """Buffer one record of a topic the sink lands."""
@@ -96,24 +98,38 @@ class LakeSink:
 
     def _land(self) -> None:
         """Land everything buffered: one commit per topic (all its partitions, each partition's offset
-        recorded in it); a topic's records leave the buffer once committed.
+        recorded in it), the topics' commits side by side (a merge runs in delta-rs, off the GIL: a
+        touch no longer waits for the journey rows' merge before its own); a topic's records leave the
+        buffer once committed.
 
         A write error (a full disk, say) propagates with the rest still buffered; a retry
         merges on the tables' keys, so it never duplicates.
         """
         suppressions = self.suppressions.get()  # forgotten people never land again
-        for topic in sorted({topic for topic, _ in self.buffer}):
-            table = TABLES[TOPIC_TABLES[topic]]
-            batches = {partition: records for (name, partition), records in self.buffer.items() if name == topic}
-            landing = (record for records in batches.values() for _, record in records)
-            if suppressions.digests or (self.salt and table.name == "dead_letters"):  # else no pass over the batch
-                landing = (for_landing(table.name, record, self.salt, suppressions) for record in landing)
-            positions = {self._app_id(topic, partition): records[-1][0] for partition, records in batches.items()}
-            self.landed_rows += self.lake.write(table, landing, positions=positions)
-            self.unannounced.add(table.name)
-            for partition, records in batches.items():
-                self.buffered -= len(records)
-                del self.buffer[(topic, partition)]
+        landing = {topic: self._pool.submit(self._land_topic, topic, suppressions)
+                   for topic in sorted({topic for topic, _ in self.buffer})}
+        failed: BaseException | None = None
+        for topic, future in landing.items():
+            try:
+                self.landed_rows += future.result()
+            except BaseException as error:  # the others' commits stand: their records leave the buffer
+                failed = failed or error
+                continue
+            self.unannounced.add(TOPIC_TABLES[topic])
+            for key in [key for key in self.buffer if key[0] == topic]:
+                self.buffered -= len(self.buffer.pop(key))
+        if failed is not None:
+            raise failed
+
+    def _land_topic(self, topic: str, suppressions: Any) -> int:
+        """Commit one topic's buffered records to its table; return the rows merged."""
+        table = TABLES[TOPIC_TABLES[topic]]
+        batches = {partition: records for (name, partition), records in self.buffer.items() if name == topic}
+        landing = (record for records in batches.values() for _, record in records)
+        if suppressions.digests or (self.salt and table.name == "dead_letters"):  # else no pass over the batch
+            landing = (for_landing(table.name, record, self.salt, suppressions) for record in landing)
+        positions = {self._app_id(topic, partition): records[-1][0] for partition, records in batches.items()}
+        return self.lake.write(table, landing, positions=positions)
 
     def _app_id(self, topic: str, partition: int) -> str:
         if topic not in self.topic_ids:

@@ -1,6 +1,7 @@
 """The streaming pipeline end to end on the embedded broker."""
 
 import json
+import os
 import re
 import threading
 import time
@@ -42,8 +43,11 @@ def test_touches_land_exactly_once_and_journeys_equal_the_batch_stitch(events, f
     try:
         produce_raw(lines(events), fresh_broker.bootstrap)
         counts = wait_for_lake(settings.lake, valid, malformed, len(journey_rows))
+        # each stage process yields the CPU to the collector and the broker (settings.stage_niceness)
+        niceness = [os.getpriority(os.PRIO_PROCESS, stage.pid) for stage in worker.threads]
     finally:
         worker.close()
+    assert niceness == [min(19, os.getpriority(os.PRIO_PROCESS, 0) + settings.stage_niceness)] * 3
     assert counts["touches"] == valid
     assert counts["dead_letters"] == malformed
     assert lake_rows(settings.lake) == journey_rows
