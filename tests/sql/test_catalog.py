@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sinks.attribution import open_lake
 from sinks.catalog import DependencyError, ModelError, create, load, ordered, parse
 from sinks.lake import Lake
-from streams.commands import main
+from streams.cli import main
 
 SPEND = Path(__file__).parents[1] / "data" / "spend" / "spend.csv"
 

@@ -12,10 +12,10 @@ from standardwebhooks.webhooks import Webhook
 
 from schemas.alert_rules import parse_rules
 from streams import topics
-from streams.agents.send_alerts import SendAlerts
-from streams.alert_delivery import Deliveries
+from streams.runtime.state import StateStore
 from streams.settings import Settings
-from streams.state import StateStore
+from streams.stages.alert_delivery import Deliveries
+from streams.stages.send_alerts import SendAlerts
 from tests.stages.fakes import Emitted, FakeMessage
 from tests.stages.receivers import (
     HUBSPOT_OWNER,

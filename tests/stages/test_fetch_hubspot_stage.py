@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from streams import topics
-from streams.agents.fetch_hubspot import FetchHubspot
-from streams.commands import main
-from streams.hubspot_api import HubspotApi, HubspotError
-from streams.state import StateStore
+from streams.cli import main
+from streams.crm.hubspot_api import HubspotApi, HubspotError
+from streams.runtime.state import StateStore
+from streams.stages.fetch_hubspot import FetchHubspot
 from tests.hubspot_server import PORTAL, TOKEN, FakeHubspot, company, contact, deal, engagement, event
 from tests.stages.fakes import Emitted, FakeMessage
 

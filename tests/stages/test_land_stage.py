@@ -10,9 +10,9 @@ from deltalake import DeltaTable
 from sinks.lake import Lake, stream_app_id
 from sinks.privacy import forget
 from streams import topics
-from streams.agents.land_journeys import TOPIC_TABLES, LakeSink
-from streams.records import dead_letter
+from streams.runtime.records import dead_letter
 from streams.settings import Settings
+from streams.stages.land_journeys import TOPIC_TABLES, LakeSink
 from tests.stages.fakes import FakeMessage
 from transforms.privacy import pseudonymize_email
 

@@ -12,9 +12,9 @@ from deltalake import DeltaTable
 
 from sinks.lake import Lake
 from streams import topics
-from streams.agents.resolve_touches import ResolveTouches
-from streams.agents.stitch_journeys import StitchJourneys
-from streams.state import StateStore
+from streams.runtime.state import StateStore
+from streams.stages.resolve_touches import ResolveTouches
+from streams.stages.stitch_journeys import StitchJourneys
 from tests.stages.fakes import Emitted, FakeMessage
 from tests.stages.test_land_stage import sink
 from transforms.settings import JourneySettings

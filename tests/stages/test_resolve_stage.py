@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 
 from streams import topics
-from streams.agents.resolve_touches import ResolveTouches
-from streams.state import Position, StateStore
+from streams.runtime.state import Position, StateStore
+from streams.stages.resolve_touches import ResolveTouches
 from tests.stages.fakes import Emitted, FakeMessage
 from transforms.privacy import pseudonymize_email
 from transforms.settings import JourneySettings

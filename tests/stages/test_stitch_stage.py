@@ -7,8 +7,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from streams import topics
-from streams.agents.stitch_journeys import StitchJourneys
-from streams.state import Position, StateStore
+from streams.runtime.state import Position, StateStore
+from streams.stages.stitch_journeys import StitchJourneys
 from tests.stages.fakes import Emitted, FakeMessage
 from transforms.settings import JourneySettings
 from transforms.types import Touch

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from sinks.lake import Lake
 from sinks.privacy import AUDIT_FILE, SUPPRESSION_FILE, SuppressionKeyError, forget, load_suppressions
-from streams.commands import main
+from streams.cli import main
 from transforms.privacy import identifier_digest
 
 KEY = "a secret of the operator's"

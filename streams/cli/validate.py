@@ -1,0 +1,61 @@
+"""``touchline validate``: check touch/1 or Segment JSON Lines, one line per invalid record."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from schemas import segment
+from schemas.event_map import DEFAULT_EVENT_MAP, EventMap
+from schemas.touch import FieldError, TouchEvent, decode_json_object, validate_touch
+from streams.services.inputs import read_lines
+
+
+def segment_problems(payload: dict[str, object], event_map: EventMap = DEFAULT_EVENT_MAP) -> list[FieldError]:
+    """Field errors of a Segment call or of each call in a ``/v1/batch`` envelope."""
+    if "batch" not in payload:
+        result = segment.convert(payload, event_map=event_map)
+        return result if isinstance(result, list) else []
+    messages = segment.batch_messages(payload)
+    if isinstance(messages, FieldError):
+        return [messages]
+    problems = []
+    for i, message in enumerate(messages):
+        result = segment.convert(message, event_map=event_map)
+        if isinstance(result, list):
+            problems += [FieldError(f"batch[{i}].{e.field}", e.problem) for e in result]
+    return problems
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--format", "kind", type=click.Choice(["touch", "segment"]), default="touch",
+              show_default=True, help="touch/1 records, or Segment-spec calls and /v1/batch envelopes.")
+def validate(files: tuple[str, ...], kind: str) -> None:
+    """Check JSON Lines FILES ('-' for stdin): print `LINE: field: problem` per invalid record."""
+    total = invalid = 0
+    event_map = DEFAULT_EVENT_MAP
+    if kind == "segment":
+        from streams.settings import Settings
+
+        try:
+            event_map = EventMap.load(Settings().event_map)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+    for line in read_lines(files):
+        total += 1
+        payload = decode_json_object(line.raw)
+        if isinstance(payload, FieldError):
+            problems = [payload]
+        elif kind == "segment":
+            problems = segment_problems(payload, event_map)
+        else:
+            result = validate_touch(payload)
+            problems = [] if isinstance(result, TouchEvent) else result
+        if problems:
+            invalid += 1
+            where = f"{line.path}:{line.number}" if len(files) > 1 else str(line.number)
+            click.echo(f"{where}: " + "; ".join(str(p) for p in problems))
+    click.echo(f"{total} records, {invalid} invalid", err=True)
+    sys.exit(1 if invalid else 0)
