@@ -39,6 +39,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 from sinks.storage import Storage
 from streams.runtime.checkpoints import DurableCheckpoints
 from streams.runtime.librdkafka_clients import fast_consumer, fast_producer, produce_waiting, topic_epoch
+from streams.runtime.records import Record, received
 from streams.runtime.state import Position, StateStore
 from streams.settings import Settings
 
@@ -94,8 +95,8 @@ class Stage(Protocol):
     def close(self, partition: int) -> None:
         """Let go of a partition (its store is closed after this)."""
 
-    def apply(self, partition: int, message: Any, emit: Emit) -> None:
-        """Process one message."""
+    def apply(self, partition: int, record: Record, emit: Emit) -> None:
+        """Process one record."""
 
     def save(self, partition: int) -> None:
         """Put what the stage keeps outside the store's tables into it: a checkpoint follows."""
@@ -262,13 +263,14 @@ class StageRunner:
                     if message.error():
                         log.warning("%s: %s", self.stage.name, message.error())
                         continue
-                    partition = message.partition()
+                    record = received(message)
+                    partition = record.partition
                     if partition not in self.stores:
                         continue  # revoked during this poll: its next owner reads it
                     if partition not in self.first_read:
-                        self.first_read[partition] = message.offset()
-                    self.stage.apply(partition, message, emit)
-                    unsaved[partition] = message.offset() + 1
+                        self.first_read[partition] = record.offset
+                    self.stage.apply(partition, record, emit)
+                    unsaved[partition] = record.offset + 1
                     self.processed += 1
                 if tick is not None:
                     tick(emit)

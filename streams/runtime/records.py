@@ -1,14 +1,33 @@
-"""How records look on the wire between stages: JSON, with deterministic keys."""
+"""How records look on the wire between stages: JSON, with deterministic keys; and a record as a stage reads it."""
 
 from __future__ import annotations
 
 import base64
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from schemas.touch import FieldError
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record as the runtime hands it to a stage: where it was read, and its bytes (a stage decodes the value)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int  # the record's Kafka timestamp (-1: the broker gave none)
+    key: bytes | None
+    value: bytes
+
+
+def received(message: Any) -> Record:
+    """The :class:`Record` of a confluent-kafka message (one without an error)."""
+    return Record(message.topic(), message.partition(), message.offset(), message.timestamp()[1], message.key(),
+                  message.value())
 
 
 def dumps(value: Mapping[str, Any]) -> bytes:

@@ -15,7 +15,6 @@ dead-lettered for a configuration error.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from schemas.hubspot import object_to_fetch
 from schemas.touch import FieldError
@@ -23,7 +22,7 @@ from streams import topics
 from streams.crm.hubspot_api import HubspotApi, HubspotError
 from streams.crm.hubspot_objects import HubspotObjects
 from streams.runtime.processor import Emit
-from streams.runtime.records import dead_letter, dumps, touch_key
+from streams.runtime.records import Record, dead_letter, dumps, touch_key
 from streams.runtime.state import StateStore
 from transforms.privacy import pseudonymize
 
@@ -48,13 +47,13 @@ class FetchHubspot:
     def save(self, partition: int) -> None:
         """Nothing to save."""
 
-    def apply(self, partition: int, message: Any, emit: Emit) -> None:
-        raw = message.value()
+    def apply(self, partition: int, record: Record, emit: Emit) -> None:
+        raw = record.value
 
         def dead(errors: list[FieldError]) -> None:
             self.dead += 1
-            emit(topics.TOUCHES_DLQ, *dead_letter(raw, errors, message.topic(), partition, message.offset(),
-                                                  message.timestamp()[1]))
+            emit(topics.TOUCHES_DLQ, *dead_letter(raw, errors, record.topic, partition, record.offset,
+                                                  record.timestamp_ms))
 
         event = json.loads(raw)  # the collector produced it from an event it checked
         target = object_to_fetch(event)

@@ -23,6 +23,7 @@ from sinks.privacy import SuppressionWatch, for_landing
 from sinks.tables import TABLES
 from streams import topics
 from streams.runtime.librdkafka_clients import fast_consumer, topic_epoch
+from streams.runtime.records import Record, received
 from streams.settings import LakeSettings, Settings
 
 log = logging.getLogger(__name__)
@@ -66,12 +67,12 @@ class LakeSink:
         self.salt = landing.salt
         self.topic_ids: dict[str, str] = {}
 
-    def take(self, message: Any) -> None:
+    def take(self, record: Record) -> None:
         """Buffer one record of a topic the sink lands."""
         if not self.buffered:
             self.oldest = time.monotonic()
-        key = (message.topic(), message.partition())
-        self.buffer.setdefault(key, []).append((message.offset(), json.loads(message.value())))
+        key = (record.topic, record.partition)
+        self.buffer.setdefault(key, []).append((record.offset, json.loads(record.value)))
         self.buffered += 1
 
     def due(self) -> bool:
@@ -202,7 +203,7 @@ class LakeSink:
                     if message.error():
                         log.warning("land-journeys: %s", message.error())
                         continue
-                    self.take(message)
+                    self.take(received(message))
                 # While paused, go on trying even with nothing buffered: a flush before a rebalance
                 # may have landed (or dropped) the buffer, and only a successful try resumes consuming.
                 if self.paused or self.due():

@@ -12,13 +12,12 @@ anonymous ones) to ``touches-by-account-v1`` keyed by account.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from schemas.touch import TouchEvent, parse_touch
 from streams import topics
 from streams.runtime import state_codecs as codecs
 from streams.runtime.processor import Emit
-from streams.runtime.records import dead_letter, dumps, touch_key
+from streams.runtime.records import Record, dead_letter, dumps, touch_key
 from streams.runtime.state import DEDUPE_WINDOW, RecentKeys, StateStore
 from transforms.admission import admit, withdrawal
 from transforms.identity import IdentityGraph, Resolver
@@ -49,13 +48,13 @@ class ResolveTouches:
     def save(self, partition: int) -> None:
         """Everything lives in the store's tables."""
 
-    def apply(self, partition: int, message: Any, emit: Emit) -> None:
-        raw = message.value()
+    def apply(self, partition: int, record: Record, emit: Emit) -> None:
+        raw = record.value
         event = parse_touch(raw)
         if not isinstance(event, TouchEvent):
             self.invalid += 1
-            emit(topics.TOUCHES_DLQ, *dead_letter(raw, event, message.topic(), partition, message.offset(),
-                                                  message.timestamp()[1]))
+            emit(topics.TOUCHES_DLQ, *dead_letter(raw, event, record.topic, partition, record.offset,
+                                                  record.timestamp_ms))
             return
         touch = admit(event, self.salt, self.seen)
         if touch is None:

@@ -26,7 +26,7 @@ from rocksdict import WriteBatch
 from schemas.alert_rules import AlertRules, AlertRulesError, parse_rules
 from streams import topics
 from streams.runtime.processor import Emit, StageRunner
-from streams.runtime.records import dumps
+from streams.runtime.records import Record, dumps
 from streams.runtime.state import StateStore
 from streams.settings import Settings
 from streams.stages.alert_delivery import Deliveries, Outcome
@@ -119,11 +119,11 @@ class SendAlerts:
                 "follows": alert.follows,
                 "open": alert.type == "sla_breach" and not alert.happened.get("answered_at")}  # (ledger only)
 
-    def apply(self, partition: int, message: Any, emit: Emit) -> None:
+    def apply(self, partition: int, message: Record, emit: Emit) -> None:
         self.tick(emit)
         ledger = self.ledgers[partition]
-        record = json.loads(message.value())
-        stamp = message.timestamp()[1]
+        record = json.loads(message.value)
+        stamp = message.timestamp_ms
         record_at = iso(datetime.fromtimestamp(stamp / 1000, UTC)) if stamp and stamp > 0 else None
         alerts = alerts_of(self.kind, self.rules, record, self.dashboard_url)
         announced = {a.follows: ledger.status(a.follows) for a in alerts if a.follows}

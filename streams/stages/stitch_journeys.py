@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
 
 from schemas.vocabulary import IDENTITY_EVENTS
 from streams import topics
 from streams.runtime import state_codecs as codecs
 from streams.runtime.processor import Emit
-from streams.runtime.records import dumps
+from streams.runtime.records import Record, dumps
 from streams.runtime.state import DEDUPE_WINDOW, RecentKeys, StateStore, StoreTable
 from transforms.admission import Offer, withdrawal
 from transforms.event_clock import AccountClock
@@ -70,9 +69,9 @@ class StitchJourneys:
     def save(self, partition: int) -> None:
         self.partitions[partition].save()
 
-    def apply(self, partition: int, record: Any, emit: Emit) -> None:
+    def apply(self, partition: int, record: Record, emit: Emit) -> None:
         state = self.partitions[partition]
-        message = json.loads(record.value())
+        message = json.loads(record.value)
         account_id = message["account_id"]
         touch = Touch.from_wire(message["touch"])
         if touch.event_type in IDENTITY_EVENTS:
