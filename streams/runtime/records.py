@@ -5,16 +5,18 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from schemas.touch import FieldError
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One record as the runtime hands it to a stage: where it was read, and its bytes (a stage decodes the value)."""
+class Record(NamedTuple):
+    """One record as the runtime hands it to a stage: where it was read, and its bytes (a stage decodes the value).
+
+    Immutable and without a ``__dict__``; a named tuple rather than a frozen dataclass because the runtime builds
+    one per message: a tuple is made in a third of the time a frozen dataclass's ``__init__`` takes.
+    """
 
     topic: str
     partition: int

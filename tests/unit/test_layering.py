@@ -47,8 +47,7 @@ RUN_COMMANDS = {TESTS / name for name in (
     "beam/test_backfill.py", "beam/test_channel_rules_history.py", "beam/test_copies_property.py",
     "beam/test_dask_runner.py", "integration/test_crm_paths_agree.py", "integration/test_hubspot_sync.py",
     "peers/test_against_peers.py", "sql/test_attribution_sql.py", "sql/test_catalog.py", "sql/test_evaluate.py",
-    "sql/test_lead_quality_sql.py", "sql/test_return_sql.py", "stages/test_fetch_hubspot_stage.py",
-    "unit/test_suppression_list.py")}
+    "sql/test_lead_quality_sql.py", "sql/test_return_sql.py", "stages/test_fetch_hubspot_stage.py")}
 OTHER_TESTS = sorted(p for p in TESTS.rglob("*.py")
                      if not any(p == cli or cli in p.parents for cli in CLI_TESTS) and "node_modules" not in p.parts)
 
