@@ -12,8 +12,8 @@ from rich.table import Table
 from sinks.catalog import build as build_catalog
 from sinks.query import query
 from streams.cli.generate import population_options, settings_from, wire_line
-from streams.cli.lake import compact_lake
 from streams.cli.lake_option import lake_option
+from streams.services.housekeeping import compact_lake
 from streams.settings import Settings
 from transforms.generator import generate
 from transforms.stitching import stitch

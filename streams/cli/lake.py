@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import click
 
-from sinks.lake import VACUUM_RETENTION_HOURS, Lake
+from sinks.lake import VACUUM_RETENTION_HOURS
 from sinks.tables import TABLES
 from streams.cli.lake_option import chosen_lake, lake_option
-
-
-def compact_lake(lake: Lake) -> dict[str, tuple[int, int]]:
-    """Compact every table; return (files removed, files added) per table."""
-    done = {}
-    for name in TABLES:
-        metrics = lake.compact(name)
-        done[name] = (int(metrics.get("numFilesRemoved", 0)), int(metrics.get("numFilesAdded", 0)))
-    return done
+from streams.services.housekeeping import compact_lake
 
 
 @click.command(name="compact")

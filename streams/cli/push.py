@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
-from sinks.attribution import RULE_BASED, open_lake
-from sinks.crm_push import opportunity_credits, read_ledger, write_ledger
+from sinks.attribution import RULE_BASED
 from streams.cli.lake_option import chosen_lake, lake_option
 from streams.cli.stopping import stopper
+from streams.services.push import push_once
 from streams.settings import Settings
-from transforms.crm_push import hubspot_properties, hubspot_property_names, salesforce_records
-
-if TYPE_CHECKING:
-    from sinks.lake import Lake
-    from streams.crm.crm_push import Api, Pushed
+from transforms.crm_push import hubspot_property_names
 
 
 def _models(value: str) -> list[str]:
@@ -61,7 +55,7 @@ def push_command(crm: str, models: list[str], follow: bool, every: float, lake: 
             if created:
                 click.echo(f"created {created} deal properties", err=True)
         while True:
-            done = _push_once(crm, models, store, settings, api)
+            done = push_once(crm, models, store, settings, api)
             click.echo(f"{crm}: {done.written} written, {done.removed} removed, {done.calls} calls"
                        + (f", {len(done.failures)} refused" if done.failures else ""))
             for failure in done.failures[:20]:
@@ -75,23 +69,3 @@ def push_command(crm: str, models: list[str], follow: bool, every: float, lake: 
     except PushError as error:
         raise click.ClickException(str(error)) from None
 
-
-def _push_once(crm: str, models: list[str], store: Lake, settings: Settings, api: Api) -> Pushed:
-    """One round: read the lake's credit, send the CRM what changed since the ledger, record what it acknowledged."""
-    from streams.crm.crm_push import push_hubspot, push_salesforce
-
-    connection = open_lake(store.root)
-    try:
-        credits = opportunity_credits(connection, models, crm)
-    finally:
-        connection.close()
-    ledger = read_ledger(store.storage, crm)
-    try:
-        if crm == "salesforce":
-            assert settings.salesforce_instance_url is not None
-            return push_salesforce(api, settings.salesforce_instance_url, settings.salesforce_api_version,
-                                   salesforce_records(credits), ledger)
-        return push_hubspot(api, settings.hubspot_api_url, hubspot_properties(credits, models),
-                            hubspot_property_names(models), ledger)
-    finally:
-        write_ledger(store.storage, crm, ledger)  # what was acknowledged, even when a later call failed

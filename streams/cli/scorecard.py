@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import click
-import duckdb
 
-from sinks.attribution import DATA_DRIVEN, MODELS, RULE_BASED, MissingRate, data_driven, open_lake, paths
+from sinks.attribution import DATA_DRIVEN, MODELS, RULE_BASED, MissingRate, open_lake
 from streams.cli.lake_option import chosen_lake, lake_option
 from streams.cli.money import checked_money, money_options
 from streams.cli.sql import print_result
+from streams.services.scorecard import campaign_revenue, data_driven_shares, imported_spend
 from transforms.settings import DEFAULT_ATTRIBUTION
 
 SECTIONS = ["attainment", "lead generation", "service level", "closed loop", "funnel", "revenue", "growth", "spend"]
-#: The shares of credit by team the scorecard reports: (conversion type, metric, amount).
-SHARES = [("closed_won", "share of new-business revenue", "revenue"),
-          ("renewal", "share of renewal revenue", "revenue"),
-          ("opportunity", "share of pipeline", "pipeline")]
-
-
-def _data_driven_shares(connection: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str, str, float]]:
-    """The revenue and pipeline shares by team under Markov or Shapley (the SQL view has the rule-based ones),
-    taken within each currency."""
-    rows = []
-    for conversion, metric, amount in SHARES:
-        credited = [(r.value, r.currency, getattr(r, amount))
-                    for r in data_driven(paths(connection, conversion, "team"), model, "team", conversion)]
-        totals: dict[str | None, float] = defaultdict(float)
-        for _, currency, value in credited:
-            totals[currency] += value
-        rows += [("revenue", f"{metric} ({model})", f"{team} {currency}", value / totals[currency])
-                 for team, currency, value in credited if totals[currency]]
-    return rows
-
-
-def _campaign_revenue(connection: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str | None, float]]:
-    """(campaign, currency, revenue credited) of won deals and renewals under the model."""
-    if model not in DATA_DRIVEN:
-        return connection.execute(
-            "select campaign_id, currency, sum(revenue_credit) from attribution_credits "
-            "where model = ? and conversion_type in ('closed_won', 'renewal') group by 1, 2", [model]).fetchall()
-    found: dict[tuple[str, str | None], float] = defaultdict(float)
-    for conversion in ("closed_won", "renewal"):
-        for row in data_driven(paths(connection, conversion, "campaign_id"), model, "campaign_id", conversion):
-            found[(row.value, row.currency)] += row.revenue
-    return [(campaign, currency, revenue) for (campaign, currency), revenue in found.items()]
 
 
 @click.command(name="scorecard")
@@ -94,10 +61,10 @@ def scorecard_command(lake: str | None, model: str, lead_sla_hours: float | None
         connection.execute("set variable touchline_target_currency = ?", [target_currency.upper()])
     rows = connection.execute("select section, metric, segment, value from scorecard").fetchall()
     if model in DATA_DRIVEN:
-        rows += _data_driven_shares(connection, model)
+        rows += data_driven_shares(connection, model)
     if spend is not None:
         connection.execute("create temp table campaign_revenue (campaign_id varchar, currency varchar, revenue double)")
-        connection.executemany("insert into campaign_revenue values (?, ?, ?)", _campaign_revenue(connection, model))
+        connection.executemany("insert into campaign_revenue values (?, ?, ?)", campaign_revenue(connection, model))
         rows += connection.execute(
             "with spend as (select campaign_id, upper(currency) as currency, sum(amount) as spend "
             "               from read_csv(?, header = true, columns = {'campaign_id': 'varchar', "
@@ -113,20 +80,9 @@ def scorecard_command(lake: str | None, model: str, lead_sla_hours: float | None
         if model not in RULE_BASED:
             click.echo(f"note: the spend section credits revenue under w_shaped, not {model}: the return marts "
                        "(campaign_performance) take a rule-based model", err=True)
-        rows += _imported_spend(connection, model)
+        rows += imported_spend(connection, model)
     connection.close()
     rows.sort(key=lambda r: (SECTIONS.index(r[0]), r[1], r[2]))
     print_result(["section", "metric", "segment", "value"],
                  [(s, m, g, None if v is None else round(float(v), 4)) for s, m, g, v in rows], fmt)
 
-
-def _imported_spend(connection: duckdb.DuckDBPyConnection, model: str) -> list[tuple[str, str, str, float | None]]:
-    """The spend section from the lake's imported spend (campaign_performance, summed over months), per campaign
-    and currency, credited under the scorecard's model (w_shaped for a data-driven one: the marts are SQL)."""
-    connection.execute("set variable touchline_return_model = ?", [model if model in RULE_BASED else "w_shaped"])
-    return connection.execute(
-        "with campaigns as (select campaign_id, currency, sum(spend) as spend, sum(won_revenue) as revenue "
-        "                   from campaign_performance where currency is not null group by 1, 2 having sum(spend) > 0) "
-        "select 'spend', metric, campaign_id || ' ' || currency, value from campaigns, "
-        "lateral (values ('spend', spend), ('attributed revenue', revenue), ('ROAS', revenue / nullif(spend, 0)), "
-        "                ('cost to revenue', spend / nullif(revenue, 0))) as m(metric, value)").fetchall()

@@ -112,6 +112,19 @@ def test_only_the_command_line_tests_import_the_command_line(path):
                            "module below it; only tests/cli tests the command line")
 
 
+STREAMS_BELOW_CLI = sorted(p for p in (ROOT / "streams").rglob("*.py")
+                          if "cli" not in p.relative_to(ROOT / "streams").parts
+                          and p.name not in ("__main__.py", "commands.py"))
+
+
+@pytest.mark.parametrize("path", STREAMS_BELOW_CLI, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_command_line_is_the_top_of_streams(path):
+    """The commands call services and stages; nothing calls a command (but ``python -m streams`` and the alias)."""
+    tree = ast.parse(path.read_text())
+    assert not command_line_imports(tree), f"{path.relative_to(ROOT)} imports the command line"
+    assert "click" not in {name.split(".")[0] for name in imported(tree)}, f"{path.relative_to(ROOT)} imports click"
+
+
 def test_the_command_line_check_sees_the_ways_to_import_it():
     tree = ast.parse("import streams.cli.stitch\nfrom streams.commands import main\nfrom streams import cli\n"
                      "from streams.services.stitch import write_lake\nimport streams.clinic\n")
