@@ -12,7 +12,7 @@ from sinks.lake import Lake
 from sinks.privacy import SuppressionKeyError
 from streams.cli.journey_options import journey_options
 from streams.cli.lake_option import chosen_lake, lake_option
-from streams.services.backfill import beam_arguments
+from streams.services.backfill import backfill, replay
 from transforms.settings import JourneySettings
 
 
@@ -44,14 +44,12 @@ def _run_with_progress(what: str, store: Lake, job: Callable[[], dict[str, int]]
 def backfill_command(inputs: tuple[str, ...], lake: str | None, runner: str, workers: int | None,
                      journey: JourneySettings, beam_args: tuple[str, ...]) -> None:
     """Rebuild touches, journey_touches and dead_letters of a lake from raw touch files."""
-    from streams.runtime.beam_runner import run_pipeline
     from streams.settings import Settings
 
     landing = Settings().lake_settings(lake)  # the salt and suppression key, as the streaming pipeline reads them
     store = chosen_lake(landing.root, existing=False)
-    with beam_arguments(runner, workers, beam_args) as args:
-        _run_with_progress(f"backfilling {store} on {runner}", store,
-                           lambda: run_pipeline(inputs, landing, journey, beam_args=args))
+    _run_with_progress(f"backfilling {store} on {runner}", store,
+                       lambda: backfill(inputs, landing, journey, runner=runner, workers=workers, beam_args=beam_args))
 
 
 @click.command(name="replay", context_settings={"ignore_unknown_options": True})
@@ -71,7 +69,6 @@ def replay_command(lake: str | None, runner: str, workers: int | None, journey: 
                    event_map: str | None, channel_rules: str | None, beam_args: tuple[str, ...]) -> None:
     """Re-stitch journey_touches from the lake's own touches (e.g. after changing the rules)."""
     from streams.cli.channels import activate_channel_rules
-    from streams.runtime.beam_runner import run_pipeline
     from streams.settings import Settings
 
     rules = activate_channel_rules(channel_rules) if channel_rules else None
@@ -80,7 +77,6 @@ def replay_command(lake: str | None, runner: str, workers: int | None, journey: 
     landing = runtime.lake_settings(lake)
     names = event_map or (str(runtime.event_map) if runtime.event_map else None)
     store = chosen_lake(landing.root, existing=False)
-    with beam_arguments(runner, workers, beam_args) as args:
-        _run_with_progress(f"replaying {store} on {runner}", store,
-                           lambda: run_pipeline((), landing, journey, replay=True, event_map=names,
-                                                channel_rules=rules, beam_args=args))
+    _run_with_progress(f"replaying {store} on {runner}", store,
+                       lambda: replay(landing, journey, runner=runner, workers=workers, beam_args=beam_args,
+                                      event_map=names, channel_rules=rules))
