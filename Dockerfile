@@ -5,6 +5,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ make &&
 COPY pyproject.toml README.md ./
 COPY schemas schemas
 COPY transforms transforms
+COPY batches batches
 COPY sinks sinks
 COPY streams streams
 COPY dashboard dashboard

@@ -50,7 +50,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 
 typecheck: $(VENV)/.dev-installed
-	$(BIN)/mypy --strict transforms schemas
+	$(BIN)/mypy --strict transforms batches schemas
 
 unit: $(VENV)/.dev-installed
 	$(BIN)/pytest -q tests/unit

@@ -39,10 +39,10 @@ from confluent_kafka import Consumer, Producer
 
 from schemas.alert_rules import parse_rules
 from streams import topics
-from streams.agents.send_alerts import SendAlertsRunner
-from streams.broker import open_broker
+from streams.runtime.broker import open_broker
+from streams.runtime.worker import create_pipeline_topics
 from streams.settings import Settings
-from streams.worker import create_pipeline_topics
+from streams.stages.send_alerts import SendAlertsRunner
 from tests.stages.receivers import Receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -80,8 +80,8 @@ def push_throughput(accounts: int) -> None:
     from click.testing import CliRunner
 
     from sinks.lake import Lake
-    from streams.commands import main as touchline
-    from streams.commands.stitch import write_lake
+    from streams.cli import main as touchline
+    from streams.services.stitch import write_lake
     from transforms.generator import GeneratorSettings, generate
     from transforms.stitching import stitch
     from transforms.types import Touch
@@ -183,8 +183,8 @@ def record_times(bootstrap: str) -> dict[str, float]:
 
 
 def pipeline_latency(args: argparse.Namespace) -> None:
-    from streams.commands.generate import wire_line
-    from streams.librdkafka_clients import fast_producer
+    from streams.runtime.librdkafka_clients import fast_producer
+    from streams.services.generate import wire_line
     from transforms.generator import GeneratorSettings, generate
 
     total = int(args.touch_rate * args.seconds)

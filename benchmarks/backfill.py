@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from streams.backfill import run_pipeline
-from streams.commands.backfill import beam_arguments
+from streams.runtime.beam_runner import run_pipeline
+from streams.services.backfill import beam_arguments
 from streams.settings import Settings
 from transforms.generator import GeneratorSettings, generate
 from transforms.settings import JourneySettings

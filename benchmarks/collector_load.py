@@ -108,9 +108,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120.0)
     args = parser.parse_args()
 
-    from streams.broker import EmbeddedBroker
+    from streams.runtime.broker import EmbeddedBroker
+    from streams.runtime.worker import Worker, landed_counts
     from streams.settings import Settings
-    from streams.worker import Worker, landed_counts
     from tests.faults.harness import KEY, Collector
 
     print(f"machine: {platform.machine()}, {platform.python_version()}; rate {args.rate:g} req/s × {args.batch} "

@@ -20,7 +20,7 @@ app = faust.App(
     web_enabled=False,
     broker_session_timeout=6,
     broker_heartbeat_interval=1,
-    producer_max_batch_size=1,  # the embedded broker's high-watermark bug (see streams/broker.py)
+    producer_max_batch_size=1,  # the embedded broker's high-watermark bug (see streams/runtime/broker.py)
     topic_partitions=4,
 )
 raw = app.topic(topic_name, value_serializer="json")

@@ -37,9 +37,9 @@ from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
-from streams.broker import EmbeddedBroker
-from streams.kafka_python_clients import create_topics
-from streams.librdkafka_clients import fast_consumer, fast_producer
+from streams.runtime.broker import EmbeddedBroker
+from streams.runtime.kafka_python_clients import create_topics
+from streams.runtime.librdkafka_clients import fast_consumer, fast_producer
 from streams.settings import Settings
 
 SOURCE, OUTPUT = "takeover-in", "takeover-out"
@@ -50,7 +50,7 @@ import faust
 bootstrap, group, source_topic, output_topic, shape, guard = sys.argv[1:7]
 app = faust.App(group, broker=f"kafka://{bootstrap}", store="memory://", web_enabled=False,
                 broker_session_timeout=6, broker_heartbeat_interval=1, topic_partitions=4,
-                producer_max_batch_size=1,  # the embedded broker's high-watermark bug (streams/broker.py)
+                producer_max_batch_size=1,  # the embedded broker's high-watermark bug (streams/runtime/broker.py)
                 broker_commit_interval=0.5)
 source = app.topic(source_topic, value_serializer="raw", key_serializer="raw")
 output = app.topic(output_topic, value_serializer="raw", key_serializer="raw")

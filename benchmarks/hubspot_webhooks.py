@@ -36,10 +36,10 @@ sys.path.insert(0, str(ROOT))
 
 from schemas.hubspot import signature_v3  # noqa: E402
 from sinks.lake import Lake  # noqa: E402
-from streams.broker import free_port, open_broker  # noqa: E402
-from streams.collector import CollectorSettings, collector_application  # noqa: E402
+from streams.collector.app import CollectorSettings, collector_application  # noqa: E402
+from streams.runtime.broker import free_port, open_broker  # noqa: E402
+from streams.runtime.worker import Worker  # noqa: E402
 from streams.settings import Settings  # noqa: E402
-from streams.worker import Worker  # noqa: E402
 from tests.hubspot_server import PORTAL, SECRET, TOKEN, FakeHubspot, company, deal  # noqa: E402
 
 FIRST_DEAL = 500_000

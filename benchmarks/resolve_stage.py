@@ -19,37 +19,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from streams.agents.resolve_touches import ResolveTouches
-from streams.commands.generate import wire_line
-from streams.state import Position, StateStore
+from streams.runtime.records import Record
+from streams.runtime.state import Position, StateStore
+from streams.services.generate import wire_line
+from streams.stages.resolve_touches import ResolveTouches
 from transforms.generator import GeneratorSettings, generate
 from transforms.settings import JourneySettings
 
 TOPIC = "touches-raw-v1"
-
-
-class Message:
-    """What the runtime hands a stage: a consumed record's value, topic, offset and timestamp."""
-
-    __slots__ = ("_value", "_offset")
-
-    def __init__(self, value: bytes, offset: int) -> None:
-        self._value, self._offset = value, offset
-
-    def value(self) -> bytes:
-        return self._value
-
-    def topic(self) -> str:
-        return TOPIC
-
-    def partition(self) -> int:
-        return 0
-
-    def offset(self) -> int:
-        return self._offset
-
-    def timestamp(self) -> tuple[int, int]:
-        return (1, 1_700_000_000_000)
 
 
 def run(lines: list[bytes], commit_every: int, folder: Path) -> tuple[float, int]:
@@ -61,13 +38,13 @@ def run(lines: list[bytes], commit_every: int, folder: Path) -> tuple[float, int
     def emit(topic: str, key: bytes | None, value: bytes) -> None:
         emitted[0] += 1
 
-    messages = [Message(line, offset) for offset, line in enumerate(lines)]
+    records = [Record(TOPIC, 0, offset, 1_700_000_000_000, None, line) for offset, line in enumerate(lines)]
     started = time.process_time()
-    for message in messages:
-        stage.apply(0, message, emit)
-        if (message.offset() + 1) % commit_every == 0:
+    for record in records:
+        stage.apply(0, record, emit)
+        if (record.offset + 1) % commit_every == 0:
             stage.save(0)
-            store.checkpoint(Position(1, message.offset() + 1))
+            store.checkpoint(Position(1, record.offset + 1))
     stage.save(0)
     store.checkpoint(Position(1, len(lines)))
     seconds = time.process_time() - started

@@ -41,14 +41,14 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from profiling import profile_worker
 
 from sinks.lake import Lake
-from streams.broker import EmbeddedBroker
-from streams.commands.generate import wire_line
-from streams.kafka_python_clients import create_topics, make_consumer
-from streams.librdkafka_clients import fast_consumer, fast_producer
-from streams.processor import local_state_root
-from streams.producing import produce_raw
+from streams.runtime.broker import EmbeddedBroker
+from streams.runtime.kafka_python_clients import create_topics, make_consumer
+from streams.runtime.librdkafka_clients import fast_consumer, fast_producer
+from streams.runtime.processor import local_state_root
+from streams.runtime.producing import produce_raw
+from streams.runtime.worker import landed_counts
+from streams.services.generate import wire_line
 from streams.settings import Settings
-from streams.worker import landed_counts
 from transforms.generator import GeneratorSettings, generate
 
 ROOT = Path(__file__).resolve().parents[1]

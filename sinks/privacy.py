@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake.exceptions import CommitFailedError
 
+from batches.columns import empty_where
 from sinks.lake import COMMIT_TRIES, Lake
-from transforms.beam.columns import empty_where
 from transforms.privacy import (
     FREE_FORM_FIELDS,
     PERSON_FIELDS,

@@ -1,5 +1,5 @@
 """``python -m streams``: the same as the ``touchline`` command."""
 
-from streams.commands import main
+from streams.cli import main
 
 main()

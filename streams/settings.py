@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     catalog: Path = Path("touchline.duckdb")  # the DuckDB catalog file
     lake_compact_seconds: float = 60.0  # how often the sink compacts each table's small files (0: never)
     # Stage state: local RocksDB stores, durable copies beside the lake
-    state_dir: Path | None = None  # unset: a cache folder of this lake's (see streams.processor.local_state_root)
+    state_dir: Path | None = None  # unset: a cache folder of this lake's (streams.runtime.processor.local_state_root)
     state_commit_seconds: float = 5.0  # how often stage state is checkpointed locally (what a crash repeats)
     state_checkpoint_seconds: float = 60.0  # how often durable copies are written beside the lake
     state_dedupe_days: int = 400  # repeats of touches this much older than the newest are still recognised

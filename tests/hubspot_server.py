@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from schemas.hubspot import signature_v3
-from streams.broker import free_port
+from streams.runtime.broker import free_port
 
 TOKEN = "pat-na1-test-token"
 SECRET = "test-client-secret"

@@ -22,7 +22,7 @@ a file or a topic holds the copies in.
 
 The batch runners take the best copy of each key (:func:`dedupe`; Beam's backfill sorts its
 shards by the same columns, ``transforms.beam.backfill``). The stream remembers, for each key, the
-arrival rank (steps 1 to 3) of the copy it admitted (``streams.state.RecentKeys``; the pure
+arrival rank (steps 1 to 3) of the copy it admitted (``streams.runtime.state.RecentKeys``; the pure
 runner, :class:`AllCopies` without ``by_content``): a later copy that ranks better is admitted
 too and replaces the first on its
 journey, re-placed as a late touch is, and the lake drops the first copy's rows (:func:`withdrawal`: a row
@@ -76,7 +76,7 @@ def arrival(touch: Touch) -> Arrival:
 
 
 def json_text(value: Any) -> str:
-    """A JSON object as the lake stores it: keys sorted (``transforms.beam.columns`` writes the same)."""
+    """A JSON object as the lake stores it: keys sorted (``batches.columns`` writes the same)."""
     return json.dumps(value, sort_keys=True, allow_nan=False)
 
 
@@ -117,7 +117,7 @@ class Copies(Protocol):
 
 class AllCopies:
     """Every key's admitted copy, for a runner that sees one batch (the stream keeps a window of event time
-    instead: ``streams.state.RecentKeys``). ``by_content``: break a tie of arrival ranks by content, as the
+    instead: ``streams.runtime.state.RecentKeys``). ``by_content``: break a tie of arrival ranks by content, as the
     batch rule does; without it the first copy to arrive stays, as in the stream."""
 
     def __init__(self, by_content: bool = True) -> None:

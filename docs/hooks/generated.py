@@ -87,8 +87,8 @@ def _commands(command: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...]
 
 
 def option_envvars_markdown() -> str:
-    """The command options that read a ``TOUCHLINE_*`` variable, from the click group ``streams.commands:main``."""
-    from streams.commands import main
+    """The command options that read a ``TOUCHLINE_*`` variable, from the click group ``streams.cli:main``."""
+    from streams.cli import main
 
     lines = ["| variable | option | help |", "|---|---|---|"]
     for path, command in _commands(main, ("touchline",)):

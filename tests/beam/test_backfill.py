@@ -14,12 +14,12 @@ from apache_beam.testing.util import assert_that, equal_to
 from click.testing import CliRunner
 from deltalake import DeltaTable
 
+from batches.columns import unpack
 from sinks.lake import Lake
 from sinks.tables import TABLES
-from streams.commands import main
+from streams.cli import main
 from tests.integration.pipeline import COMPARED, attribution_totals, expected, lake_rows, lake_strings, population
 from transforms.beam.backfill import ParseTouches
-from transforms.beam.columns import unpack
 from transforms.identity import IDENTITY_FIELDS
 from transforms.privacy import pseudonymize_email
 from transforms.stitching import stitch
@@ -199,7 +199,7 @@ def test_after_forget_neither_backfill_nor_stitch_brings_them_back(events, raw_f
 
 
 def test_the_backfill_runs_as_a_beam_program_with_its_own_argv(events, raw_file, tmp_path):
-    from transforms.beam import run
+    from streams.runtime.beam_runner import run
 
     lake = tmp_path / "lake"
     run(["--input", str(raw_file), "--lake", str(lake), "--direct_running_mode=in_memory"])
@@ -230,7 +230,7 @@ def test_an_input_that_matches_nothing_leaves_the_lake_alone(backfilled, tmp_pat
 
 @pytest.mark.parametrize("split", [1, 7, 64, 10_000])
 def test_byte_ranges_read_every_line_exactly_once(tmp_path, monkeypatch, split):
-    from streams import backfill
+    from streams.runtime import beam_runner as backfill
 
     lines = [f'{{"n": {i}, "pad": "{"x" * (i % 13)}"}}'.encode() for i in range(500)]
     path = tmp_path / "raw.jsonl"

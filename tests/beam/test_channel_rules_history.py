@@ -15,7 +15,7 @@ from schemas import channels, segment
 from schemas.touch import TouchEvent
 from sinks.attribution import attribute
 from sinks.lake import Lake
-from streams.commands import main
+from streams.cli import main
 from transforms.generator import GeneratorSettings, generate, segment_call
 
 RULES = """channel,subchannel,utm_source,utm_medium,utm_campaign,referrer,landing_page,lead_source,campaign_type

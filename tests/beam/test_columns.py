@@ -9,11 +9,11 @@ import pyarrow as pa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from batches.columns import best_of_each_event, days, pack, split, times, touches_table, unpack
 from schemas.touch import TouchEvent, parse_touch
 from sinks.tables import JOURNEY_FIELDS, TABLES
 from tests.strategies import wire_touches
 from transforms.beam.backfill import FOLDED, OWN
-from transforms.beam.columns import best_of_each_event, days, pack, split, times, touches_table, unpack
 
 SPEC = TABLES["touches"]
 

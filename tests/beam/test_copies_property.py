@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sinks.lake import Lake
-from streams.commands import main
+from streams.cli import main
 from tests.beam.test_backfill import every_column
 from tests.integration.pipeline import attribution_totals
 from transforms.generator import GeneratorSettings, generate

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from dask.distributed import LocalCluster
 
-from streams.commands import main
+from streams.cli import main
 from tests.beam.test_backfill import every_column
 from transforms.generator import GeneratorSettings, generate
 

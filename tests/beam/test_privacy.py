@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 
-from transforms.beam.privacy import pseudonymize_emails, redact_table
+from batches.privacy import pseudonymize_emails, redact_table
 from transforms.privacy import Suppressions, identifier_digest, pseudonymize_email
 
 
@@ -31,8 +31,8 @@ def test_an_email_column_is_pseudonymized_value_by_value():
 
 
 def test_free_form_columns_are_pseudonymized_as_records_are():
+    from batches.privacy import pseudonymize_table
     from transforms.admission import json_text
-    from transforms.beam.privacy import pseudonymize_table
     from transforms.privacy import pseudonymize
 
     records = [{"email": "Ann@Acme.com", "properties": {"url": "https://acme.com/?e=ann%40acme.com", "n": 1},

@@ -18,9 +18,9 @@ from typing import ClassVar
 import playwright.sync_api as playwright  # a dev dependency: missing, the test fails, never skips
 import pytest
 
-from streams.broker import free_port
+from streams.runtime.broker import free_port
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.dashboard.test_dashboard import CHROMIUM, CHROMIUM_ARGS
 from tests.faults.harness import KEY, Collector
 from tests.integration.pipeline import wait_for_lake

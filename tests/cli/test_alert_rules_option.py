@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from streams.commands import main
+from streams.cli import main
 
 TYPO = """[[destination]]
 name = "revops"

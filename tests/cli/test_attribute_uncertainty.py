@@ -5,7 +5,7 @@ import io
 
 from click.testing import CliRunner
 
-from streams.commands import main
+from streams.cli import main
 
 PATHS = ["path;total_conversions;total_conversion_value;total_null",
          "A > C;40;4000;10", "B > C;5;500;45", "A;10;1000;40", "B;2;200;48", "C;8;800;42"]

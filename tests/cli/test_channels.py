@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from click.testing import CliRunner
 
 from schemas import channels, crm, segment
-from streams.commands import main
+from streams.cli import main
 
 RULES = """channel,subchannel,utm_source,utm_medium,utm_campaign,referrer,landing_page,lead_source,campaign_type
 linkedin_ads,sponsored_content,linkedin,cpc,,,,,

@@ -4,7 +4,7 @@ import json
 
 from click.testing import CliRunner
 
-from streams.commands import main
+from streams.cli import main
 from transforms.causal import CausalSettings, simulate
 
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from schemas import channels
 from sinks.lake import Lake
-from streams.commands import main
+from streams.cli import main
 
 DATA = Path(__file__).parents[1] / "data" / "spend"
 COLUMNS = "platform, account_id, campaign_id, cast(event_date as varchar), channel, subchannel, amount, currency, " \

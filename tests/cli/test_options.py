@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from streams.commands import main
+from streams.cli import main
 
 REJECTED = [
     (["attribute", "--half-life-days", "0"], "--half-life-days"),

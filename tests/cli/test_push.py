@@ -25,8 +25,8 @@ from click.testing import CliRunner
 from sinks.attribution import open_lake
 from sinks.crm_push import opportunity_credits
 from sinks.lake import Lake
-from streams.commands import main
-from streams.commands.stitch import write_lake
+from streams.cli import main
+from streams.services.stitch import write_lake
 from tests.stages.receivers import Receiver, wait_for
 from transforms.crm_push import SALESFORCE_KEY, salesforce_records
 from transforms.generator import GeneratorSettings, generate

@@ -13,7 +13,7 @@ import socket
 
 from click.testing import CliRunner
 
-from streams.commands import main
+from streams.cli import main
 from tests.cli.test_push import HubSpot, Salesforce, build_lake, only
 from tests.stages.receivers import Receiver
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import duckdb
 from click.testing import CliRunner
 
-from streams.commands import main
+from streams.cli import main
 
 SPEND = Path(__file__).parents[1] / "data" / "spend" / "spend.csv"
 

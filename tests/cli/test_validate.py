@@ -4,7 +4,7 @@ import sys
 
 from click.testing import CliRunner
 
-from streams.commands import main
+from streams.cli import main
 from tests.conftest import touch_payload
 
 VALID = [

@@ -21,7 +21,7 @@ import pytest
 
 from sinks.lake import Lake
 from sinks.tables import TABLES
-from streams.broker import free_port
+from streams.runtime.broker import free_port
 
 pytestmark = pytest.mark.integration
 

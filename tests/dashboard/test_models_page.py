@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sinks.evaluation import EVALUATED_MODELS
-from streams.broker import free_port
+from streams.runtime.broker import free_port
 from tests.dashboard.test_dashboard import TOUCHLINE, _assert_charts_rendered, _open, browser  # noqa: F401
 
 pytestmark = pytest.mark.integration

@@ -27,7 +27,7 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
 @pytest.fixture
 def fresh_broker():  # type: ignore[no-untyped-def]
     """An embedded broker of the test's own, with nothing in it."""
-    from streams.broker import EmbeddedBroker
+    from streams.runtime.broker import EmbeddedBroker
 
     with EmbeddedBroker() as broker:
         yield broker

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 from sinks.lake import Lake
-from streams.broker import free_port
-from streams.collector import new_write_key
+from streams.collector.app import new_write_key
+from streams.runtime.broker import free_port
 
 KEY, ENTRY = new_write_key("segment:web")
 

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from schemas import segment
 from schemas.touch import TouchEvent
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.faults.harness import Collector, auth, landed_event_ids, post
 from tests.integration.pipeline import wait_for_lake
 from tests.properties.test_fuzz_validators import json_values, segment_like

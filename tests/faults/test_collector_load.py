@@ -12,8 +12,8 @@ import threading
 import pytest
 
 from benchmarks.collector_load import drive
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.faults.harness import KEY, Collector, landed_event_ids
 from tests.integration.pipeline import wait_for_lake
 

@@ -12,10 +12,10 @@ import pytest
 
 from sinks.storage import Storage
 from streams import topics
-from streams.kafka_python_clients import create_topics, make_consumer
-from streams.librdkafka_clients import fast_producer
-from streams.salesforce_api import Credentials, SalesforceClient
-from streams.salesforce_sync import SalesforceSync
+from streams.crm.salesforce_api import Credentials, SalesforceClient
+from streams.crm.salesforce_sync import SalesforceSync
+from streams.runtime.kafka_python_clients import create_topics, make_consumer
+from streams.runtime.librdkafka_clients import fast_producer
 from streams.settings import Settings
 from tests.integration.salesforce_org import SalesforceOrg, Serving, expected_keys, read_topic, sample_records
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sinks.lake import Lake
-from streams.producing import produce_raw
+from streams.runtime.producing import produce_raw
 from tests.integration.pipeline import expected, kill, lake_rows, lines, population, start_worker, wait_for_lake
 
 pytestmark = pytest.mark.integration

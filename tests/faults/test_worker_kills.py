@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from sinks.lake import Lake
-from streams.processor import local_state_root
-from streams.producing import produce_raw
+from streams.runtime.processor import local_state_root
+from streams.runtime.producing import produce_raw
 from streams.settings import Settings
 from tests.faults.harness import landed_offset, wait_for_progress
 from tests.integration.pipeline import (

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pyarrow.fs as pafs
 import pytest
 
-from streams.broker import EmbeddedBroker, free_port, open_broker
+from streams.runtime.broker import EmbeddedBroker, free_port, open_broker
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 from sinks.lake import Lake
 from sinks.storage import LakeRoot
 from sinks.tables import TABLES
-from streams.commands.generate import wire_line
-from streams.worker import wait_until_landed
+from streams.runtime.worker import wait_until_landed
+from streams.services.generate import wire_line
 from transforms.generator import Emitted, GeneratorSettings, generate
 from transforms.stitching import stitch
 from transforms.types import Touch
@@ -91,7 +91,7 @@ def topic_end(bootstrap: str, topic: str) -> int:
     """The sum of ``topic``'s partitions' end offsets: what has ever been produced to it."""
     from kafka import TopicPartition
 
-    from streams.kafka_python_clients import make_consumer
+    from streams.runtime.kafka_python_clients import make_consumer
 
     consumer = make_consumer(bootstrap, group_id=None)
     try:

@@ -33,9 +33,9 @@ from typing import Any
 from aiohttp import web
 
 from schemas.crm import Export
-from streams.broker import free_port
-from streams.commands.import_crm import numbered, read_rows
-from streams.kafka_python_clients import make_consumer
+from streams.runtime.broker import free_port
+from streams.runtime.kafka_python_clients import make_consumer
+from streams.services.crm_import import numbered, read_rows
 
 _WHEN = r"(\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:?\d{2}))"
 _AFTER = re.compile(rf"\((\w+) > {_WHEN} OR \(\1 = \2 AND Id > '(\w+)'\)\)")

@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from sinks.lake import Lake
-from streams.producing import produce_raw
+from streams.runtime.producing import produce_raw
 from tests.integration.pipeline import expected_breaches, kill, lines, population, start_worker, time_moves_on
 from tests.stages.receivers import Receiver, wait_for
 

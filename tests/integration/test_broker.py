@@ -3,8 +3,8 @@ import socket
 import pytest
 from kafka import TopicPartition
 
-from streams.broker import BrokerError, EmbeddedBroker, tansu_binary
-from streams.kafka_python_clients import create_topics, make_consumer, make_producer, smoke_check
+from streams.runtime.broker import BrokerError, EmbeddedBroker, tansu_binary
+from streams.runtime.kafka_python_clients import create_topics, make_consumer, make_producer, smoke_check
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,7 @@ def test_embedded_broker_stops_cleanly_and_frees_its_port():
 
 def test_binary_is_verified_before_it_runs(monkeypatch):
     assert tansu_binary().is_file()
-    monkeypatch.setattr("streams.broker.TANSU_SHA256", "0" * 64)
+    monkeypatch.setattr("streams.runtime.broker.TANSU_SHA256", "0" * 64)
     with pytest.raises(BrokerError, match="SHA-256"):
         tansu_binary()
 
@@ -82,7 +82,7 @@ def test_aiokafka_under_faust_reads_what_the_pipeline_produces(kafka_bootstrap):
 
     from aiokafka import AIOKafkaConsumer
 
-    from streams.librdkafka_clients import fast_producer
+    from streams.runtime.librdkafka_clients import fast_producer
     from streams.settings import Settings
 
     create_topics(kafka_bootstrap, ["lz4-for-aiokafka-v1"], partitions=1)

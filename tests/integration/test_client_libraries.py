@@ -18,8 +18,8 @@ import segment.analytics.client as segment_client
 import segment.analytics.request as segment_request
 
 from sinks.lake import Lake
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.faults.harness import KEY, Collector
 from tests.integration.pipeline import wait_for_lake
 

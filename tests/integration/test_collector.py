@@ -12,9 +12,9 @@ import urllib.request
 import pytest
 
 from streams import topics
-from streams.broker import free_port
-from streams.collector import authenticate, hash_key, new_write_key, parse_write_keys
-from streams.kafka_python_clients import make_consumer
+from streams.collector.app import authenticate, hash_key, new_write_key, parse_write_keys
+from streams.runtime.broker import free_port
+from streams.runtime.kafka_python_clients import make_consumer
 
 pytestmark = pytest.mark.integration
 

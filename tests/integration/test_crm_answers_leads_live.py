@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from sinks.lake import Lake
-from streams.collector import CollectorSettings, collector_application
-from streams.producing import produce_raw
+from streams.collector.app import CollectorSettings, collector_application
+from streams.runtime.producing import produce_raw
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.integration.salesforce_org import AppThread
 
 pytestmark = pytest.mark.integration

@@ -19,10 +19,10 @@ from click.testing import CliRunner
 
 from sinks.lake import Lake
 from streams import topics
-from streams.collector import CollectorSettings, collector_application
-from streams.commands import main
+from streams.cli import main
+from streams.collector.app import CollectorSettings, collector_application
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.hubspot_server import PORTAL, SECRET, TOKEN, FakeHubspot, event
 from tests.integration.pipeline import COMPARED, lake_rows, wait_for_lake
 from tests.integration.salesforce_org import (

@@ -15,12 +15,12 @@ import pytest
 from click.testing import CliRunner
 
 from streams import topics
-from streams.commands import main
-from streams.commands.sync_hubspot import OBJECTS
-from streams.hubspot_api import HubspotApi
-from streams.hubspot_objects import HubspotObjects
-from streams.hubspot_sync import Cursors, HubspotSync
-from streams.kafka_python_clients import make_consumer
+from streams.cli import main
+from streams.crm.hubspot_api import HubspotApi
+from streams.crm.hubspot_objects import HubspotObjects
+from streams.crm.hubspot_sync import Cursors, HubspotSync
+from streams.runtime.kafka_python_clients import make_consumer
+from streams.services.sync import OBJECTS
 from tests.hubspot_server import PORTAL, TOKEN, FakeHubspot, company, contact, deal, engagement
 
 pytestmark = pytest.mark.integration

@@ -19,11 +19,11 @@ from kafka import TopicPartition
 
 from sinks.lake import Lake
 from streams import topics
-from streams.broker import free_port
-from streams.collector import CollectorSettings, collector_application
-from streams.kafka_python_clients import make_consumer
+from streams.collector.app import CollectorSettings, collector_application
+from streams.runtime.broker import free_port
+from streams.runtime.kafka_python_clients import make_consumer
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.hubspot_server import SECRET, TOKEN, FakeHubspot, body, company, deal, event, signed_headers
 from tests.integration.pipeline import topic_end, wait_for_lake
 

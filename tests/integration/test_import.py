@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from sinks.lake import Lake
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.integration.pipeline import lake_rows, wait_for_lake
 from transforms.settings import JourneySettings
 

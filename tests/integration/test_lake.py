@@ -14,10 +14,10 @@ from deltalake import DeltaTable, write_deltalake
 from sinks.catalog import build
 from sinks.lake import Lake
 from sinks.tables import TABLES
-from streams.broker import EmbeddedBroker
-from streams.producing import produce_raw
+from streams.runtime.broker import EmbeddedBroker
+from streams.runtime.producing import produce_raw
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.faults.harness import landed_event_ids
 from tests.integration.pipeline import expected, lake_rows, lines, population, wait_for_lake
 
@@ -69,7 +69,7 @@ def test_a_new_broker_on_the_same_lake_lands_every_new_touch(tmp_path, caplog):
         finally:
             worker.close()
     # A new broker: its offsets start at 0 again, below what the lake landed from the old one.
-    caplog.set_level("INFO", logger="streams.agents.land_journeys")
+    caplog.set_level("INFO", logger="streams.stages.land_journeys")
     with EmbeddedBroker() as broker:
         worker = Worker(broker.bootstrap, settings, processes=False).start()
         try:

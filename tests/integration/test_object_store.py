@@ -11,9 +11,9 @@ import pytest
 
 from sinks.lake import Lake
 from sinks.tables import TABLES
-from streams.producing import produce_raw
+from streams.runtime.producing import produce_raw
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.integration.pipeline import (
     attribution_totals,
     expected,

@@ -10,9 +10,9 @@ import pytest
 
 from sinks.lake import Lake
 from sinks.query import query
-from streams.producing import produce_raw
+from streams.runtime.producing import produce_raw
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.integration.pipeline import (
     expected,
     expected_breaches,

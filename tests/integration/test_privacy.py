@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from sinks.lake import Lake
-from streams.broker import free_port
-from streams.producing import produce_raw
+from streams.runtime.broker import free_port
+from streams.runtime.producing import produce_raw
+from streams.runtime.worker import Worker
 from streams.settings import Settings
-from streams.worker import Worker
 from tests.integration.pipeline import (
     attribution_totals,
     expected,
@@ -146,7 +146,7 @@ def assert_in_clear_nowhere(lake):
 
 
 def test_no_address_of_any_shape_lands_in_clear_on_any_path(fresh_broker, tmp_path):
-    from streams.collector import new_write_key
+    from streams.collector.app import new_write_key
     from tests.integration.test_collector import post
 
     salt = {"TOUCHLINE_EMAIL_HASH_SALT": "pepper"}

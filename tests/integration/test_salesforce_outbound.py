@@ -11,8 +11,8 @@ from schemas.crm import Export
 from schemas.event_map import EventMap
 from schemas.salesforce_records import OBJECTS_BY_NAME, convert_records
 from streams import topics
-from streams.collector import CollectorSettings, collector_application
-from streams.salesforce_outbound import OutboundSettings
+from streams.collector.app import CollectorSettings, collector_application
+from streams.collector.salesforce_outbound import OutboundSettings
 from streams.settings import Settings
 from tests.integration.pipeline import topic_end
 from tests.integration.salesforce_org import AppThread, read_topic, sample_records

@@ -11,10 +11,10 @@ import pytest
 from schemas.salesforce_records import OBJECTS_BY_NAME
 from sinks.storage import Storage
 from streams import topics
-from streams.kafka_python_clients import create_topics
-from streams.librdkafka_clients import fast_producer
-from streams.salesforce_api import Credentials, SalesforceClient, SalesforceError
-from streams.salesforce_sync import Cursor, Cursors, SalesforceSync, soql
+from streams.crm.salesforce_api import Credentials, SalesforceClient, SalesforceError
+from streams.crm.salesforce_sync import Cursor, Cursors, SalesforceSync, soql
+from streams.runtime.kafka_python_clients import create_topics
+from streams.runtime.librdkafka_clients import fast_producer
 from streams.settings import Settings
 from tests.integration.salesforce_org import SalesforceOrg, Serving, read_topic, sample_records, write_exports
 

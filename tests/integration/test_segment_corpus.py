@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from streams import topics
-from streams.kafka_python_clients import make_consumer
+from streams.runtime.kafka_python_clients import make_consumer
 from tests.faults.harness import Collector, post
 
 pytestmark = pytest.mark.integration

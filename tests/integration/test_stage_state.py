@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from streams.agents.resolve_touches import ResolveTouches
-from streams.processor import StageRunner, local_state_root
-from streams.producing import produce_raw
+from streams.runtime.processor import StageRunner, local_state_root
+from streams.runtime.producing import produce_raw
+from streams.runtime.state import DEDUPE_WINDOW, StateStore
 from streams.settings import Settings
-from streams.state import DEDUPE_WINDOW, StateStore
+from streams.stages.resolve_touches import ResolveTouches
 from tests.integration.pipeline import expected, kill, lake_rows, lines, population, start_worker, wait_for_lake
 from transforms.settings import JourneySettings
 
@@ -42,7 +42,7 @@ def state_of(path: Path) -> dict[str, object]:
     store = StateStore(path)
     try:
         state = {"position": store.position, **{name: dict(store.table(name).items()) for name in TABLES}}
-        # the dedupe memory (streams.state.RecentKeys): each key's admitted copy's rank, and the index by hour
+        # the dedupe memory (streams.runtime.state.RecentKeys): each key's admitted copy's rank, and the index by hour
         horizon = store.value("seen:newest") - DEDUPE_WINDOW // timedelta(microseconds=1)
         copies, hours = b"\x00meta:seen:copies:", b"\x00meta:seen:copy-hours:"
         held = {key[len(copies):]: store.db[key] for key in store.db.keys(from_key=copies) if key.startswith(copies)}

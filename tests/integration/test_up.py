@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from streams.broker import free_port
-from streams.commands.up import followers
+from streams.runtime.broker import free_port
+from streams.services.sync import followers
 from streams.settings import Settings
 from tests.faults.harness import landed_event_ids, page_call, post
 from tests.hubspot_server import TOKEN, FakeHubspot, company

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from mam.models.heuristics import FirstClickModel, LastClickModel, LinearModel, PositionBasedModel
 from mam.models.markov import MarkovModel
 
-from streams.commands import main
+from streams.cli import main
 from transforms.markov import markov
 from transforms.paths import heuristic, parse_paths
 

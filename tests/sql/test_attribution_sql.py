@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from sinks.attribution import CONVERSIONS, MODELS, UNATTRIBUTED, attribute, open_lake
 from sinks.tables import JOURNEY_FIELDS
-from streams.commands import main
+from streams.cli import main
 from tests.conftest import touch_payload
 
 DEAL = {"opportunity_id": "o1", "amount": 1000, "currency": "USD", "team": "sales", "channel": None}

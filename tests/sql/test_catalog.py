@@ -11,7 +11,7 @@ from sinks.attribution import open_lake
 from sinks.catalog import DependencyError, ModelError, build, create, load, ordered, parse, refresh
 from sinks.lake import Lake
 from sinks.tables import TABLES
-from streams.commands import main
+from streams.cli import main
 
 SPEND = Path(__file__).parents[1] / "data" / "spend" / "spend.csv"
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from sinks.attribution import merged_paths, open_lake, paths
 from sinks.evaluation import evaluate
-from streams.commands import main
+from streams.cli import main
 from tests.properties.test_interval_coverage import lead_paths
 from transforms.causal import CausalSettings, simulate
 

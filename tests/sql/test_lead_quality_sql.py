@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from sinks.attribution import open_lake
-from streams.commands import main
+from streams.cli import main
 from tests.sql.test_attribution_sql import _stitched
 
 SDR = {"team": "sdr", "channel": None}

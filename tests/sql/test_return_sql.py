@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from sinks.attribution import MissingRate
 from sinks.returns import influence, query_returns
-from streams.commands import main
+from streams.cli import main
 from tests.conftest import touch_payload
 
 USD_DEAL = {"opportunity_id": "o1", "amount": 1000, "currency": "USD", "team": "sales", "channel": None}

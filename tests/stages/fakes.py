@@ -1,4 +1,4 @@
-"""Fake Kafka records and an emit that collects: a stage's logic run without a broker, on its real state store."""
+"""Records as the runtime hands them to a stage, and an emit that collects: a stage run on its real store."""
 
 from __future__ import annotations
 
@@ -6,32 +6,14 @@ import json
 from collections import defaultdict
 from typing import Any
 
+from streams.runtime.records import Record
 
-class FakeMessage:
-    """What a stage reads of a confluent-kafka message."""
 
-    def __init__(self, value: bytes | dict[str, Any], *, topic: str = "in", partition: int = 0, offset: int = 0,
-                 timestamp_ms: int = 1_772_445_600_000) -> None:
-        self._value = value if isinstance(value, bytes) else json.dumps(value, default=str).encode()
-        self._topic, self._partition, self._offset, self._timestamp = topic, partition, offset, timestamp_ms
-
-    def value(self) -> bytes:
-        return self._value
-
-    def topic(self) -> str:
-        return self._topic
-
-    def partition(self) -> int:
-        return self._partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def timestamp(self) -> tuple[int, int]:
-        return 1, self._timestamp
-
-    def error(self) -> None:
-        return None
+def make_record(value: bytes | dict[str, Any], *, topic: str = "in", partition: int = 0, offset: int = 0,
+                timestamp_ms: int = 1_772_445_600_000, key: bytes | None = None) -> Record:
+    """A record as the runtime hands it to a stage (a dict value is encoded as the stages' JSON)."""
+    encoded = value if isinstance(value, bytes) else json.dumps(value, default=str).encode()
+    return Record(topic, partition, offset, timestamp_ms, key, encoded)
 
 
 class Emitted:

@@ -12,11 +12,11 @@ from standardwebhooks.webhooks import Webhook
 
 from schemas.alert_rules import parse_rules
 from streams import topics
-from streams.agents.send_alerts import SendAlerts
-from streams.alert_delivery import Deliveries
+from streams.runtime.state import StateStore
 from streams.settings import Settings
-from streams.state import StateStore
-from tests.stages.fakes import Emitted, FakeMessage
+from streams.stages.alert_delivery import Deliveries
+from streams.stages.send_alerts import SendAlerts
+from tests.stages.fakes import Emitted, make_record
 from tests.stages.receivers import (
     HUBSPOT_OWNER,
     SALESFORCE_OWNER,
@@ -69,7 +69,7 @@ class Harness:
 
     def send(self, record: dict) -> None:
         self.offset += 1
-        self.stage.apply(0, FakeMessage(record, topic=self.topic, offset=self.offset,
+        self.stage.apply(0, make_record(record, topic=self.topic, offset=self.offset,
                                         timestamp_ms=int(time.time() * 1000)), self.emitted)
 
     def statuses(self) -> dict[str, dict]:

@@ -9,12 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from streams import topics
-from streams.agents.fetch_hubspot import FetchHubspot
-from streams.commands import main
-from streams.hubspot_api import HubspotApi, HubspotError
-from streams.state import StateStore
+from streams.cli import main
+from streams.crm.hubspot_api import HubspotApi, HubspotError
+from streams.runtime.records import Record
+from streams.runtime.state import StateStore
+from streams.stages.fetch_hubspot import FetchHubspot
 from tests.hubspot_server import PORTAL, TOKEN, FakeHubspot, company, contact, deal, engagement, event
-from tests.stages.fakes import Emitted, FakeMessage
+from tests.stages.fakes import Emitted, make_record
 
 
 @pytest.fixture
@@ -29,11 +30,11 @@ def stage(server: FakeHubspot, tmp_path, token: str = TOKEN) -> FetchHubspot:
     return fetch
 
 
-def webhook(offset: int, *events_: dict) -> list[FakeMessage]:
-    return [FakeMessage(e, topic=topics.CRM_WEBHOOKS_RAW, offset=offset + n) for n, e in enumerate(events_)]
+def webhook(offset: int, *events_: dict) -> list[Record]:
+    return [make_record(e, topic=topics.CRM_WEBHOOKS_RAW, offset=offset + n) for n, e in enumerate(events_)]
 
 
-def run(fetch: FetchHubspot, messages: list[FakeMessage]) -> Emitted:
+def run(fetch: FetchHubspot, messages: list[Record]) -> Emitted:
     emitted = Emitted()
     for message in messages:
         fetch.apply(0, message, emitted)

@@ -10,10 +10,10 @@ from deltalake import DeltaTable
 from sinks.lake import Lake, stream_app_id
 from sinks.privacy import forget
 from streams import topics
-from streams.agents.land_journeys import TOPIC_TABLES, LakeSink
-from streams.records import dead_letter
+from streams.runtime.records import Record, dead_letter
 from streams.settings import Settings
-from tests.stages.fakes import FakeMessage
+from streams.stages.land_journeys import TOPIC_TABLES, LakeSink
+from tests.stages.fakes import make_record
 from transforms.privacy import pseudonymize_email
 
 TOPIC_ID = "topic-id-1"  # what the broker would say the topic's id is
@@ -27,8 +27,8 @@ def sink(lake: Lake, **settings: str) -> tuple[LakeSink, list[set[str]]]:
     return landing, told
 
 
-def touch(event_id: str, offset: int, email: str = "ana@acme.example") -> FakeMessage:
-    return FakeMessage({"event_id": event_id, "source": "segment:web", "event_type": "form_fill", "email": email,
+def touch(event_id: str, offset: int, email: str = "ana@acme.example") -> Record:
+    return make_record({"event_id": event_id, "source": "segment:web", "event_type": "form_fill", "email": email,
                         "account_id": "acme", "occurred_at": "2026-03-02T09:00:00Z"},
                        topic=topics.TOUCHES_VALID, partition=1, offset=offset)
 
@@ -42,7 +42,7 @@ def test_each_topic_lands_in_one_commit_with_its_offsets_and_a_redelivery_duplic
     landing, told = sink(lake)
     bad = b'{"event_id": "x", "amount": "lots"}'
     _, value = dead_letter(bad, [], topics.TOUCHES_RAW, 0, 7, None)
-    for message in (touch("t1", 40), touch("t2", 41), FakeMessage(value, topic=topics.TOUCHES_DLQ, offset=3)):
+    for message in (touch("t1", 40), touch("t2", 41), make_record(value, topic=topics.TOUCHES_DLQ, offset=3)):
         landing.take(message)
     assert landing.buffered == 3 and not landing.due()  # neither full nor old yet
     landing.flush()
@@ -62,7 +62,7 @@ def test_a_salt_scrubs_dead_letters_and_a_forgotten_person_lands_without_identif
     landing, _ = sink(lake, email_hash_salt="pepper", suppression_key="secret")
     raw = b'{"event_id": "x", "email": "bo@globex.example", "amount": "lots"}'
     _, value = dead_letter(raw, [], topics.TOUCHES_RAW, 0, 8, None)
-    landing.take(FakeMessage(value, topic=topics.TOUCHES_DLQ, offset=4))
+    landing.take(make_record(value, topic=topics.TOUCHES_DLQ, offset=4))
     landing.take(touch("t1", 1))
     landing.flush()
     [letter] = rows(lake, "dead_letters")

@@ -12,10 +12,11 @@ from deltalake import DeltaTable
 
 from sinks.lake import Lake
 from streams import topics
-from streams.agents.resolve_touches import ResolveTouches
-from streams.agents.stitch_journeys import StitchJourneys
-from streams.state import StateStore
-from tests.stages.fakes import Emitted, FakeMessage
+from streams.runtime.records import Record
+from streams.runtime.state import StateStore
+from streams.stages.resolve_touches import ResolveTouches
+from streams.stages.stitch_journeys import StitchJourneys
+from tests.stages.fakes import Emitted, make_record
 from tests.stages.test_land_stage import sink
 from transforms.settings import JourneySettings
 
@@ -23,8 +24,8 @@ ORIGINAL = "2026-03-02T23:30:00+00:00"  # received first: the copy that wins
 OFFSETS = count()
 
 
-def copy(occurred_at: str, received_at: str) -> FakeMessage:
-    return FakeMessage({"event_id": "e1", "source": "segment:web", "event_type": "ad_click", "account_id": "acme",
+def copy(occurred_at: str, received_at: str) -> Record:
+    return make_record({"event_id": "e1", "source": "segment:web", "event_type": "ad_click", "account_id": "acme",
                         "occurred_at": occurred_at, "received_at": received_at},
                        topic=topics.TOUCHES_RAW, offset=next(OFFSETS))
 
@@ -44,17 +45,17 @@ def test_a_better_copy_arriving_after_the_worse_one_landed_leaves_only_the_bette
     lake = Lake(str(tmp_path / "lake"))
     landing, _ = sink(lake)
 
-    def run(message: FakeMessage) -> dict[str, list[dict[str, object]]]:
+    def run(message: Record) -> dict[str, list[dict[str, object]]]:
         """One raw record through resolve, stitch and a landing of its own."""
         resolved = Emitted()
         resolve.apply(0, message, resolved)
         placed = Emitted()
         for value in resolved.values(topics.TOUCHES_BY_ACCOUNT):
-            stitch.apply(0, FakeMessage(value, topic=topics.TOUCHES_BY_ACCOUNT), placed)
+            stitch.apply(0, make_record(value, topic=topics.TOUCHES_BY_ACCOUNT), placed)
         for emitted in (resolved, placed):
             for topic in (topics.TOUCHES_VALID, topics.JOURNEY_TOUCHES):
                 for _, value in emitted.by_topic[topic]:
-                    landing.take(FakeMessage(value, topic=topic, offset=next(OFFSETS)))
+                    landing.take(make_record(value, topic=topic, offset=next(OFFSETS)))
         landing.flush()
         return {topic: resolved.values(topic) + placed.values(topic)
                 for topic in (topics.TOUCHES_VALID, topics.JOURNEY_TOUCHES)}
@@ -76,12 +77,12 @@ def test_a_withdrawal_and_the_new_row_in_one_batch_land_in_one_commit(tmp_path):
     landing, _ = sink(lake)
     old = {"source": "segment:web", "event_id": "e1", "event_type": "ad_click", "account_id": "acme",
            "occurred_at": "2026-03-03T00:10:00Z"}
-    landing.take(FakeMessage(old, topic=topics.TOUCHES_VALID, offset=0))
+    landing.take(make_record(old, topic=topics.TOUCHES_VALID, offset=0))
     landing.flush()
     version = lake.version("touches")
     for offset, record in enumerate([{"source": "segment:web", "event_id": "e1", "occurred_at": old["occurred_at"],
                                       "retracted": True}, {**old, "occurred_at": "2026-03-02T23:30:00Z"}], 1):
-        landing.take(FakeMessage(record, topic=topics.TOUCHES_VALID, offset=offset))
+        landing.take(make_record(record, topic=topics.TOUCHES_VALID, offset=offset))
     landing.flush()
     assert lake.version("touches") == version + 1
     assert landed(lake, "touches") == [("segment:web", "e1", ORIGINAL)]

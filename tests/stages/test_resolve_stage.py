@@ -6,16 +6,17 @@ from __future__ import annotations
 import base64
 
 from streams import topics
-from streams.agents.resolve_touches import ResolveTouches
-from streams.state import Position, StateStore
-from tests.stages.fakes import Emitted, FakeMessage
+from streams.runtime.records import Record
+from streams.runtime.state import Position, StateStore
+from streams.stages.resolve_touches import ResolveTouches
+from tests.stages.fakes import Emitted, make_record
 from transforms.privacy import pseudonymize_email
 from transforms.settings import JourneySettings
 
 
-def raw(offset: int, **fields: object) -> FakeMessage:
+def raw(offset: int, **fields: object) -> Record:
     touch = {"source": "segment:web", "occurred_at": f"2026-03-02T{9 + offset:02d}:00:00Z", **fields}
-    return FakeMessage(touch, topic=topics.TOUCHES_RAW, offset=offset)
+    return make_record(touch, topic=topics.TOUCHES_RAW, offset=offset)
 
 
 def opened(path, salt=None) -> ResolveTouches:

@@ -7,17 +7,18 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from streams import topics
-from streams.agents.stitch_journeys import StitchJourneys
-from streams.state import Position, StateStore
-from tests.stages.fakes import Emitted, FakeMessage
+from streams.runtime.records import Record
+from streams.runtime.state import Position, StateStore
+from streams.stages.stitch_journeys import StitchJourneys
+from tests.stages.fakes import Emitted, make_record
 from transforms.settings import JourneySettings
 from transforms.types import Touch
 
 LEAD_AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
-def record(account: str, touch: Touch) -> FakeMessage:
-    return FakeMessage({"account_id": account, "touch": touch.to_wire()}, topic=topics.TOUCHES_BY_ACCOUNT)
+def record(account: str, touch: Touch) -> Record:
+    return make_record({"account_id": account, "touch": touch.to_wire()}, topic=topics.TOUCHES_BY_ACCOUNT)
 
 
 def touch(event_id: str, event_type: str, at: datetime, account: str) -> Touch:

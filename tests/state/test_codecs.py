@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from streams.state_codecs import JOURNEY
+from streams.runtime.state_codecs import JOURNEY
 from tests.conftest import make_touch
 from transforms.lead_sla import Breach, Watched
 from transforms.stitching import place

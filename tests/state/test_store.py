@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.checkpoints import DurableCheckpoints
-from streams.state import Position, RecentKeys, StateStore
+from streams.runtime.checkpoints import DurableCheckpoints
+from streams.runtime.state import Position, RecentKeys, StateStore
 from transforms.admission import Offer, content_digest
 from transforms.types import Touch
 
@@ -141,6 +141,6 @@ def test_a_store_of_another_format_is_refused(tmp_path, monkeypatch):
     store = StateStore(tmp_path / "db")
     store.checkpoint(Position("t", 1))
     store.close()
-    monkeypatch.setattr("streams.state.STATE_FORMAT", 99)
+    monkeypatch.setattr("streams.runtime.state.STATE_FORMAT", 99)
     with pytest.raises(ValueError, match="format 1"):
         StateStore(tmp_path / "db")

@@ -8,7 +8,7 @@ import pytest
 
 from schemas import crm
 from schemas.touch import TouchEvent
-from streams.commands.import_crm import read_rows
+from streams.services.crm_import import read_rows
 
 CRM = Path(__file__).parents[1] / "data" / "crm"
 NEW_YORK = ZoneInfo("America/New_York")

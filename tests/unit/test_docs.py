@@ -87,7 +87,7 @@ class Settings:
 
 
 def test_the_settings_page_lists_every_option_that_reads_a_variable(hook):
-    from streams.commands import main
+    from streams.cli import main
 
 
     def options(command, path):

@@ -107,7 +107,7 @@ def test_free_text_mentions_are_found_word_by_word():
 
 def test_a_dead_letter_naming_a_forgotten_person_lands_emptied():
     from sinks.privacy import redact_for_landing
-    from streams.records import dead_letter
+    from streams.runtime.records import dead_letter
 
     suppressions = Suppressions(frozenset({identifier_digest("email", "ann@acme.com")}))
     _, naming = dead_letter(b'{"email": "Ann@acme.com", "event_id": 7', [], "touches-raw-v1", 0, 5, None)

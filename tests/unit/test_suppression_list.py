@@ -6,11 +6,9 @@ import hashlib
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from sinks.lake import Lake
 from sinks.privacy import AUDIT_FILE, SUPPRESSION_FILE, SuppressionKeyError, forget, load_suppressions
-from streams.commands import main
 from transforms.privacy import identifier_digest
 
 KEY = "a secret of the operator's"
@@ -54,11 +52,3 @@ def test_a_keyed_list_refuses_a_process_without_its_key(tmp_path):
     with pytest.raises(SuppressionKeyError, match="set TOUCHLINE_SUPPRESSION_KEY"):
         load_suppressions(lake, None)
 
-
-def test_forget_without_a_key_is_refused(tmp_path, monkeypatch):
-    lake = tmp_path / "lake"
-    lake.mkdir()
-    monkeypatch.delenv("TOUCHLINE_SUPPRESSION_KEY", raising=False)
-    result = CliRunner().invoke(main, ["forget", "--user-id", "u-1", "--lake", str(lake)])
-    assert result.exit_code == 2 and "TOUCHLINE_SUPPRESSION_KEY" in result.output
-    assert not Lake(lake).storage.exists(*SUPPRESSION_FILE)

@@ -11,7 +11,7 @@ import json
 
 from schemas.touch import TouchEvent, parse_touch
 from sinks.tables import BREACH_FIELDS, JOURNEY_FIELDS, TOUCH_FIELDS
-from streams.commands.stitch import JOURNEY_COLUMNS
+from streams.services.stitch import JOURNEY_COLUMNS
 from transforms.lead_sla import Breach
 from transforms.stitching import stitch
 from transforms.types import to_touch

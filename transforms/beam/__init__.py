@@ -1,16 +1,6 @@
-"""The backfill's Beam transforms (``backfill``) over Arrow batches (``columns``, ``privacy``).
+"""The backfill's Beam transforms (``backfill``) over Arrow touch batches (:mod:`batches`).
 
-``python -m transforms.beam --input GLOB --lake DIR [--replay] [beam options]`` runs them as a
-Beam program: :func:`run`.
+``python -m transforms.beam --input GLOB --lake DIR [--replay] [beam options]`` runs them as a Beam
+program; the runner's I/O lives in :mod:`streams.runtime.beam_runner` (``touchline backfill`` and
+``touchline replay`` are the same runs with a progress line).
 """
-
-from __future__ import annotations
-
-from collections.abc import Sequence
-
-
-def run(argv: Sequence[str] | None = None) -> None:
-    """The backfill as a Beam program; see :func:`streams.backfill.run`, where the runner's I/O lives."""
-    from streams.backfill import run as run_backfill
-
-    run_backfill(argv)

@@ -2,7 +2,7 @@
 
 import logging
 
-from transforms.beam import run
+from streams.runtime.beam_runner import run
 
 logging.basicConfig(level=logging.INFO)
 run()

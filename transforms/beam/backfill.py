@@ -2,7 +2,7 @@
 
 Elements are **batches**, not single touches: the Python SDK's cost per element and per
 shuffle dwarfs the work done on one touch. A batch of touches is an Arrow table in the lake's
-``touches`` schema, passed between stages as Arrow IPC bytes (``transforms.beam.columns``).
+``touches`` schema, passed between stages as Arrow IPC bytes (``batches.columns``).
 
 ``ParseTouches`` validates batches of raw lines with ``parse_touch`` (touches and dead letters as
 two collections); ``DedupeTouches`` shuffles touches into ``shards`` by ``(source, event_id)`` and keeps
@@ -13,7 +13,7 @@ the same components as from every touch) and joins it to every shard to assign a
 ``StitchJourneys`` shuffles by account and folds each journey with
 ``transforms.stitching.fold_journey`` into rows of the lake's ``journey_touches`` schema, and
 judges each account's leads with ``transforms.lead_sla`` on the clock of all the touches (joined to
-every account shard, as the batch runner's one clock). The runner's I/O lives in ``streams.backfill``.
+every account shard, as the batch runner's one clock). The runner's I/O lives in ``streams.runtime.beam_runner``.
 
 The pipeline is portable, not only correct on the DirectRunner: every step has one output (a step
 that emits two kinds of element tags them and two steps select a kind: Beam's DaskRunner hands every
@@ -43,11 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.transforms.combiners import ToListCombineFn
 
-from schemas.channel_rules import ChannelRules
-from schemas.channels import use_channel_rules
-from schemas.touch import TouchEvent, parse_touch
-from schemas.vocabulary import IDENTITY_EVENTS
-from transforms.beam.columns import (
+from batches.columns import (
     best_of_each_event,
     first_rows,
     in_event_order,
@@ -59,7 +55,11 @@ from transforms.beam.columns import (
     unpack,
     unpack_all,
 )
-from transforms.beam.privacy import pseudonymize_table
+from batches.privacy import pseudonymize_table
+from schemas.channel_rules import ChannelRules
+from schemas.channels import use_channel_rules
+from schemas.touch import TouchEvent, parse_touch
+from schemas.vocabulary import IDENTITY_EVENTS
 from transforms.event_clock import AccountClock
 from transforms.gc_pause import paused_gc
 from transforms.identity import IDENTITY_FIELDS, accounts_by_identity
