@@ -82,6 +82,7 @@ def fast_consumer(bootstrap: str, settings: Settings, group_id: str | None, **ov
         "enable.auto.offset.store": False,
         "session.timeout.ms": 6000,
         "heartbeat.interval.ms": 1000,
+        "fetch.wait.max.ms": 100,
         "log_level": 3,
         **librdkafka_security(settings),
         **overrides,

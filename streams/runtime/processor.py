@@ -44,6 +44,8 @@ from streams.runtime.state import Position, StateStore
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
+#: How long a poll waits for a full batch: what a record may wait in its consumer before the stage sees it.
+POLL_SECONDS = 0.05
 
 #: emit(topic, key, value): send one output record.
 Emit = Callable[[str, bytes | None, bytes], None]
@@ -268,7 +270,7 @@ class StageRunner:
         tick = getattr(self.stage, "tick", None)
         try:
             while not stop.is_set():
-                for message in consumer.consume(self.max_records, 0.2):
+                for message in consumer.consume(self.max_records, POLL_SECONDS):
                     if message.error():
                         log.warning("%s: %s", self.stage.name, message.error())
                         continue

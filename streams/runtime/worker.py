@@ -10,31 +10,21 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import duckdb
 
-from schemas.channels import use_channel_rules
 from sinks import catalog
 from sinks.lake import Lake
 from sinks.tables import TABLES
 from streams import topics
-from streams.crm.hubspot_api import HubspotApi
+from streams.runtime import stage_process
 from streams.runtime.kafka_python_clients import create_topics
-from streams.runtime.processor import StageRunner
 from streams.settings import Settings
-from streams.stages.fetch_hubspot import FetchHubspot
-from streams.stages.land_journeys import LakeSink
-from streams.stages.resolve_touches import ResolveTouches
-from streams.stages.send_alerts import SendAlertsRunner, load_rules
-from streams.stages.stitch_journeys import StitchJourneys
 from transforms.settings import JourneySettings
 
 log = logging.getLogger(__name__)
@@ -52,35 +42,6 @@ def create_pipeline_topics(bootstrap: str, settings: Settings) -> None:
     """Create the pipeline's topics (one partition where identity needs one place)."""
     create_topics(bootstrap, topics.SINGLE_PARTITION, 1, settings)
     create_topics(bootstrap, topics.PARTITIONED, settings.topic_partitions, settings)
-
-
-def fetch_hubspot(settings: Settings) -> FetchHubspot:
-    """The hubspot stage, reading the CRM v3 API with the private app's token."""
-    if settings.hubspot_token is None:
-        raise ValueError("the hubspot stage needs TOUCHLINE_HUBSPOT_TOKEN (a private app's access token)")
-    api = HubspotApi(settings.hubspot_api_url, settings.hubspot_token.get_secret_value())
-    return FetchHubspot(api, settings.crm_currency, settings.lake_settings().salt)
-
-
-def _die_with_parent() -> None:
-    """Linux: a stage process gets SIGKILL when its worker dies, even by SIGKILL."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def _run_stage(name: str, bootstrap: str, settings: Settings, journey: JourneySettings, stop: Any) -> None:
-    _die_with_parent()
-    os.nice(settings.stage_niceness)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-    use_channel_rules(settings.channel_rules)  # a spawned process reads the rules its parent checked
-    worker = Worker(bootstrap, settings, journey, (name,), processes=False)
-    worker.runner(name).run(stop)
 
 
 @dataclass
@@ -101,33 +62,14 @@ class Worker:
         context = multiprocessing.get_context("spawn")
         self.stop: Any = context.Event() if self.processes else threading.Event()
         self._context = context
-        dedupe = timedelta(days=self.settings.state_dedupe_days)
-        self.resolve = StageRunner(ResolveTouches(self.journey, self.landing.salt, dedupe), self.bootstrap,
-                                   self.settings)
-        self.stitch = StageRunner(StitchJourneys(self.journey, dedupe), self.bootstrap, self.settings)
-        self.land = LakeSink(self.bootstrap, self.settings, self.landing, on_landed=self._refresh_catalog)
-        self.rules = load_rules(self.settings.alert_rules) if self.settings.alert_rules else None
-        if "alerts" in self.stages and self.rules is None:
-            raise ValueError("the alerts stage needs a rules file (--alert-rules or TOUCHLINE_ALERT_RULES)")
-        self.optional: dict[str, StageRunner] = {}
+        if "alerts" in self.stages:
+            stage_process.alert_rules(self.settings)  # a missing or broken rules file fails here, not in a child
         if "hubspot" in self.stages:
-            self.optional["hubspot"] = StageRunner(fetch_hubspot(self.settings), self.bootstrap, self.settings)
+            stage_process.fetch_hubspot(self.settings)
 
-    def runner(self, name: str) -> StageRunner | LakeSink | SendAlertsRunner:
+    def runner(self, name: str) -> Any:
         """The runner of a stage by name."""
-        if name == "alerts":
-            assert self.rules is not None
-            return SendAlertsRunner(self.bootstrap, self.settings, self.rules)
-        runners: dict[str, StageRunner | LakeSink] = {"resolve": self.resolve, "stitch": self.stitch,
-                                                      "land": self.land, **self.optional}
-        return runners[name]
-
-    def _refresh_catalog(self, tables: set[str]) -> None:
-        """Point the catalog's views at the files of the tables' new versions."""
-        try:
-            catalog.refresh(self.lake, self.landing.catalog, tables)
-        except duckdb.IOException:
-            log.warning("catalog %s is locked; views are refreshed on a later batch", self.landing.catalog)
+        return stage_process.build(name, self.bootstrap, self.settings, self.journey)
 
     def start(self) -> Worker:
         """Create topics and the catalog, then start each stage."""
@@ -138,7 +80,7 @@ class Worker:
         for name in self.stages or ():
             if self.processes:
                 task: Any = self._context.Process(
-                    target=_run_stage, name=f"touchline-{name}", daemon=True,
+                    target=stage_process.run, name=f"touchline-{name}", daemon=True,
                     args=(name, self.bootstrap, self.settings, self.journey, self.stop))
             else:
                 task = threading.Thread(target=self.runner(name).run, args=(self.stop,), name=f"touchline-{name}",

@@ -23,11 +23,13 @@ from sinks.privacy import SuppressionWatch, for_landing
 from sinks.tables import TABLES
 from streams import topics
 from streams.runtime.librdkafka_clients import fast_consumer, topic_epoch
+from streams.runtime.processor import POLL_SECONDS
 from streams.runtime.records import Record, loads, received
 from streams.settings import LakeSettings, Settings
 
 log = logging.getLogger(__name__)
 
+POLL_RECORDS = 5000
 TOPIC_TABLES = {
     topics.TOUCHES_VALID: "touches",
     topics.JOURNEY_TOUCHES: "journey_touches",
@@ -76,10 +78,13 @@ class LakeSink:
         self.buffer.setdefault(key, []).append((record.offset, loads(record.value)))
         self.buffered += 1
 
-    def due(self) -> bool:
-        """Whether the buffer is full enough, or old enough, to land."""
-        return bool(self.buffered) and (self.buffered >= self.max_rows
-                                        or time.monotonic() - self.oldest >= self.max_seconds)
+    def due(self, caught_up: bool = False) -> bool:
+        """Whether the buffer is full enough, or old enough, to land: ``max_seconds`` old, or half that once the
+        sink has ``caught_up`` (its last poll came back short: live traffic lands sooner, a backlog in fewer,
+        larger commits)."""
+        age = time.monotonic() - self.oldest
+        return bool(self.buffered) and (self.buffered >= self.max_rows or age >= self.max_seconds
+                                        or (caught_up and age >= self.max_seconds / 2))
 
     def flush(self) -> None:
         """Land everything buffered, then tell ``on_landed`` which tables changed."""
@@ -214,14 +219,15 @@ class LakeSink:
         consumer.subscribe(list(TOPIC_TABLES), on_assign=self._on_assign, on_revoke=self._on_revoke)
         try:
             while not stop.is_set():
-                for message in consumer.consume(5000, 0.2):
+                messages = consumer.consume(POLL_RECORDS, POLL_SECONDS)
+                for message in messages:
                     if message.error():
                         log.warning("land-journeys: %s", message.error())
                         continue
                     self.take(received(message))
                 # While paused, go on trying even with nothing buffered: a flush before a rebalance
                 # may have landed (or dropped) the buffer, and only a successful try resumes consuming.
-                if self.paused or self.due():
+                if self.paused or self.due(caught_up=len(messages) < POLL_RECORDS):
                     self._flush_or_pause(consumer, stop)
                 self._announce()  # what landed a moment ago, once the refresh is due
             self._flush_or_pause(consumer, stop)

@@ -1,0 +1,107 @@
+"""One stage of a worker, built by its name; run in a process of its own, it loads only its own modules.
+
+A worker spawns one process per stage (:class:`streams.runtime.worker.Worker`); each imports this
+module, not the worker's, so resolve and stitch never load DuckDB, delta-rs or the alerts' HTTP
+client (about 70 MB less each), and the stage modules are imported when their stage is built.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from datetime import timedelta
+from typing import Any
+
+from schemas.channels import use_channel_rules
+from streams.runtime.processor import StageRunner
+from streams.settings import Settings
+from transforms.settings import JourneySettings
+
+log = logging.getLogger(__name__)
+
+
+def build(name: str, bootstrap: str, settings: Settings, journey: JourneySettings) -> Any:
+    """The runner of the stage called ``name`` (one of ``worker.STAGES`` or ``worker.OPTIONAL_STAGES``)."""
+    landing = settings.lake_settings()
+    dedupe = timedelta(days=settings.state_dedupe_days)
+    if name == "resolve":
+        from streams.stages.resolve_touches import ResolveTouches
+
+        return StageRunner(ResolveTouches(journey, landing.salt, dedupe), bootstrap, settings)
+    if name == "stitch":
+        from streams.stages.stitch_journeys import StitchJourneys
+
+        return StageRunner(StitchJourneys(journey, dedupe), bootstrap, settings)
+    if name == "land":
+        from streams.stages.land_journeys import LakeSink
+
+        return LakeSink(bootstrap, settings, landing, max_seconds=settings.lake_land_seconds,
+                        on_landed=catalog_refresher(settings))
+    if name == "alerts":
+        from streams.stages.send_alerts import SendAlertsRunner
+
+        return SendAlertsRunner(bootstrap, settings, alert_rules(settings))
+    if name == "hubspot":
+        return StageRunner(fetch_hubspot(settings), bootstrap, settings)
+    raise ValueError(f"no stage called {name!r}")
+
+
+def alert_rules(settings: Settings) -> Any:
+    """The alert rules of ``settings``, checked; the alerts stage cannot run without them."""
+    if settings.alert_rules is None:
+        raise ValueError("the alerts stage needs a rules file (--alert-rules or TOUCHLINE_ALERT_RULES)")
+    from streams.stages.send_alerts import load_rules
+
+    return load_rules(settings.alert_rules)
+
+
+def fetch_hubspot(settings: Settings) -> Any:
+    """The hubspot stage, reading the CRM v3 API with the private app's token."""
+    if settings.hubspot_token is None:
+        raise ValueError("the hubspot stage needs TOUCHLINE_HUBSPOT_TOKEN (a private app's access token)")
+    from streams.crm.hubspot_api import HubspotApi
+    from streams.stages.fetch_hubspot import FetchHubspot
+
+    api = HubspotApi(settings.hubspot_api_url, settings.hubspot_token.get_secret_value())
+    return FetchHubspot(api, settings.crm_currency, settings.lake_settings().salt)
+
+
+def catalog_refresher(settings: Settings) -> Any:
+    """What the sink calls after landing: point the catalog's views over the tables landed at their new files."""
+    import duckdb
+
+    from sinks import catalog
+    from sinks.lake import Lake
+
+    landing = settings.lake_settings()
+    lake = Lake(landing.root)
+
+    def refresh(tables: set[str]) -> None:
+        try:
+            catalog.refresh(lake, landing.catalog, tables)
+        except duckdb.IOException:
+            log.warning("catalog %s is locked; views are refreshed on a later batch", landing.catalog)
+
+    return refresh
+
+
+def _die_with_parent() -> None:
+    """Linux: a stage process gets SIGKILL when its worker dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def run(name: str, bootstrap: str, settings: Settings, journey: JourneySettings, stop: Any) -> None:
+    """A stage process: dies with its worker, yields the CPU to ingest (``stage_niceness``), runs until ``stop``."""
+    _die_with_parent()
+    os.nice(settings.stage_niceness)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    use_channel_rules(settings.channel_rules)  # a spawned process reads the rules its parent checked
+    build(name, bootstrap, settings, journey).run(stop)
