@@ -73,8 +73,8 @@ class Settings(BaseSettings):
     state_checkpoint_seconds: float = 60.0  # how often durable copies are written beside the lake
     state_dedupe_days: int = 400  # repeats of touches this much older than the newest are still recognised
     state_cache_entries: int = 200_000  # state entries each stage partition keeps in memory
-    # How much a stage process yields the CPU (os.nice: 0 to 19) to the collector and the broker on the same
-    # host: ingest answers first, stages catch up (benchmarks/collector_load.py: p99 1.8 s at 0, see docs)
+    # How much a stage process yields the CPU to the collector and the broker on the same host, added to the
+    # worker's own niceness (os.nice): ingest answers first, stages catch up (benchmarks/collector_load.py)
     stage_niceness: int = Field(default=10, ge=0, le=19)
     # Alerts (the send-alerts stage runs only with a rules file)
     alert_rules: Path | None = None  # a TOML file of [[destination]] and [[rule]] tables

@@ -38,7 +38,8 @@ def produce_waiting(producer: Producer, topic: str, value: bytes, key: bytes | N
             producer.poll(0.05)
 
 
-#: librdkafka's default ``queue.buffering.max.messages``: how many records a producer holds undelivered.
+#: How many records a producer holds undelivered (``queue.buffering.max.messages``, set by :func:`fast_producer`,
+#: whose byte limit is librdkafka's largest: the count is the one limit :func:`produce_in_order` makes room under).
 QUEUE_LIMIT = 100_000
 
 
@@ -66,6 +67,8 @@ def fast_producer(bootstrap: str, settings: Settings, **overrides: Any) -> Produ
         "acks": 1,
         "enable.idempotence": False,  # the embedded broker has no InitProducerId
         "compression.type": "lz4",
+        "queue.buffering.max.messages": QUEUE_LIMIT,
+        "queue.buffering.max.kbytes": 2_147_483_647,
         "log_level": 3,
         **librdkafka_security(settings),
         **overrides,

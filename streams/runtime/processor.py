@@ -295,7 +295,10 @@ class StageRunner:
             self._checkpoint(list(unsaved))
         except BaseException:
             unsaved.clear()  # a failed record may have left its state half-changed: never save it
-            self._outbox.clear()
+            try:  # what was emitted goes out as before the failure (an alert's final row): the next stage dedupes
+                self._send()
+            except Exception as error:  # the failure being raised is the one to report
+                log.warning("%s: outputs not handed to the producer after a failure (%s)", self.stage.name, error)
             raise
         finally:
             producer.flush(10)

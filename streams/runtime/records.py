@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -35,8 +36,13 @@ def received(message: Any) -> Record:
 
 
 def _plain(value: Any) -> Any:
-    """What orjson does not write itself, as ``json`` would: a tuple (a NamedTuple) as a list, else its text."""
-    return list(value) if isinstance(value, tuple) else str(value)
+    """What orjson does not write itself, as ``json`` would: a tuple (a NamedTuple) as a list, a float or int of a
+    subclass (numpy's) as the number, anything else as its text."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, float | int):
+        return float(value) if isinstance(value, float) else int(value)
+    return str(value)
 
 
 def dumps(value: Mapping[str, Any]) -> bytes:
@@ -48,11 +54,17 @@ def dumps(value: Mapping[str, Any]) -> bytes:
 
 
 def loads(raw: bytes) -> Any:
-    """A record's JSON (older records may hold ``NaN``, which only ``json`` reads)."""
+    """A record's JSON. ``json`` reads what orjson would not read exactly: an integer past 64 bits (orjson makes
+    it a float) and ``NaN`` (older records)."""
+    if _LONG_NUMBER.search(raw):
+        return json.loads(raw)
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return json.loads(raw)
+
+
+_LONG_NUMBER = re.compile(rb"\d{20}")
 
 
 def touch_key(source: str, event_id: str) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -67,8 +68,17 @@ def fetch_hubspot(settings: Settings) -> Any:
     return FetchHubspot(api, settings.crm_currency, settings.lake_settings().salt)
 
 
+#: How often the sink's refresh rebuilds every view, whatever landed: it catches what other writers changed
+#: (`touchline forget`, `import spend`, a compaction run by hand) for a worker that runs for days.
+FULL_REFRESH_SECONDS = 300.0
+
+
 def catalog_refresher(settings: Settings) -> Any:
-    """What the sink calls after landing: point the catalog's views over the tables landed at their new files."""
+    """What the sink calls after landing: point the catalog's views over the tables landed at their new files.
+
+    Tables whose refresh failed (a reader holding the catalog file locked) stay pending and go with the next
+    call; every :data:`FULL_REFRESH_SECONDS` the whole catalog is rebuilt.
+    """
     import duckdb
 
     from sinks import catalog
@@ -76,12 +86,22 @@ def catalog_refresher(settings: Settings) -> Any:
 
     landing = settings.lake_settings()
     lake = Lake(landing.root)
+    pending: set[str] = set()
+    rebuilt = [time.monotonic()]
 
     def refresh(tables: set[str]) -> None:
+        pending.update(tables)
         try:
-            catalog.refresh(lake, landing.catalog, tables)
+            if time.monotonic() - rebuilt[0] >= FULL_REFRESH_SECONDS:
+                catalog.build(lake, landing.catalog)
+                rebuilt[0] = time.monotonic()
+            else:
+                catalog.refresh(lake, landing.catalog, pending)
         except duckdb.IOException:
-            log.warning("catalog %s is locked; views are refreshed on a later batch", landing.catalog)
+            log.warning("catalog %s is locked; the views over %s are refreshed on a later batch", landing.catalog,
+                        ", ".join(sorted(pending)))
+            return
+        pending.clear()
 
     return refresh
 

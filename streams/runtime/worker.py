@@ -24,6 +24,7 @@ from sinks.tables import TABLES
 from streams import topics
 from streams.runtime import stage_process
 from streams.runtime.kafka_python_clients import create_topics
+from streams.runtime.processor import local_state_root
 from streams.settings import Settings
 from transforms.settings import JourneySettings
 
@@ -77,6 +78,7 @@ class Worker:
         for name in TABLES:  # every table exists, empty, before anything lands: readers need not wait
             self.lake.create(name)
         catalog.build(self.lake, self.landing.catalog)
+        local_state_root(self.settings)  # names the lake's id once, before the stages would race to
         for name in self.stages or ():
             if self.processes:
                 task: Any = self._context.Process(

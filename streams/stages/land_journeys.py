@@ -69,6 +69,7 @@ class LakeSink:
         self.salt = landing.salt
         self.topic_ids: dict[str, str] = {}
         self._pool = ThreadPoolExecutor(len(TOPIC_TABLES), thread_name_prefix="touchline-land")
+        self._announcing = threading.Lock()  # the compaction thread adds to unannounced too
 
     def take(self, record: Record) -> None:
         """Buffer one record of a topic the sink lands."""
@@ -96,9 +97,10 @@ class LakeSink:
         at once when ``now``, else once ``announce_seconds`` have passed since it was last told."""
         if not self.unannounced or not (now or time.monotonic() - self.announced >= self.announce_seconds):
             return
+        with self._announcing:
+            tables, self.unannounced = self.unannounced, set()
         if self.on_landed:
-            self.on_landed(set(self.unannounced))
-        self.unannounced.clear()
+            self.on_landed(tables)
         self.announced = time.monotonic()
 
     def _land(self) -> None:
@@ -111,8 +113,11 @@ class LakeSink:
         merges on the tables' keys, so it never duplicates.
         """
         suppressions = self.suppressions.get()  # forgotten people never land again
-        landing = {topic: self._pool.submit(self._land_topic, topic, suppressions)
-                   for topic in sorted({topic for topic, _ in self.buffer})}
+        by_topic: dict[str, dict[int, list[tuple[int, dict[str, Any]]]]] = {}
+        for (topic, partition), records in self.buffer.items():  # here: the threads never read the buffer
+            by_topic.setdefault(topic, {})[partition] = records
+        landing = {topic: self._pool.submit(self._land_topic, topic, batches, suppressions)
+                   for topic, batches in sorted(by_topic.items())}
         failed: BaseException | None = None
         for topic, future in landing.items():
             try:
@@ -126,10 +131,9 @@ class LakeSink:
         if failed is not None:
             raise failed
 
-    def _land_topic(self, topic: str, suppressions: Any) -> int:
-        """Commit one topic's buffered records to its table; return the rows merged."""
+    def _land_topic(self, topic: str, batches: dict[int, list[tuple[int, dict[str, Any]]]], suppressions: Any) -> int:
+        """Commit one topic's buffered records (by partition) to its table; return the rows merged."""
         table = TABLES[TOPIC_TABLES[topic]]
-        batches = {partition: records for (name, partition), records in self.buffer.items() if name == topic}
         landing = (record for records in batches.values() for _, record in records)
         if suppressions.digests or (self.salt and table.name == "dead_letters"):  # else no pass over the batch
             landing = (for_landing(table.name, record, self.salt, suppressions) for record in landing)
@@ -207,6 +211,8 @@ class LakeSink:
                     log.info("land-journeys: compacting %s gave way (%s); trying again later", name, error)
                     continue
                 if metrics.get("numFilesRemoved"):
+                    with self._announcing:  # the views over it read files that compaction replaced
+                        self.unannounced.add(name)
                     log.info("land-journeys: compacted %s: %d files into %d", name, metrics["numFilesRemoved"],
                              metrics["numFilesAdded"])
 
@@ -234,3 +240,4 @@ class LakeSink:
             self._announce(now=True)
         finally:
             consumer.close()
+            self._pool.shutdown()

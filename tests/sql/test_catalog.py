@@ -161,3 +161,32 @@ def test_a_refresh_repoints_only_the_views_over_the_tables_landed_and_those_abov
     landed(2, 4)
     refresh(lake, catalog, {"touches"})
     assert rows() == (7, 7)
+
+
+def test_the_sinks_refresh_retries_the_tables_whose_refresh_a_locked_catalog_refused(tmp_path):
+    import subprocess
+    import sys
+
+    from streams.runtime.stage_process import catalog_refresher
+    from streams.settings import Settings
+
+    settings = Settings(lake=tmp_path / "lake", catalog=tmp_path / "touchline.duckdb")
+    lake = Lake(settings.lake)
+    build(lake, settings.catalog)
+    refresh = catalog_refresher(settings)
+    lake.write(TABLES["touches"], [{"event_id": f"e{i}", "source": "test", "event_type": "site_visit",
+                                    "occurred_at": "2026-03-01T10:00:00Z"} for i in range(3)])
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time\n"
+                               f"c = duckdb.connect({str(settings.catalog)!r})\nprint('ready', flush=True)\n"
+                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        refresh({"touches"})  # refused: another process holds the catalog
+    finally:
+        holder.kill()
+        holder.wait()
+    with duckdb.connect(str(settings.catalog), read_only=True) as connection:
+        assert connection.sql("select count(*) from stg_touches").fetchone()[0] == 0  # the refusal happened
+    refresh({"journey_touches"})  # a later landing of another table takes the pending one along
+    with duckdb.connect(str(settings.catalog), read_only=True) as connection:
+        assert connection.sql("select count(*) from stg_touches").fetchone()[0] == 3
