@@ -97,5 +97,6 @@ def profile_worker(worker_pid: int, seconds: float, folder: Path, hottest: int =
         total = sum(kinds.values()) or 1
         shares = ", ".join(f"{kind} {100 * n / total:.0f}%" for kind, n in kinds.most_common() if n / total >= 0.02)
         print(f"  profile, {stage} (pid {pid}): {100 * busy:.0f}% of a core busy; {shares}")
-        print("    hottest frames: " + "; ".join(f"{frame} {100 * n / total:.0f}%"
-                                                 for frame, n in leaves.most_common(hottest)))
+        if leaves:
+            print("    hottest frames: " + "; ".join(f"{frame} {100 * n / total:.0f}%"
+                                                     for frame, n in leaves.most_common(hottest)))

@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     hubspot_public_url: str | None = None  # scheme://host[:port] HubSpot calls (behind a proxy); unset: as requested
     hubspot_token: SecretStr | None = None  # a private app's token: hubspot stage, sync, push, alerts
     hubspot_api_url: str = "https://api.hubapi.com"  # the CRM v3 API (tests point it at a local server)
-    crm_currency: str | None = None  # the portal's currency, for deals without one (as `import --currency`)
     channel_rules: Path | None = None  # a CSV of channel rules in place of the shipped schemas/channel_rules.csv
     # Dashboard
     dashboard_host: str = "127.0.0.1"  # address the dashboard binds
@@ -92,7 +91,8 @@ class Settings(BaseSettings):
     salesforce_client_id: str | None = None  # a connected app's consumer key (client-credentials flow)
     salesforce_client_secret: SecretStr | None = None  # its consumer secret
     salesforce_org_id: str | None = None  # the org Outbound Messages must come from (unset: the route answers 404)
-    crm_currency: str | None = None  # the org's currency, for deals without one (import, sync, outbound)
+    # the portal's or org's currency, for deals without one: import (`--currency`), syncs, webhooks, outbound
+    crm_currency: str | None = None
     salesforce_backoff_seconds: float = 30.0  # first pause on REQUEST_LIMIT_EXCEEDED or a 5xx; doubles, ≤ 15 min
 
     def lake_settings(self, root: str | None = None) -> LakeSettings:
