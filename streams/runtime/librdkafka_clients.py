@@ -7,6 +7,7 @@ through these, which produce and consume an order of magnitude faster on this ma
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicCollection
@@ -43,18 +44,20 @@ def produce_waiting(producer: Producer, topic: str, value: bytes, key: bytes | N
 QUEUE_LIMIT = 100_000
 
 
-def produce_in_order(producer: Producer, topic: str, messages: list[dict[str, Any]]) -> None:
+def produce_in_order(producer: Producer, topic: str, messages: list[dict[str, Any]],
+                     on_delivery: Callable[[Any, Any], None] | None = None) -> None:
     """Produce records (dicts of ``key`` and ``value``) in their order, in one call per queue-full of them.
 
     One call takes the topic's locks once for all of them (a call per record cost a stage a sixth of its
     CPU at saturation); room is made first, so no record is refused for a full queue and none overtakes
     another. A record refused for anything else (too large, say) raises, as :func:`produce_waiting` does.
+    ``on_delivery(error, message)`` hears of each record's delivery (``error`` None) or its failure.
     """
     for start in range(0, len(messages), QUEUE_LIMIT // 2):
         chunk = messages[start:start + QUEUE_LIMIT // 2]
         while len(producer) + len(chunk) > QUEUE_LIMIT:
             producer.poll(0.05)
-        if producer.produce_batch(topic, chunk) < len(chunk):
+        if producer.produce_batch(topic, chunk, on_delivery=on_delivery) < len(chunk):
             error = next(message["_error"] for message in chunk if "_error" in message)
             raise KafkaException(error)
 

@@ -129,6 +129,7 @@ class StageRunner:
         self._unsaved: dict[int, int] = {}  # partition -> offset after the last record applied, not yet saved
         self._producer: Producer | None = None
         self._outbox: dict[str, list[dict[str, Any]]] = {}  # topic -> records emitted, not yet produced
+        self._undelivered: list[str] = []  # outputs the producer gave up on: no checkpoint may pass them
 
     # --- taking up and letting go of partitions -------------------------------------------
 
@@ -241,15 +242,23 @@ class StageRunner:
         self._send()
         if self._producer is not None and self._producer.flush(60) > 0:
             raise KafkaException("outputs not delivered within 60 s; not checkpointing")
+        if self._undelivered:  # the broker refused some for good: the records that made them are read again
+            raise KafkaException(f"{len(self._undelivered)} outputs not delivered ({self._undelivered[0]}); "
+                                 "not checkpointing")
         for partition in partitions:
             self.stage.save(partition)
             self.stores[partition].checkpoint(Position(self.epoch, self._unsaved.pop(partition)))
+
+    def _delivered(self, error: Any, message: Any) -> None:
+        """A delivery report (on the thread that polls or flushes): remember a record the broker never took."""
+        if error is not None:
+            self._undelivered.append(f"{message.topic()}: {error}")
 
     def _send(self) -> None:
         """Hand what the stage emitted since the last call to the producer, each topic's records in order."""
         if self._producer is not None:
             for topic, messages in self._outbox.items():
-                produce_in_order(self._producer, topic, messages)
+                produce_in_order(self._producer, topic, messages, self._delivered)
         self._outbox.clear()
 
     def run(self, stop: threading.Event) -> None:
