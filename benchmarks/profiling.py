@@ -34,15 +34,19 @@ STAGES = {"resolve_touches": "resolve", "stitch_journeys": "stitch", "land_journ
           "send_alerts": "alerts", "fetch_hubspot": "hubspot"}
 
 
-def children(pid: int) -> list[int]:
-    found = []
+def parents() -> dict[int, int]:
+    """Every running process's parent, by pid (from /proc)."""
+    found: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
+            found[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
     return found
+
+
+def children(pid: int) -> list[int]:
+    return [child for child, parent in parents().items() if parent == pid]
 
 
 def record(pids: list[int], seconds: float, folder: Path) -> dict[int, Path]:

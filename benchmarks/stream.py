@@ -39,7 +39,7 @@ from pathlib import Path
 
 import duckdb
 from confluent_kafka.admin import AdminClient, NewTopic
-from profiling import profile_worker
+from profiling import parents, profile_worker
 
 from sinks.lake import Lake
 from streams.runtime.broker import EmbeddedBroker
@@ -51,6 +51,7 @@ from streams.runtime.worker import landed_counts
 from streams.services.generate import wire_line
 from streams.settings import Settings
 from transforms.generator import GeneratorSettings, generate
+from transforms.types import iso
 
 ROOT = Path(__file__).resolve().parents[1]
 QUIX_VERSION = "3.28.1"
@@ -71,16 +72,10 @@ def start_workers(count: int, bootstrap: str, lake: Path, log: Path) -> list[sub
 
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants (a worker runs one process per stage)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            parents[int(stat.parent.name)] = int(fields[1])
-        except (OSError, IndexError, ValueError):
-            continue
+    parent_of = parents()
     family, grew = {pid}, True
     while grew:
-        children = {child for child, parent in parents.items() if parent in family} - family
+        children = {child for child, parent in parent_of.items() if parent in family} - family
         family |= children
         grew = bool(children)
     total = 0
@@ -128,7 +123,7 @@ def throughput(workers: int, lines: list[bytes], expected_journeys: int, touches
 
 def happening_now(lines: list[bytes]) -> list[bytes]:
     """The records as live traffic: each touch's event time moved to the moment it is sent (see :func:`latency`)."""
-    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    now = iso(datetime.now(UTC))
     return [json.dumps({**json.loads(line), "occurred_at": now}).encode() if line.startswith(b"{") else line
             for line in lines]
 

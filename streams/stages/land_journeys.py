@@ -126,8 +126,9 @@ class LakeSink:
                 failed = failed or error
                 continue
             self.unannounced.add(TOPIC_TABLES[topic])
-            for key in [key for key in self.buffer if key[0] == topic]:
-                self.buffered -= len(self.buffer.pop(key))
+            for partition, records in by_topic[topic].items():
+                del self.buffer[(topic, partition)]
+                self.buffered -= len(records)
         if failed is not None:
             raise failed
 
