@@ -40,7 +40,7 @@ from confluent_kafka import Consumer, Producer
 from schemas.alert_rules import parse_rules
 from streams import topics
 from streams.runtime.broker import open_broker
-from streams.runtime.worker import create_pipeline_topics
+from streams.runtime.stage_process import create_pipeline_topics
 from streams.settings import Settings
 from streams.stages.send_alerts import SendAlertsRunner
 from tests.stages.receivers import Receiver

@@ -110,7 +110,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from streams.runtime.broker import EmbeddedBroker
-    from streams.runtime.worker import Worker, landed_counts
+    from streams.runtime.landed import landed_counts
+    from streams.runtime.worker import Worker
     from streams.settings import Settings
     from tests.faults.harness import KEY, Collector
 

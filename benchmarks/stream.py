@@ -44,10 +44,10 @@ from profiling import parents, profile_worker
 from sinks.lake import Lake
 from streams.runtime.broker import EmbeddedBroker
 from streams.runtime.kafka_python_clients import create_topics, make_consumer
+from streams.runtime.landed import landed_counts
 from streams.runtime.librdkafka_clients import fast_consumer, fast_producer
 from streams.runtime.processor import local_state_root
 from streams.runtime.producing import produce_raw
-from streams.runtime.worker import landed_counts
 from streams.services.generate import wire_line
 from streams.settings import Settings
 from transforms.generator import GeneratorSettings, generate

@@ -7,7 +7,7 @@ from typing import Any
 
 import duckdb
 
-from sinks.storage import enable_object_store
+from sinks.duckdb_s3 import enable_object_store
 
 
 def open_catalog(catalog: Path | str) -> duckdb.DuckDBPyConnection:

@@ -14,11 +14,13 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
-import duckdb
 import pyarrow.fs as pafs
+
+if TYPE_CHECKING:
+    import duckdb
 
 #: A lake's root as commands and settings give it: a folder, or an object store URL.
 LakeRoot = str | os.PathLike[str]
@@ -139,53 +141,12 @@ class Storage:
             return list(pool.map(function, items))
 
     def connect(self, database: str = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection that can read the lake's files (see :func:`enable_object_store`)."""
+        """A DuckDB connection that can read the lake's files (see :func:`sinks.duckdb_s3.enable_object_store`)."""
+        import duckdb  # here: the stream's stages use Storage and never DuckDB (about 35 MB each)
+
+        from sinks.duckdb_s3 import enable_object_store
+
         connection = duckdb.connect(database, read_only=read_only)
         if self.remote:
             enable_object_store(connection)
         return connection
-
-
-def _httpfs_wheel() -> str | None:
-    """The httpfs extension shipped by the ``duckdb-extension-httpfs`` wheel for this DuckDB, if installed."""
-    try:
-        import duckdb_extension_httpfs  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return None
-    folder = Path(duckdb_extension_httpfs.__file__).parent / "extensions" / f"v{duckdb.__version__}"
-    return str(folder / "httpfs.duckdb_extension") if (folder / "httpfs.duckdb_extension").exists() else None
-
-
-def enable_object_store(connection: duckdb.DuckDBPyConnection) -> None:
-    """Let a DuckDB session read ``s3://`` files: load the httpfs extension (from its PyPI wheel when it
-    matches this DuckDB, else DuckDB installs it) and create a session secret from the AWS variables."""
-    wheel = _httpfs_wheel()
-    try:
-        if wheel:
-            connection.execute(f"load '{wheel}'")
-        else:
-            connection.execute("install httpfs; load httpfs")
-    except duckdb.Error as error:
-        raise RuntimeError(
-            f"reading a lake on object storage needs DuckDB's httpfs extension, which DuckDB {duckdb.__version__} "
-            f"could not load ({error}): install `touchline[s3]` (DuckDB with its httpfs wheel, offline) or give "
-            "DuckDB access to extensions.duckdb.org") from error
-    options = {"region": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"}
-    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
-    if key and secret:
-        options |= {"key_id": key, "secret": secret}
-        if os.environ.get("AWS_SESSION_TOKEN"):
-            options["session_token"] = os.environ["AWS_SESSION_TOKEN"]
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    if endpoint:
-        parts = urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
-        options |= {"endpoint": parts.netloc, "use_ssl": str(parts.scheme == "https").lower(), "url_style": "path"}
-    settings = ", ".join(f"{name} {_literal(value)}" for name, value in options.items())
-    provider = "" if key and secret else ", provider credential_chain"  # instance roles, profiles (aws extension)
-    connection.execute(f"create or replace temporary secret touchline_lake (type s3{provider}, {settings})")
-
-
-def _literal(value: str) -> str:
-    if value in ("true", "false"):
-        return value
-    return "'" + value.replace("'", "''") + "'"

@@ -1,42 +1,79 @@
-"""The ``touchline`` command: one entry point whose subcommands wire the parts together."""
+"""The ``touchline`` command: one entry point whose subcommands wire the parts together.
+
+A subcommand's module is imported when that subcommand runs (or is listed for help), not when the
+command starts: ``touchline worker`` supervises its stage processes without holding Arrow, delta-rs,
+DuckDB and Beam, which the other commands load (about 150 MB of the worker's memory otherwise).
+"""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping, MutableMapping
+
 import click
 
-from streams.cli.attribute import attribute_command
-from streams.cli.backfill import backfill_command, replay_command
-from streams.cli.broker import broker
-from streams.cli.catalog import catalog_command
-from streams.cli.channels import activate_channel_rules, channels_command
-from streams.cli.collector import collector_command, write_key_command
-from streams.cli.dashboard import dashboard_command
-from streams.cli.demo import demo_command
-from streams.cli.evaluate import evaluate_command
-from streams.cli.forget import forget_command
-from streams.cli.generate import generate_command
-from streams.cli.imports import import_group
-from streams.cli.lake import compact_command, vacuum_command
-from streams.cli.push import push_command
-from streams.cli.scorecard import scorecard_command
-from streams.cli.sql import sql_command
-from streams.cli.stitch import stitch_command
-from streams.cli.sync import sync_command
-from streams.cli.up import up_command
-from streams.cli.validate import validate
-from streams.cli.worker import worker_command
+from streams.cli.channels import activate_channel_rules
+
+#: Each subcommand's name → ``module:attribute`` of its click command.
+SUBCOMMANDS = {
+    "validate": "streams.cli.validate:validate",
+    "broker": "streams.cli.broker:broker",
+    "generate": "streams.cli.generate:generate_command",
+    "stitch": "streams.cli.stitch:stitch_command",
+    "worker": "streams.cli.worker:worker_command",
+    "demo": "streams.cli.demo:demo_command",
+    "sql": "streams.cli.sql:sql_command",
+    "collector": "streams.cli.collector:collector_command",
+    "write-key": "streams.cli.collector:write_key_command",
+    "import": "streams.cli.imports:import_group",
+    "attribute": "streams.cli.attribute:attribute_command",
+    "evaluate": "streams.cli.evaluate:evaluate_command",
+    "scorecard": "streams.cli.scorecard:scorecard_command",
+    "backfill": "streams.cli.backfill:backfill_command",
+    "replay": "streams.cli.backfill:replay_command",
+    "dashboard": "streams.cli.dashboard:dashboard_command",
+    "forget": "streams.cli.forget:forget_command",
+    "compact": "streams.cli.lake:compact_command",
+    "vacuum": "streams.cli.lake:vacuum_command",
+    "up": "streams.cli.up:up_command",
+    "push": "streams.cli.push:push_command",
+    "sync": "streams.cli.sync:sync_command",
+    "channels": "streams.cli.channels:channels_command",
+    "catalog": "streams.cli.catalog:catalog_command",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Subcommands(MutableMapping[str, click.Command]):
+    """A group's subcommands by name, each imported from its ``module:attribute`` when first asked for."""
+
+    def __init__(self, where: Mapping[str, str]) -> None:
+        self.where = dict(where)
+        self.loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self.loaded:
+            module, attribute = self.where[name].split(":")
+            self.loaded[name] = getattr(importlib.import_module(module), attribute)
+        return self.loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self.loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self.where.pop(name, None)
+        self.loaded.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.where.keys() | self.loaded.keys()))
+
+    def __len__(self) -> int:
+        return len(self.where.keys() | self.loaded.keys())
+
+
+@click.group(commands=Subcommands(SUBCOMMANDS), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="touchline")
 def main() -> None:
     """Touchline: B2B buyer journeys from touch events to attribution."""
     activate_channel_rules()  # TOUCHLINE_CHANNEL_RULES, read once: every command classifies and validates by it
-
-
-for command in (validate, broker, generate_command, stitch_command, worker_command, demo_command, sql_command,
-                collector_command, write_key_command, import_group, attribute_command, evaluate_command,
-                scorecard_command, backfill_command, replay_command, dashboard_command,
-                forget_command, compact_command, vacuum_command, up_command, push_command, sync_command,
-                channels_command, catalog_command):
-    main.add_command(command)

@@ -29,8 +29,9 @@ from transforms.types import Touch
 def demo_command(lake: str | None, catalog: str | None, timeout: float, **population: object) -> None:
     """Start a broker and a worker, stream a generated population, summarise what landed."""
     from streams.runtime.broker import open_broker
+    from streams.runtime.landed import wait_until_landed
     from streams.runtime.producing import produce_raw
-    from streams.runtime.worker import Worker, wait_until_landed
+    from streams.runtime.worker import Worker
 
     logging.basicConfig(level=logging.WARNING)
     overrides = {k: v for k, v in {"lake": lake, "catalog": catalog}.items() if v}

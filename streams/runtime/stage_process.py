@@ -1,8 +1,12 @@
-"""One stage of a worker, built by its name; run in a process of its own, it loads only its own modules.
+"""One stage of a worker, built by its name, and the worker's preparation; each runs in a process of its own
+and loads only its own modules.
 
 A worker spawns one process per stage (:class:`streams.runtime.worker.Worker`); each imports this
 module, not the worker's, so resolve and stitch never load DuckDB, delta-rs or the alerts' HTTP
-client (about 70 MB less each), and the stage modules are imported when their stage is built.
+client (about 70 MB less each), and the stage modules are imported when their stage is built. The
+worker's own process imports this module too, to name these functions to its children: so nothing
+heavy is imported at its top, and the preparation (topics, tables, catalog) runs in a short-lived
+process, which leaves the worker's own process a supervisor of about 40 MB.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from datetime import timedelta
 from typing import Any
 
 from schemas.channels import use_channel_rules
-from streams.runtime.processor import StageRunner
 from streams.settings import Settings
 from transforms.settings import JourneySettings
 
@@ -26,6 +29,8 @@ def build(name: str, bootstrap: str, settings: Settings, journey: JourneySetting
     """The runner of the stage called ``name`` (one of ``worker.STAGES`` or ``worker.OPTIONAL_STAGES``)."""
     landing = settings.lake_settings()
     dedupe = timedelta(days=settings.state_dedupe_days)
+    from streams.runtime.processor import StageRunner
+
     if name == "resolve":
         from streams.stages.resolve_touches import ResolveTouches
 
@@ -37,8 +42,8 @@ def build(name: str, bootstrap: str, settings: Settings, journey: JourneySetting
     if name == "land":
         from streams.stages.land_journeys import LakeSink
 
-        return LakeSink(bootstrap, settings, landing, max_seconds=settings.lake_land_seconds,
-                        on_landed=catalog_refresher(settings))
+        return LakeSink(bootstrap, settings, landing, max_rows=settings.lake_land_rows,
+                        max_seconds=settings.lake_land_seconds, on_landed=catalog_refresher(settings))
     if name == "alerts":
         from streams.stages.send_alerts import SendAlertsRunner
 
@@ -104,6 +109,32 @@ def catalog_refresher(settings: Settings) -> Any:
         pending.clear()
 
     return refresh
+
+
+def create_pipeline_topics(bootstrap: str, settings: Settings) -> None:
+    """Create the pipeline's topics (one partition where identity needs one place)."""
+    from streams import topics
+    from streams.runtime.kafka_python_clients import create_topics
+
+    create_topics(bootstrap, topics.SINGLE_PARTITION, 1, settings)
+    create_topics(bootstrap, topics.PARTITIONED, settings.topic_partitions, settings)
+
+
+def prepare(bootstrap: str, settings: Settings) -> None:
+    """What the stages need before they start: the pipeline's topics, every table (empty: readers need not wait
+    for a first landing), the catalog's views, and the lake's id, named once (the stages would race to)."""
+    from sinks import catalog
+    from sinks.lake import Lake
+    from sinks.tables import TABLES
+    from streams.runtime.processor import local_state_root
+
+    create_pipeline_topics(bootstrap, settings)
+    landing = settings.lake_settings()
+    lake = Lake(landing.root)
+    for name in TABLES:
+        lake.create(name)
+    catalog.build(lake, landing.catalog)
+    local_state_root(settings)
 
 
 def _die_with_parent() -> None:

@@ -8,27 +8,18 @@ split the partitions of touches-by-account-v1 and the journey topics between the
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-
-from sinks import catalog
-from sinks.lake import Lake
-from sinks.tables import TABLES
-from streams import topics
 from streams.runtime import stage_process
-from streams.runtime.kafka_python_clients import create_topics
-from streams.runtime.processor import local_state_root
 from streams.settings import Settings
 from transforms.settings import JourneySettings
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from sinks.lake import Lake
+
 STAGES = ("resolve", "stitch", "land")
 OPTIONAL_STAGES = ("alerts", "hubspot")  # run when configured (TOUCHLINE_ALERT_RULES, TOUCHLINE_HUBSPOT_TOKEN)
 
@@ -39,15 +30,12 @@ def default_stages(settings: Settings) -> tuple[str, ...]:
             + (("hubspot",) if settings.hubspot_token is not None else ()))
 
 
-def create_pipeline_topics(bootstrap: str, settings: Settings) -> None:
-    """Create the pipeline's topics (one partition where identity needs one place)."""
-    create_topics(bootstrap, topics.SINGLE_PARTITION, 1, settings)
-    create_topics(bootstrap, topics.PARTITIONED, settings.topic_partitions, settings)
-
-
 @dataclass
 class Worker:
-    """The running stages of one worker: one process per stage (or threads, for tests)."""
+    """The running stages of one worker: one process per stage (or threads, for tests).
+
+    With processes, the worker's own process only supervises: it imports none of the stages' libraries
+    (see :mod:`streams.runtime.stage_process`)."""
 
     bootstrap: str
     settings: Settings
@@ -59,7 +47,6 @@ class Worker:
     def __post_init__(self) -> None:
         self.stages = self.stages or default_stages(self.settings)
         self.landing = self.settings.lake_settings()
-        self.lake = Lake(self.landing.root)
         context = multiprocessing.get_context("spawn")
         self.stop: Any = context.Event() if self.processes else threading.Event()
         self._context = context
@@ -68,17 +55,20 @@ class Worker:
         if "hubspot" in self.stages:
             stage_process.fetch_hubspot(self.settings)
 
+    @property
+    def lake(self) -> Lake:
+        """The lake the worker lands in."""
+        from sinks.lake import Lake  # here: the worker's own process never needs delta-rs
+
+        return Lake(self.landing.root)
+
     def runner(self, name: str) -> Any:
         """The runner of a stage by name."""
         return stage_process.build(name, self.bootstrap, self.settings, self.journey)
 
     def start(self) -> Worker:
-        """Create topics and the catalog, then start each stage."""
-        create_pipeline_topics(self.bootstrap, self.settings)
-        for name in TABLES:  # every table exists, empty, before anything lands: readers need not wait
-            self.lake.create(name)
-        catalog.build(self.lake, self.landing.catalog)
-        local_state_root(self.settings)  # names the lake's id once, before the stages would race to
+        """Create topics, tables and the catalog, then start each stage."""
+        self._prepare()
         for name in self.stages or ():
             if self.processes:
                 task: Any = self._context.Process(
@@ -91,6 +81,19 @@ class Worker:
             self.threads.append(task)
         return self
 
+    def _prepare(self) -> None:
+        """:func:`stage_process.prepare`, in a process of its own when the stages have theirs."""
+        if not self.processes:
+            stage_process.prepare(self.bootstrap, self.settings)
+            return
+        task = self._context.Process(target=stage_process.prepare, name="touchline-prepare",
+                                     args=(self.bootstrap, self.settings))
+        task.start()
+        task.join()
+        if task.exitcode != 0:
+            raise RuntimeError(f"the worker could not create its topics, tables or catalog (exit code "
+                               f"{task.exitcode}); the error is printed above")
+
     def close(self, timeout: float = 30.0) -> None:
         """Stop polling, land what is buffered, close clients."""
         self.stop.set()
@@ -102,50 +105,3 @@ class Worker:
     def alive(self) -> bool:
         """Whether every stage is still running."""
         return all(task.is_alive() for task in self.threads)
-
-
-def landed_counts(lake: Lake) -> dict[str, int]:
-    """Rows per table in the current version of each Delta table (one row per key)."""
-    counts = {}
-    connection = lake.connect()
-    try:
-        for name in TABLES:
-            files = lake.files(name)
-            counts[name] = connection.execute("select count(*) from read_parquet(?)", [files]).fetchone()[0] \
-                if files else 0  # type: ignore[index]
-    finally:
-        connection.close()
-    return counts
-
-
-def wait_until_landed(lake: Lake, touches: int, dead_letters: int, journeys: int = 0, *,
-                      alive: Callable[[], bool] = lambda: True, timeout: float = 300.0,
-                      settle_seconds: float = 2.0) -> dict[str, int]:
-    """Wait until the lake holds the expected touches, dead letters and journey rows, then settles.
-
-    Settling watches the tables waited for: journey rows and the SLA breaches beside them only when
-    journey rows are expected (a caller waiting for touches alone is not held up by a stitch stage
-    still catching up). ``alive``
-    says whether the worker is still running; a dead one ends the wait at once.
-    """
-    watched = ("touches", "dead_letters") + (("journey_touches", "sla_breaches") if journeys else ())
-    deadline = time.monotonic() + timeout
-    last, stable_since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        if not alive():
-            raise RuntimeError("a stage of the worker died; see its log")
-        try:
-            counts = landed_counts(lake)
-        except duckdb.IOException:  # a file vanished between listing and reading (a restart's cleanup)
-            time.sleep(0.5)
-            continue
-        if last is None or any(counts[name] != last[name] for name in watched):
-            stable_since = time.monotonic()
-        last = counts
-        done = counts["touches"] >= touches and counts["dead_letters"] >= dead_letters \
-            and counts["journey_touches"] >= journeys
-        if done and time.monotonic() - stable_since >= settle_seconds:
-            return counts
-        time.sleep(0.5)
-    raise TimeoutError(f"after {timeout:.0f}s the lake holds {last}; expected {touches} touches, "
-                       f"{dead_letters} dead letters, {journeys} journey touches")

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from sinks.lake import Lake
 from sinks.storage import LakeRoot
 from sinks.tables import TABLES
-from streams.runtime.worker import wait_until_landed
+from streams.runtime.landed import wait_until_landed
 from streams.services.generate import wire_line
 from transforms.generator import Emitted, GeneratorSettings, generate
 from transforms.stitching import stitch
