@@ -46,7 +46,7 @@ class LakeSink:
 
     name = "land-journeys"
 
-    def __init__(self, bootstrap: str, settings: Settings, landing: LakeSettings, *, max_rows: int = 10_000,
+    def __init__(self, bootstrap: str, settings: Settings, landing: LakeSettings, *, max_rows: int = 50_000,
                  max_seconds: float = 1.0, retry_seconds: float = 1.0,
                  on_landed: Callable[[set[str]], None] | None = None, announce_seconds: float = 5.0) -> None:
         self.bootstrap = bootstrap
