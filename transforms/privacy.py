@@ -46,7 +46,7 @@ def pseudonymize_email(email: str, salt: str, prefix: str = PSEUDONYM_PREFIX) ->
     local, at, domain = email.strip().lower().rpartition("@")
     if not at:
         return email
-    digest = hmac.new(salt.encode(), local.encode(), hashlib.sha256).hexdigest()[:32]
+    digest = hmac.digest(salt.encode(), local.encode(), "sha256").hex()[:32]  # hmac.new's digest, in one C call
     return f"{prefix}{digest}@{domain}"
 
 
