@@ -153,25 +153,26 @@ def refresh(lake: Lake, catalog: Path | str, tables: set[str]) -> list[str]:
 
     Only those: DuckDB binds the views a view reads each time it is queried, so every view above them sees
     the new files through them (rebuilding all ~70 views after each landing cost the sink a third of its CPU).
+    The models are read again each time (a millisecond or two): a model edited while a worker runs is
+    picked up by its next landing.
     """
     models = [model for model in ordered(load()) if tables & set(_PLACEHOLDER.findall(model.sql))]
-    if models:
-        connection = lake.storage.connect(str(catalog))
-        try:
-            for model in models:
-                create(connection, model, lake)
-        finally:
-            connection.close()
-    return [model.name for model in models]
+    return _create_all(lake, catalog, models, macros=False) if models else []
 
 
 def build(lake: Lake, catalog: Path | str | duckdb.DuckDBPyConnection) -> list[str]:
     """(Re)create every view of the catalog (a file, or an open connection); return their names."""
-    models = ordered(load())
+    return _create_all(lake, catalog, ordered(load()), macros=True)
+
+
+def _create_all(lake: Lake, catalog: Path | str | duckdb.DuckDBPyConnection, models: list[Model], *,
+                macros: bool) -> list[str]:
+    """(Re)create ``models``' views in order (the macros first, with ``macros``), in one session of the catalog
+    (a file, closed after, or a connection left open); return their names."""
     own = not isinstance(catalog, duckdb.DuckDBPyConnection)
     connection = catalog if isinstance(catalog, duckdb.DuckDBPyConnection) else lake.storage.connect(str(catalog))
     try:
-        for path in sorted(MACROS.glob("*.sql")):
+        for path in sorted(MACROS.glob("*.sql")) if macros else ():
             connection.execute(path.read_text())
         for model in models:
             create(connection, model, lake)
