@@ -1,9 +1,13 @@
-"""What the runtime hands a stage: a confluent-kafka message read into a :class:`Record`."""
+"""What the runtime hands a stage: a confluent-kafka message read into a :class:`Record`; records as JSON bytes."""
+
+import json
 
 import pytest
 from confluent_kafka import Message
+from hypothesis import given
+from hypothesis import strategies as st
 
-from streams.runtime.records import Record, received
+from streams.runtime.records import Record, dumps, loads, received
 
 
 def test_a_message_becomes_a_record_with_where_it_was_read_and_its_bytes():
@@ -18,3 +22,20 @@ def test_a_record_cannot_be_changed_and_carries_no_dict():
     with pytest.raises(AttributeError):
         record.offset = 1  # type: ignore[misc]
     assert not hasattr(record, "__dict__")
+
+
+def test_records_read_back_every_integer_exactly() -> None:
+    """orjson reads an integer past 64 bits as a float: such records are read by ``json`` instead."""
+    record = {"ids": [2**64 - 1, 2**64, -(2**63) - 1, 10**25], "nested": {"count": 12345678901234567890123},
+              "text": "12345678901234567890123", "amount": 1234.5, "small": 7}
+    read = loads(dumps(record))
+    assert read == record
+    assert all(type(value) is int for value in [*read["ids"], read["nested"]["count"]])
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                    | st.text(), lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12))
+def test_records_read_back_what_json_reads(value: object) -> None:
+    raw = dumps({"value": value})
+    assert loads(raw) == json.loads(raw)
