@@ -34,6 +34,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.schema import Field
 from deltalake.transaction import AddAction, RemoveAction
 
+from batches.columns import rows_table
 from sinks.storage import LakeRoot, Storage
 from sinks.tables import FEW_VALUES, RETRACTED, TABLES, Table
 
@@ -181,7 +182,7 @@ class Lake:
         if not rows and not positions:
             return 0
         schema = spec.table_schema.append(pa.field(RETRACTED, pa.bool_())) if spec.retracts else spec.table_schema
-        source = pa.Table.from_pylist(rows, schema=schema)
+        source = rows_table(rows, schema)
         keys = " and ".join(f"t.{name} = s.{name}" for name in ("event_date", *spec.key))
         transactions = [Transaction(app_id, offset) for app_id, offset in (positions or {}).items()] or None
         for attempt in range(COMMIT_TRIES):
@@ -218,8 +219,7 @@ class Lake:
     def replace(self, name: str, records: Iterable[Mapping[str, Any]], *, description: str) -> int:
         """Overwrite a table with wire records in one commit; return the new version."""
         spec = TABLES[name]
-        rows = pa.Table.from_pylist(_latest_per_key(spec, (spec.row(record) for record in records)),
-                                    schema=spec.table_schema)
+        rows = rows_table(_latest_per_key(spec, (spec.row(record) for record in records)), spec.table_schema)
         self.create(name)
         write_deltalake(self.uri(name), rows, mode="overwrite", partition_by=["event_date"],
                         writer_properties=writer_properties(),
