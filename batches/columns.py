@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,13 +44,6 @@ def unpack(data: bytes) -> pa.Table:
 def unpack_all(parts: Iterable[bytes]) -> pa.Table:
     """The tables of several packed batches as one table."""
     return pa.concat_tables([unpack(part) for part in parts])
-
-
-def rows_table(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
-    """Row dicts as a table of ``schema``, as ``pa.Table.from_pylist`` makes it (a missing key is null, other
-    keys are ignored), built a column at a time: on the lake's wide rows, twice as fast."""
-    return pa.Table.from_arrays([pa.array([row.get(field.name) for row in rows], field.type) for field in schema],
-                                schema=schema)
 
 
 #: A validated TouchEvent's ``__dict__`` holds every field, in declaration order.

@@ -21,6 +21,7 @@ import base64
 import binascii
 import re
 import tomllib
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -190,3 +191,12 @@ def parse_rules(text: str, origin: str = "rules") -> AlertRules:
             raise AlertRulesError(f"{origin}:{line}: rule.{index}.to: unknown destination {unknown[0]!r} "
                                   f"(destinations: {', '.join(sorted(names)) or 'none'})")
     return rules
+
+
+def load_rules(path: Path) -> AlertRules:
+    """The rules file at ``path``; :class:`AlertRulesError` names the line and the problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise AlertRulesError(f"{path}: {error.strerror or error}") from None
+    return parse_rules(text, str(path))

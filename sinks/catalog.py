@@ -172,8 +172,9 @@ def _create_all(lake: Lake, catalog: Path | str | duckdb.DuckDBPyConnection, mod
     own = not isinstance(catalog, duckdb.DuckDBPyConnection)
     connection = catalog if isinstance(catalog, duckdb.DuckDBPyConnection) else lake.storage.connect(str(catalog))
     try:
-        for path in sorted(MACROS.glob("*.sql")) if macros else ():
-            connection.execute(path.read_text())
+        if macros:
+            for path in sorted(MACROS.glob("*.sql")):
+                connection.execute(path.read_text())
         for model in models:
             create(connection, model, lake)
     finally:

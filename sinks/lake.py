@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -34,7 +34,6 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 from deltalake.schema import Field
 from deltalake.transaction import AddAction, RemoveAction
 
-from batches.columns import rows_table
 from sinks.storage import LakeRoot, Storage
 from sinks.tables import FEW_VALUES, RETRACTED, TABLES, Table
 
@@ -68,6 +67,13 @@ def _latest_per_key(table: Table, rows: Iterable[dict[str, Any]]) -> list[dict[s
     if table.retracts:
         return list({(row["event_date"], *table.key_of(row)): row for row in rows}.values())
     return list({table.key_of(row): row for row in rows}.values())
+
+
+def rows_table(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Row dicts as a table of ``schema``, as ``pa.Table.from_pylist`` makes it (a missing key is null, other
+    keys are ignored), built a column at a time: on the lake's wide rows, twice as fast."""
+    return pa.Table.from_arrays([pa.array([row.get(field.name) for row in rows], field.type) for field in schema],
+                                schema=schema)
 
 
 class Lake:

@@ -142,7 +142,7 @@ class Storage:
 
     def connect(self, database: str = ":memory:", *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection that can read the lake's files (see :func:`sinks.duckdb_s3.enable_object_store`)."""
-        import duckdb  # here: the stream's stages use Storage and never DuckDB (about 35 MB each)
+        import duckdb  # here: resolve and stitch use Storage and never DuckDB (about 35 MB each)
 
         from sinks.duckdb_s3 import enable_object_store
 

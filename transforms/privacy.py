@@ -115,7 +115,7 @@ def identifier_digest(kind: str, value: str) -> str:
 def keyed(key: bytes, digest: str) -> str:
     """A fingerprint as the suppression list keeps it: an HMAC with a secret key kept outside the lake, so the
     list cannot be tested against guessed identifiers. Without a key (lists written before keys), as it is."""
-    return hmac.new(key, digest.encode(), hashlib.sha256).hexdigest() if key else digest
+    return hmac.digest(key, digest.encode(), "sha256").hex() if key else digest
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,10 +51,16 @@ class Subcommands(MutableMapping[str, click.Command]):
         self.loaded: dict[str, click.Command] = {}
 
     def __getitem__(self, name: str) -> click.Command:
-        if name not in self.loaded:
-            module, attribute = self.where[name].split(":")
-            self.loaded[name] = getattr(importlib.import_module(module), attribute)
-        return self.loaded[name]
+        if name in self.loaded:
+            return self.loaded[name]
+        if name not in self.where:
+            raise KeyError(name)
+        module, attribute = self.where[name].split(":")  # an error importing it is the module's, not a KeyError
+        command = self.loaded[name] = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.where or name in self.loaded
 
     def __setitem__(self, name: str, command: click.Command) -> None:
         self.loaded[name] = command

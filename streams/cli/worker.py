@@ -35,8 +35,7 @@ def worker_command(stages: str | None, alert_rules: str | None, lake: str | None
     overrides = {k: v for k, v in {"lake": lake, "catalog": catalog, "alert_rules": alert_rules}.items() if v}
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if settings.alert_rules:  # a bad rules file is refused before anything starts
-        from schemas.alert_rules import AlertRulesError
-        from streams.stages.send_alerts import load_rules
+        from schemas.alert_rules import AlertRulesError, load_rules
 
         try:
             load_rules(settings.alert_rules)

@@ -18,6 +18,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from schemas.alert_rules import AlertRules, load_rules
 from schemas.channels import use_channel_rules
 from streams.settings import Settings
 from transforms.settings import JourneySettings
@@ -27,10 +28,10 @@ log = logging.getLogger(__name__)
 
 def build(name: str, bootstrap: str, settings: Settings, journey: JourneySettings) -> Any:
     """The runner of the stage called ``name`` (one of ``worker.STAGES`` or ``worker.OPTIONAL_STAGES``)."""
-    landing = settings.lake_settings()
-    dedupe = timedelta(days=settings.state_dedupe_days)
     from streams.runtime.processor import StageRunner
 
+    landing = settings.lake_settings()
+    dedupe = timedelta(days=settings.state_dedupe_days)
     if name == "resolve":
         from streams.stages.resolve_touches import ResolveTouches
 
@@ -42,8 +43,7 @@ def build(name: str, bootstrap: str, settings: Settings, journey: JourneySetting
     if name == "land":
         from streams.stages.land_journeys import LakeSink
 
-        return LakeSink(bootstrap, settings, landing, max_rows=settings.lake_land_rows,
-                        max_seconds=settings.lake_land_seconds, on_landed=catalog_refresher(settings))
+        return LakeSink(bootstrap, settings, landing, on_landed=catalog_refresher(settings))
     if name == "alerts":
         from streams.stages.send_alerts import SendAlertsRunner
 
@@ -53,23 +53,27 @@ def build(name: str, bootstrap: str, settings: Settings, journey: JourneySetting
     raise ValueError(f"no stage called {name!r}")
 
 
-def alert_rules(settings: Settings) -> Any:
+def alert_rules(settings: Settings) -> AlertRules:
     """The alert rules of ``settings``, checked; the alerts stage cannot run without them."""
     if settings.alert_rules is None:
         raise ValueError("the alerts stage needs a rules file (--alert-rules or TOUCHLINE_ALERT_RULES)")
-    from streams.stages.send_alerts import load_rules
-
     return load_rules(settings.alert_rules)
+
+
+def hubspot_token(settings: Settings) -> str:
+    """The private app's access token the hubspot stage reads the CRM with; it cannot run without one."""
+    if settings.hubspot_token is None:
+        raise ValueError("the hubspot stage needs TOUCHLINE_HUBSPOT_TOKEN (a private app's access token)")
+    return settings.hubspot_token.get_secret_value()
 
 
 def fetch_hubspot(settings: Settings) -> Any:
     """The hubspot stage, reading the CRM v3 API with the private app's token."""
-    if settings.hubspot_token is None:
-        raise ValueError("the hubspot stage needs TOUCHLINE_HUBSPOT_TOKEN (a private app's access token)")
+    token = hubspot_token(settings)
     from streams.crm.hubspot_api import HubspotApi
     from streams.stages.fetch_hubspot import FetchHubspot
 
-    api = HubspotApi(settings.hubspot_api_url, settings.hubspot_token.get_secret_value())
+    api = HubspotApi(settings.hubspot_api_url, token)
     return FetchHubspot(api, settings.crm_currency, settings.lake_settings().salt)
 
 
@@ -122,19 +126,27 @@ def create_pipeline_topics(bootstrap: str, settings: Settings) -> None:
 
 def prepare(bootstrap: str, settings: Settings) -> None:
     """What the stages need before they start: the pipeline's topics, every table (empty: readers need not wait
-    for a first landing), the catalog's views, and the lake's id, named once (the stages would race to)."""
+    for a first landing), the catalog's views, and the lake's id, named once (the stages would race to).
+
+    A failure is a RuntimeError that names the error it was: it crosses to the worker's process, which the
+    libraries' own exceptions (delta-rs's, librdkafka's) cannot.
+    """
     from sinks import catalog
     from sinks.lake import Lake
     from sinks.tables import TABLES
     from streams.runtime.processor import local_state_root
 
-    create_pipeline_topics(bootstrap, settings)
-    landing = settings.lake_settings()
-    lake = Lake(landing.root)
-    for name in TABLES:
-        lake.create(name)
-    catalog.build(lake, landing.catalog)
-    local_state_root(settings)
+    try:
+        create_pipeline_topics(bootstrap, settings)
+        landing = settings.lake_settings()
+        lake = Lake(landing.root)
+        for name in TABLES:
+            lake.create(name)
+        catalog.build(lake, landing.catalog)
+        local_state_root(settings)
+    except Exception as error:
+        raise RuntimeError(f"the worker could not create its topics, tables or catalog: "
+                           f"{type(error).__name__}: {error}") from error
 
 
 def _die_with_parent() -> None:
@@ -147,12 +159,17 @@ def _die_with_parent() -> None:
         pass
 
 
-def run(name: str, bootstrap: str, settings: Settings, journey: JourneySettings, stop: Any) -> None:
-    """A stage process: dies with its worker, yields the CPU to ingest (``stage_niceness``), runs until ``stop``."""
+def as_child() -> None:
+    """A worker's child process: dies with its worker, leaves Ctrl-C to it, logs as it does."""
     _die_with_parent()
-    os.nice(settings.stage_niceness)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+def run(name: str, bootstrap: str, settings: Settings, journey: JourneySettings, stop: Any) -> None:
+    """A stage process: yields the CPU to ingest (``stage_niceness``), runs until ``stop``."""
+    as_child()
+    os.nice(settings.stage_niceness)
     use_channel_rules(settings.channel_rules)  # a spawned process reads the rules its parent checked
     build(name, bootstrap, settings, journey).run(stop)

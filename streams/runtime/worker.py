@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from streams.runtime import stage_process
@@ -53,9 +55,9 @@ class Worker:
         if "alerts" in self.stages:
             stage_process.alert_rules(self.settings)  # a missing or broken rules file fails here, not in a child
         if "hubspot" in self.stages:
-            stage_process.fetch_hubspot(self.settings)
+            stage_process.hubspot_token(self.settings)
 
-    @property
+    @cached_property
     def lake(self) -> Lake:
         """The lake the worker lands in."""
         from sinks.lake import Lake  # here: the worker's own process never needs delta-rs
@@ -82,17 +84,13 @@ class Worker:
         return self
 
     def _prepare(self) -> None:
-        """:func:`stage_process.prepare`, in a process of its own when the stages have theirs."""
+        """:func:`stage_process.prepare`, in a process of its own when the stages have theirs (its error is
+        raised here, as it was raised there)."""
         if not self.processes:
             stage_process.prepare(self.bootstrap, self.settings)
             return
-        task = self._context.Process(target=stage_process.prepare, name="touchline-prepare",
-                                     args=(self.bootstrap, self.settings))
-        task.start()
-        task.join()
-        if task.exitcode != 0:
-            raise RuntimeError(f"the worker could not create its topics, tables or catalog (exit code "
-                               f"{task.exitcode}); the error is printed above")
+        with ProcessPoolExecutor(1, mp_context=self._context, initializer=stage_process.as_child) as pool:
+            pool.submit(stage_process.prepare, self.bootstrap, self.settings).result()
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop polling, land what is buffered, close clients."""

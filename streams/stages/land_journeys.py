@@ -42,19 +42,20 @@ TOPIC_TABLES = {
 
 
 class LakeSink:
-    """Buffers records per topic-partition and lands them every ``max_rows`` or ``max_seconds``."""
+    """Buffers records per topic-partition and lands them every ``max_rows`` or ``max_seconds`` (unset: the
+    settings' ``lake_land_rows`` and ``lake_land_seconds``)."""
 
     name = "land-journeys"
 
-    def __init__(self, bootstrap: str, settings: Settings, landing: LakeSettings, *, max_rows: int = 50_000,
-                 max_seconds: float = 1.0, retry_seconds: float = 1.0,
+    def __init__(self, bootstrap: str, settings: Settings, landing: LakeSettings, *, max_rows: int | None = None,
+                 max_seconds: float | None = None, retry_seconds: float = 1.0,
                  on_landed: Callable[[set[str]], None] | None = None, announce_seconds: float = 5.0) -> None:
         self.bootstrap = bootstrap
         self.settings = settings  # how to reach Kafka
         self.landing = landing
         self.lake = Lake(landing.root)
-        self.max_rows = max_rows
-        self.max_seconds = max_seconds
+        self.max_rows = max_rows or settings.lake_land_rows
+        self.max_seconds = max_seconds or settings.lake_land_seconds
         self.retry_seconds = retry_seconds
         self.paused = False  # the lake could not be written: consuming is paused until it can
         self.on_landed = on_landed

@@ -17,12 +17,11 @@ import pickle
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from rocksdict import WriteBatch
 
-from schemas.alert_rules import AlertRules, AlertRulesError, parse_rules
+from schemas.alert_rules import AlertRules
 from streams import topics
 from streams.runtime.processor import Emit, StageRunner
 from streams.runtime.records import Record, dumps, loads
@@ -169,15 +168,6 @@ class SendAlerts:
                 row = self.finished_rows.pop(outcome.alert_id, None)
             if row is not None:
                 emit(topics.ALERTS, outcome.alert_id.encode(), dumps(row))
-
-
-def load_rules(path: Path) -> AlertRules:
-    """The rules file at ``path``; :class:`AlertRulesError` names the line and the problem."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise AlertRulesError(f"{path}: {error.strerror or error}") from None
-    return parse_rules(text, str(path))
 
 
 class SendAlertsRunner:

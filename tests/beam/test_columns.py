@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from batches.columns import best_of_each_event, days, pack, rows_table, split, times, touches_table, unpack
+from batches.columns import best_of_each_event, days, pack, split, times, touches_table, unpack
 from schemas.touch import TouchEvent, parse_touch
 from sinks.tables import JOURNEY_FIELDS, TABLES
 from tests.strategies import wire_touches
@@ -90,13 +90,3 @@ def test_copies_alike_in_both_times_keep_the_copy_admission_keeps_in_any_order()
         kept.add(json.dumps(touch.to_wire(), sort_keys=True))
     assert len(kept) == 1
 
-
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(wire_touches, min_size=0, max_size=6))
-def test_rows_become_the_table_from_pylist_makes(records):
-    """The lake builds its merge source a column at a time: the same table as ``from_pylist``, a missing key
-    null and a key outside the schema ignored."""
-    rows = [{**SPEC.row(record), "not_a_column": 1} for record in records]
-    for row in rows[::2]:
-        row.pop("channel", None)
-    assert rows_table(rows, SPEC.schema).equals(pa.Table.from_pylist(rows, schema=SPEC.schema))

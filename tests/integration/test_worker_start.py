@@ -17,6 +17,7 @@ def test_a_worker_whose_preparation_fails_says_so_and_starts_no_stage(fresh_brok
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     worker = Worker(fresh_broker.bootstrap, Settings(lake=str(blocked / "lake"), catalog=tmp_path / "c.duckdb"))
-    with pytest.raises(RuntimeError, match="could not create its topics, tables or catalog"):
+    cause = "could not create its topics, tables or catalog: TableNotFoundError: Could not create local directory"
+    with pytest.raises(RuntimeError, match=cause):
         worker.start()
     assert worker.threads == []
