@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import duckdb
@@ -67,13 +67,6 @@ def _latest_per_key(table: Table, rows: Iterable[dict[str, Any]]) -> list[dict[s
     if table.retracts:
         return list({(row["event_date"], *table.key_of(row)): row for row in rows}.values())
     return list({table.key_of(row): row for row in rows}.values())
-
-
-def rows_table(rows: Sequence[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
-    """Row dicts as a table of ``schema``, as ``pa.Table.from_pylist`` makes it (a missing key is null, other
-    keys are ignored), built a column at a time: on the lake's wide rows, twice as fast."""
-    return pa.Table.from_arrays([pa.array([row.get(field.name) for row in rows], field.type) for field in schema],
-                                schema=schema)
 
 
 class Lake:
@@ -188,7 +181,7 @@ class Lake:
         if not rows and not positions:
             return 0
         schema = spec.table_schema.append(pa.field(RETRACTED, pa.bool_())) if spec.retracts else spec.table_schema
-        source = rows_table(rows, schema)
+        source = pa.Table.from_pylist(rows, schema=schema)
         keys = " and ".join(f"t.{name} = s.{name}" for name in ("event_date", *spec.key))
         transactions = [Transaction(app_id, offset) for app_id, offset in (positions or {}).items()] or None
         for attempt in range(COMMIT_TRIES):
@@ -225,7 +218,8 @@ class Lake:
     def replace(self, name: str, records: Iterable[Mapping[str, Any]], *, description: str) -> int:
         """Overwrite a table with wire records in one commit; return the new version."""
         spec = TABLES[name]
-        rows = rows_table(_latest_per_key(spec, (spec.row(record) for record in records)), spec.table_schema)
+        rows = pa.Table.from_pylist(_latest_per_key(spec, (spec.row(record) for record in records)),
+                                    schema=spec.table_schema)
         self.create(name)
         write_deltalake(self.uri(name), rows, mode="overwrite", partition_by=["event_date"],
                         writer_properties=writer_properties(),

@@ -89,4 +89,3 @@ def test_copies_alike_in_both_times_keep_the_copy_admission_keeps_in_any_order()
         assert row == sink_rows([next(e for e in copies if to_touch(e) == touch)])[0]
         kept.add(json.dumps(touch.to_wire(), sort_keys=True))
     assert len(kept) == 1
-

@@ -9,15 +9,9 @@ from __future__ import annotations
 
 import json
 
-import pyarrow as pa
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from schemas.touch import TouchEvent, parse_touch
-from sinks.lake import rows_table
-from sinks.tables import BREACH_FIELDS, JOURNEY_FIELDS, TABLES, TOUCH_FIELDS
+from sinks.tables import BREACH_FIELDS, JOURNEY_FIELDS, TOUCH_FIELDS
 from streams.services.stitch import JOURNEY_COLUMNS
-from tests.strategies import wire_touches
 from transforms.lead_sla import Breach
 from transforms.stitching import stitch
 from transforms.types import to_touch
@@ -63,15 +57,3 @@ def test_a_journey_rows_fields_are_the_tables_columns():
 
 def test_a_breach_row_has_the_tables_columns_in_order():
     assert list(Breach("lead", "acme", "jrn", *(None,) * 5).columns()) == names(BREACH_FIELDS)
-
-
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(wire_touches, min_size=0, max_size=6))
-def test_rows_become_the_table_from_pylist_makes(records):
-    """The lake builds its merge source a column at a time: the same table as ``from_pylist``, a missing key
-    null and a key outside the schema ignored."""
-    spec = TABLES["touches"]
-    rows = [{**spec.row(record), "not_a_column": 1} for record in records]
-    for row in rows[::2]:
-        row.pop("channel", None)
-    assert rows_table(rows, spec.schema).equals(pa.Table.from_pylist(rows, schema=spec.schema), check_metadata=True)
