@@ -62,10 +62,9 @@ class ResolveTouches:
         resolution = self.resolver.add(touch)
         if self.seen.replaced is not None:  # the lake keeps one copy: the replaced one's row goes
             emit(topics.TOUCHES_VALID, touch_key(*touch.key), dumps(withdrawal(touch.key, self.seen.replaced)))
-        wire = touch.to_wire()
-        emit(topics.TOUCHES_VALID, touch_key(*touch.key), dumps(wire))
+        emit(topics.TOUCHES_VALID, touch_key(*touch.key), dumps(touch.to_wire()))
         for merge in resolution.merges:
             emit(topics.IDENTITY_MERGES, merge.event_id.encode(), dumps(merge.to_row()))
-        for account_id, resolved in resolution.resolved:  # the touch itself, mostly: its wire form is made once
+        for account_id, resolved in resolution.resolved:
             emit(topics.TOUCHES_BY_ACCOUNT, account_id.encode(),
-                 dumps({"account_id": account_id, "touch": wire if resolved is touch else resolved.to_wire()}))
+                 dumps({"account_id": account_id, "touch": resolved.to_wire()}))
