@@ -2,7 +2,7 @@
 
 A subcommand's module is imported when that subcommand runs (or is listed for help), not when the
 command starts: ``touchline worker`` supervises its stage processes without holding Arrow, delta-rs,
-DuckDB and Beam, which the other commands load (about 150 MB of the worker's memory otherwise).
+DuckDB and Beam, which the other commands load (about 200 MB of the worker's memory otherwise).
 """
 
 from __future__ import annotations
